@@ -1,0 +1,57 @@
+//! Command line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "uncover",
+    version,
+    about = "Live sales discovery role-play: a server and its web client"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options for `serve`, also accepted without the word `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (the default when no command is given).
+    Serve(ServeArgs),
+    /// Validate scenario files and report every problem with file, line and field.
+    Check {
+        /// Folder of scenario TOML files (default: the bundled scenarios).
+        dir: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; use 0.0.0.0:8080 to let phones on the LAN join.
+    #[arg(long, env = "UNCOVER_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Folder of scenario TOML files (default: the scenarios bundled in the binary).
+    #[arg(long, env = "UNCOVER_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "UNCOVER_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            scenarios: None,
+            log_json: false,
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The websocket protocol: JSON messages tagged by `type`, named by direction.
+//!
+//! Clients send [`ClientMsg`]; the server sends [`ServerFrame`]s, each a [`ServerMsg`]
+//! numbered per participant by `seq` (1, 2, 3…) so a client can tell what it has seen.
+//! `docs/protocol.md` describes every message with an example.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Depth, Difficulty, FactId, FactKind, Scenario, ScenarioId, Timings};
+use crate::scoring::Debrief;
+
+/// Bumped on any change a deployed client would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Long enough for a considered paragraph, short enough that nobody pastes a document.
+pub const MAX_CHAT_CHARS: usize = 2_000;
+/// A recap is a few paragraphs at most.
+pub const MAX_RECAP_CHARS: usize = 4_000;
+/// Private notes may grow over a round, but not without bound.
+pub const MAX_NOTES_CHARS: usize = 8_000;
+/// Names show on cards and projector tiles; longer ones break layouts.
+pub const MAX_NAME_CHARS: usize = 40;
+/// The buyer's comment on how heard they felt.
+pub const MAX_COMMENT_CHARS: usize = 1_000;
+
+/// A participant, unique for the server's lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ParticipantId(pub u64);
+
+/// A room: one pair (seller and buyer) playing one round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoomId(pub u64);
+
+impl fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+impl fmt::Display for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "r{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Seller,
+    Buyer,
+}
+
+impl Role {
+    pub fn other(self) -> Role {
+        match self {
+            Role::Seller => Role::Buyer,
+            Role::Buyer => Role::Seller,
+        }
+    }
+}
+
+/// The phases of a round, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Both read their brief; ends on the timer or when both are ready.
+    Briefing,
+    /// The pair converses; ends on the timer or when either ends it.
+    Conversation,
+    /// The seller writes a recap, the buyer rates how heard they felt.
+    Recap,
+    /// The hidden story is shown to both.
+    Debrief,
+}
+
+/// Messages from a client to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// First message on a connection: who is here and which protocol they speak.
+    Hello { protocol: u32, name: String },
+    /// Wait for the next trainee who wants to practise; `scenario` narrows the match.
+    FindPartner {
+        #[serde(default)]
+        scenario: Option<ScenarioId>,
+    },
+    /// Practise alone against the bot buyer; `scenario` picks one, else a random one.
+    PractiseWithBot {
+        #[serde(default)]
+        scenario: Option<ScenarioId>,
+    },
+    /// While waiting for a partner: take the bot buyer instead (after `bot_available`).
+    AcceptBot,
+    /// Stop waiting for a partner (from `find_partner` or a pair link).
+    CancelWaiting,
+    /// Create a private link for one colleague; the room opens when they join it.
+    CreatePairLink {
+        #[serde(default)]
+        scenario: Option<ScenarioId>,
+    },
+    /// Join a colleague's private pair link by its code.
+    JoinPairLink { code: String },
+    /// Done reading the brief; the conversation starts when both are ready.
+    Ready,
+    /// A chat line to the partner (conversation phase).
+    Chat { text: String },
+    /// Buyer: the seller has earned this fact.
+    Reveal { fact: FactId },
+    /// Buyer: undo a reveal marked by mistake (conversation phase).
+    Unreveal { fact: FactId },
+    /// Seller: private notes, saved so a reload keeps them. Replaces previous notes.
+    Notes { text: String },
+    /// End the conversation now for both (conversation phase).
+    EndConversation,
+    /// Seller: what they learned (recap phase).
+    Recap { text: String },
+    /// Buyer: how heard they felt, 1-5, with an optional comment (recap phase).
+    Feedback {
+        heard: u8,
+        #[serde(default)]
+        comment: String,
+    },
+    /// Buyer, in the debrief: agree or disagree that the recap caught a fact.
+    JudgeCapture { fact: FactId, agree: bool },
+    /// Leave the current room (any phase); the partner is told.
+    LeaveRoom,
+}
+
+/// A server message with its per-participant sequence number.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerFrame {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub msg: ServerMsg,
+}
+
+/// Messages from the server to a client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
+pub enum ServerMsg {
+    /// Reply to `hello`: your id and the scenarios you can ask for.
+    Welcome {
+        protocol: u32,
+        you: ParticipantId,
+        name: String,
+        scenarios: Vec<ScenarioSummary>,
+    },
+    /// You are in the queue for a partner.
+    Waiting { scenario: Option<ScenarioId> },
+    /// You have waited a while with nobody to pair with: `accept_bot` plays the bot buyer.
+    BotAvailable,
+    /// You are no longer waiting (you cancelled, or your link was used up).
+    WaitingCancelled,
+    /// Your private pair link: share `path` (relative to the server's address).
+    PairLink {
+        code: String,
+        path: String,
+        scenario: Option<ScenarioId>,
+    },
+    /// You are paired: your role, your partner and what you may know.
+    RoomOpened {
+        room: RoomId,
+        role: Role,
+        partner: String,
+        scenario: ScenarioSummary,
+        brief: Brief,
+        timings: Timings,
+    },
+    /// A phase began. `remaining_ms` counts down from now; none means no timer.
+    Phase {
+        phase: Phase,
+        remaining_ms: Option<u64>,
+    },
+    /// Your partner is ready to start the conversation.
+    PartnerReady,
+    /// A chat line, yours or your partner's. `index` is its place in the transcript;
+    /// `at_ms` is milliseconds since the conversation began.
+    Chat {
+        index: u32,
+        from: Role,
+        text: String,
+        at_ms: u64,
+    },
+    /// Buyer only: a fact was marked revealed, after transcript line `earned_by`.
+    Revealed {
+        fact: FactId,
+        at_ms: u64,
+        earned_by: Option<u32>,
+    },
+    /// Buyer only: a reveal was undone.
+    Unrevealed { fact: FactId },
+    /// Your saved notes (after a reconnect, or an acknowledgement of `notes`).
+    NotesSaved { length: u32 },
+    /// Your partner submitted their recap (seller) or feedback (buyer).
+    PartnerSubmitted { role: Role },
+    /// The round is over: the hidden story, the figures and the transcript. Sent again
+    /// when the buyer judges a captured fact.
+    Debrief(Box<Debrief>),
+    /// Your partner left the room or lost their connection.
+    PartnerLeft { name: String },
+    /// Something you sent was refused; nothing else changed.
+    Error { code: ErrorCode, message: String },
+}
+
+/// Why a client message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a known message shape.
+    BadMessage,
+    /// The protocol version in `hello` is not one this server speaks.
+    UnsupportedProtocol,
+    /// The first message must be `hello`, and only once.
+    NotIntroduced,
+    /// A text was empty or too long, or a number out of range.
+    InvalidInput,
+    /// Not allowed in the current phase.
+    WrongPhase,
+    /// Not allowed for your role.
+    WrongRole,
+    /// You are not in a room (or already in one, or already waiting).
+    WrongState,
+    /// No such scenario, fact or pair link.
+    NotFound,
+    /// The frame was larger than the server accepts.
+    TooLarge,
+}
+
+/// What anyone may know about a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioSummary {
+    pub id: ScenarioId,
+    pub title: String,
+    pub summary: String,
+    pub difficulty: Difficulty,
+}
+
+impl From<&Scenario> for ScenarioSummary {
+    fn from(s: &Scenario) -> Self {
+        Self {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            summary: s.summary.clone(),
+            difficulty: s.difficulty,
+        }
+    }
+}
+
+/// A role's brief. The seller's variant holds no hidden fact by construction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "side", rename_all = "snake_case")]
+pub enum Brief {
+    Seller {
+        brief: String,
+        product: String,
+        buyer_name: String,
+        buyer_role: String,
+    },
+    Buyer {
+        name: String,
+        role: String,
+        persona: String,
+        brief: String,
+        opening_line: String,
+        facts: Vec<FactCard>,
+    },
+}
+
+/// A hidden fact as the buyer's card shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FactCard {
+    pub id: FactId,
+    pub kind: FactKind,
+    pub depth: Depth,
+    pub weight: u8,
+    pub text: String,
+    pub earned_when: String,
+    pub requires: Vec<FactId>,
+}
+
+impl Brief {
+    pub fn seller(s: &Scenario) -> Self {
+        Brief::Seller {
+            brief: s.seller.brief.clone(),
+            product: s.seller.product.clone(),
+            buyer_name: s.buyer.name.clone(),
+            buyer_role: s.buyer.role.clone(),
+        }
+    }
+
+    pub fn buyer(s: &Scenario) -> Self {
+        Brief::Buyer {
+            name: s.buyer.name.clone(),
+            role: s.buyer.role.clone(),
+            persona: s.buyer.persona.clone(),
+            brief: s.buyer.brief.clone(),
+            opening_line: s.opening_line.clone(),
+            facts: s
+                .facts
+                .iter()
+                .map(|f| FactCard {
+                    id: f.id.clone(),
+                    kind: f.kind,
+                    depth: f.depth,
+                    weight: f.weight,
+                    text: f.text.clone(),
+                    earned_when: f.earned_when.clone(),
+                    requires: f.requires.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Decodes a client text frame, naming the problem when it fails.
+pub fn decode_client(text: &str) -> Result<ClientMsg, String> {
+    serde_json::from_str::<ClientMsg>(text).map_err(|e| {
+        let msg = e.to_string();
+        // serde's messages end with "at line 1 column N", which helps nobody in a
+        // one-line frame; keep the part that names the problem.
+        match msg.find(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_tagged_messages() {
+        assert_eq!(
+            decode_client(r#"{"type":"chat","text":"hi"}"#),
+            Ok(ClientMsg::Chat { text: "hi".into() })
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"find_partner"}"#),
+            Ok(ClientMsg::FindPartner { scenario: None })
+        );
+    }
+
+    #[test]
+    fn unknown_type_is_named_in_the_error() {
+        let err = decode_client(r#"{"type":"teleport"}"#).unwrap_err();
+        assert!(err.contains("teleport"), "{err}");
+    }
+
+    #[test]
+    fn frames_carry_seq_beside_the_tag() {
+        let frame = ServerFrame {
+            seq: 7,
+            msg: ServerMsg::PartnerReady,
+        };
+        let json = serde_json::to_value(&frame).unwrap();
+        assert_eq!(json["seq"], 7);
+        assert_eq!(json["type"], "partner_ready");
+    }
+}

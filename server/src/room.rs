@@ -1,0 +1,630 @@
+//! One round between a seller and a buyer, as a pure state machine.
+//!
+//! Every change is a [`RoomEvent`] applied by [`Room::apply`]; nothing else mutates a
+//! room. [`Room::decide`] checks a client command against the state and returns the
+//! events it causes (or why it is refused), [`Room::on_timer`] does the same for the
+//! clock, and [`Room::view`] says what each role is told about an event. Replaying the
+//! same events rebuilds the same room, which is what the durable store relies on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{
+    Brief, ClientMsg, ErrorCode, ParticipantId, Phase, Role, RoomId, ScenarioSummary, ServerMsg,
+    MAX_CHAT_CHARS, MAX_COMMENT_CHARS, MAX_NOTES_CHARS, MAX_RECAP_CHARS,
+};
+use crate::scenario::{FactId, Scenario, ScenarioId, Timings};
+use crate::scoring::{self, Debrief, Feedback, Reveal, RoundRecord, TranscriptLine};
+
+/// Milliseconds since the Unix epoch (see [`crate::clock`]).
+pub type Millis = u64;
+
+/// Who sits in a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seat {
+    pub participant: ParticipantId,
+    pub name: String,
+}
+
+/// Everything that can happen to a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RoomEvent {
+    Opened {
+        room: RoomId,
+        scenario: ScenarioId,
+        seller: Seat,
+        buyer: Seat,
+        timings: Timings,
+        at: Millis,
+    },
+    PhaseStarted {
+        phase: Phase,
+        at: Millis,
+    },
+    Ready {
+        role: Role,
+        at: Millis,
+    },
+    Chat {
+        from: Role,
+        text: String,
+        at: Millis,
+    },
+    Revealed {
+        fact: FactId,
+        at: Millis,
+    },
+    Unrevealed {
+        fact: FactId,
+        at: Millis,
+    },
+    Notes {
+        role: Role,
+        text: String,
+        at: Millis,
+    },
+    RecapSubmitted {
+        text: String,
+        at: Millis,
+    },
+    FeedbackSubmitted {
+        heard: u8,
+        comment: String,
+        at: Millis,
+    },
+    CaptureJudged {
+        fact: FactId,
+        agree: bool,
+        at: Millis,
+    },
+    Left {
+        role: Role,
+        at: Millis,
+    },
+}
+
+/// Why a command was refused; becomes an `error` event for the sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RoomError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> RoomError {
+    RoomError {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The state of one round.
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub id: RoomId,
+    pub scenario: Arc<Scenario>,
+    pub seller: Seat,
+    pub buyer: Seat,
+    pub timings: Timings,
+    pub phase: Phase,
+    pub phase_started_at: Millis,
+    pub conversation_started_at: Option<Millis>,
+    pub conversation_ended_at: Option<Millis>,
+    ready: [bool; 2],
+    present: [bool; 2],
+    pub transcript: Vec<TranscriptLine>,
+    pub reveals: Vec<Reveal>,
+    pub notes: [String; 2],
+    pub recap: Option<String>,
+    pub feedback: Option<Feedback>,
+    pub judgements: HashMap<FactId, bool>,
+}
+
+fn slot(role: Role) -> usize {
+    match role {
+        Role::Seller => 0,
+        Role::Buyer => 1,
+    }
+}
+
+fn check_text(text: &str, what: &str, max: usize) -> Result<(), RoomError> {
+    if text.trim().is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidInput,
+            format!("{what} must not be empty"),
+        ));
+    }
+    let n = text.chars().count();
+    if n > max {
+        return Err(refuse(
+            ErrorCode::InvalidInput,
+            format!("{what} is {n} characters; the limit is {max}"),
+        ));
+    }
+    Ok(())
+}
+
+impl Room {
+    /// A room from its `Opened` event; `None` for any other event.
+    pub fn open(event: &RoomEvent, scenario: Arc<Scenario>) -> Option<Self> {
+        let RoomEvent::Opened {
+            room,
+            seller,
+            buyer,
+            timings,
+            at,
+            ..
+        } = event
+        else {
+            return None;
+        };
+        Some(Self {
+            id: *room,
+            scenario,
+            seller: seller.clone(),
+            buyer: buyer.clone(),
+            timings: *timings,
+            phase: Phase::Briefing,
+            phase_started_at: *at,
+            conversation_started_at: None,
+            conversation_ended_at: None,
+            ready: [false; 2],
+            present: [true; 2],
+            transcript: Vec::new(),
+            reveals: Vec::new(),
+            notes: [String::new(), String::new()],
+            recap: None,
+            feedback: None,
+            judgements: HashMap::new(),
+        })
+    }
+
+    pub fn seat(&self, role: Role) -> &Seat {
+        match role {
+            Role::Seller => &self.seller,
+            Role::Buyer => &self.buyer,
+        }
+    }
+
+    pub fn role_of(&self, p: ParticipantId) -> Option<Role> {
+        if self.seller.participant == p {
+            Some(Role::Seller)
+        } else if self.buyer.participant == p {
+            Some(Role::Buyer)
+        } else {
+            None
+        }
+    }
+
+    pub fn is_present(&self, role: Role) -> bool {
+        self.present[slot(role)]
+    }
+
+    pub fn is_revealed(&self, fact: &FactId) -> bool {
+        self.reveals.iter().any(|r| &r.fact == fact)
+    }
+
+    /// When the current phase ends on the clock; none once the debrief is showing.
+    pub fn deadline(&self) -> Option<Millis> {
+        let secs = match self.phase {
+            Phase::Briefing => self.timings.briefing,
+            Phase::Conversation => self.timings.conversation,
+            Phase::Recap => self.timings.recap,
+            Phase::Debrief => return None,
+        };
+        Some(self.phase_started_at + u64::from(secs) * 1000)
+    }
+
+    fn ms_into_conversation(&self, at: Millis) -> u64 {
+        self.conversation_started_at
+            .map(|s| at.saturating_sub(s))
+            .unwrap_or(0)
+    }
+
+    fn need_phase(&self, phase: Phase, what: &str) -> Result<(), RoomError> {
+        if self.phase == phase {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::WrongPhase,
+                format!(
+                    "{what} is only possible during the {phase:?} phase; the round is in {:?}",
+                    self.phase
+                )
+                .to_lowercase(),
+            ))
+        }
+    }
+
+    fn need_role(role: Role, need: Role, what: &str) -> Result<(), RoomError> {
+        if role == need {
+            Ok(())
+        } else {
+            Err(refuse(
+                ErrorCode::WrongRole,
+                format!("only the {need:?} can {what}").to_lowercase(),
+            ))
+        }
+    }
+
+    fn next_phase_events(&self, at: Millis) -> Vec<RoomEvent> {
+        let next = match self.phase {
+            Phase::Briefing => Phase::Conversation,
+            Phase::Conversation => Phase::Recap,
+            Phase::Recap => Phase::Debrief,
+            Phase::Debrief => return Vec::new(),
+        };
+        vec![RoomEvent::PhaseStarted { phase: next, at }]
+    }
+
+    /// The events a client command causes, or why it is refused. Role checks come
+    /// before any lookup so a seller cannot probe for fact ids.
+    pub fn decide(
+        &self,
+        role: Role,
+        msg: &ClientMsg,
+        at: Millis,
+    ) -> Result<Vec<RoomEvent>, RoomError> {
+        match msg {
+            ClientMsg::Ready => {
+                self.need_phase(Phase::Briefing, "getting ready")?;
+                if self.ready[slot(role)] {
+                    return Ok(Vec::new());
+                }
+                let mut ev = vec![RoomEvent::Ready { role, at }];
+                if self.ready[slot(role.other())] || !self.is_present(role.other()) {
+                    ev.push(RoomEvent::PhaseStarted {
+                        phase: Phase::Conversation,
+                        at,
+                    });
+                }
+                Ok(ev)
+            }
+            ClientMsg::Chat { text } => {
+                self.need_phase(Phase::Conversation, "chatting")?;
+                check_text(text, "a chat message", MAX_CHAT_CHARS)?;
+                Ok(vec![RoomEvent::Chat {
+                    from: role,
+                    text: text.trim().to_string(),
+                    at,
+                }])
+            }
+            ClientMsg::Reveal { fact } => {
+                Self::need_role(role, Role::Buyer, "mark a fact revealed")?;
+                self.need_phase(Phase::Conversation, "marking a reveal")?;
+                let f = self.scenario.fact(fact).ok_or_else(|| {
+                    refuse(
+                        ErrorCode::NotFound,
+                        format!("no fact `{fact}` in this scenario"),
+                    )
+                })?;
+                if self.is_revealed(fact) {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        format!("`{fact}` is already revealed"),
+                    ));
+                }
+                let missing: Vec<&str> = f
+                    .requires
+                    .iter()
+                    .filter(|r| !self.is_revealed(r))
+                    .map(|r| r.0.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        format!(
+                            "`{fact}` comes out only after {}",
+                            missing
+                                .iter()
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+                Ok(vec![RoomEvent::Revealed {
+                    fact: fact.clone(),
+                    at,
+                }])
+            }
+            ClientMsg::Unreveal { fact } => {
+                Self::need_role(role, Role::Buyer, "undo a reveal")?;
+                self.need_phase(Phase::Conversation, "undoing a reveal")?;
+                if !self.is_revealed(fact) {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        format!("`{fact}` is not revealed"),
+                    ));
+                }
+                if let Some(dependent) = self.reveals.iter().find(|r| {
+                    self.scenario
+                        .fact(&r.fact)
+                        .is_some_and(|f| f.requires.contains(fact))
+                }) {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        format!("undo `{}` first: it depends on `{fact}`", dependent.fact),
+                    ));
+                }
+                Ok(vec![RoomEvent::Unrevealed {
+                    fact: fact.clone(),
+                    at,
+                }])
+            }
+            ClientMsg::Notes { text } => {
+                let n = text.chars().count();
+                if n > MAX_NOTES_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("notes are {n} characters; the limit is {MAX_NOTES_CHARS}"),
+                    ));
+                }
+                Ok(vec![RoomEvent::Notes {
+                    role,
+                    text: text.clone(),
+                    at,
+                }])
+            }
+            ClientMsg::EndConversation => {
+                self.need_phase(Phase::Conversation, "ending the conversation")?;
+                Ok(self.next_phase_events(at))
+            }
+            ClientMsg::Recap { text } => {
+                Self::need_role(role, Role::Seller, "write the recap")?;
+                self.need_phase(Phase::Recap, "writing the recap")?;
+                check_text(text, "the recap", MAX_RECAP_CHARS)?;
+                let mut ev = vec![RoomEvent::RecapSubmitted {
+                    text: text.trim().to_string(),
+                    at,
+                }];
+                if self.feedback.is_some() || !self.is_present(Role::Buyer) {
+                    ev.push(RoomEvent::PhaseStarted {
+                        phase: Phase::Debrief,
+                        at,
+                    });
+                }
+                Ok(ev)
+            }
+            ClientMsg::Feedback { heard, comment } => {
+                Self::need_role(role, Role::Buyer, "say how heard they felt")?;
+                self.need_phase(Phase::Recap, "giving feedback")?;
+                if !(1..=5).contains(heard) {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("heard must be 1 to 5, not {heard}"),
+                    ));
+                }
+                let n = comment.chars().count();
+                if n > MAX_COMMENT_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("the comment is {n} characters; the limit is {MAX_COMMENT_CHARS}"),
+                    ));
+                }
+                let mut ev = vec![RoomEvent::FeedbackSubmitted {
+                    heard: *heard,
+                    comment: comment.trim().to_string(),
+                    at,
+                }];
+                if self.recap.is_some() || !self.is_present(Role::Seller) {
+                    ev.push(RoomEvent::PhaseStarted {
+                        phase: Phase::Debrief,
+                        at,
+                    });
+                }
+                Ok(ev)
+            }
+            ClientMsg::JudgeCapture { fact, agree } => {
+                Self::need_role(role, Role::Buyer, "judge the recap")?;
+                self.need_phase(Phase::Debrief, "judging the recap")?;
+                if self.scenario.fact(fact).is_none() {
+                    return Err(refuse(
+                        ErrorCode::NotFound,
+                        format!("no fact `{fact}` in this scenario"),
+                    ));
+                }
+                Ok(vec![RoomEvent::CaptureJudged {
+                    fact: fact.clone(),
+                    agree: *agree,
+                    at,
+                }])
+            }
+            ClientMsg::LeaveRoom => Ok(vec![RoomEvent::Left { role, at }]),
+            ClientMsg::Hello { .. }
+            | ClientMsg::FindPartner { .. }
+            | ClientMsg::CancelWaiting
+            | ClientMsg::PractiseWithBot { .. }
+            | ClientMsg::AcceptBot
+            | ClientMsg::CreatePairLink { .. }
+            | ClientMsg::JoinPairLink { .. } => Err(refuse(
+                ErrorCode::WrongState,
+                "you are in a room; leave it first",
+            )),
+        }
+    }
+
+    /// The events the clock causes at `now`: the current phase ends if its time is up.
+    pub fn on_timer(&self, now: Millis) -> Vec<RoomEvent> {
+        match self.deadline() {
+            Some(d) if now >= d => self.next_phase_events(d),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Applies one event. The only way a room changes.
+    pub fn apply(&mut self, event: &RoomEvent) {
+        match event {
+            RoomEvent::Opened { .. } => {}
+            RoomEvent::PhaseStarted { phase, at } => {
+                if self.phase == Phase::Conversation {
+                    self.conversation_ended_at = Some(*at);
+                }
+                self.phase = *phase;
+                self.phase_started_at = *at;
+                if *phase == Phase::Conversation {
+                    self.conversation_started_at = Some(*at);
+                }
+            }
+            RoomEvent::Ready { role, .. } => self.ready[slot(*role)] = true,
+            RoomEvent::Chat { from, text, at } => {
+                let at_ms = self.ms_into_conversation(*at);
+                self.transcript.push(TranscriptLine {
+                    index: self.transcript.len() as u32,
+                    from: *from,
+                    text: text.clone(),
+                    at_ms,
+                });
+            }
+            RoomEvent::Revealed { fact, at } => {
+                let earned_by = self
+                    .transcript
+                    .iter()
+                    .rev()
+                    .find(|l| l.from == Role::Seller)
+                    .map(|l| l.index);
+                let at_ms = self.ms_into_conversation(*at);
+                self.reveals.push(Reveal {
+                    fact: fact.clone(),
+                    at_ms,
+                    earned_by,
+                });
+            }
+            RoomEvent::Unrevealed { fact, .. } => self.reveals.retain(|r| &r.fact != fact),
+            RoomEvent::Notes { role, text, .. } => self.notes[slot(*role)] = text.clone(),
+            RoomEvent::RecapSubmitted { text, .. } => self.recap = Some(text.clone()),
+            RoomEvent::FeedbackSubmitted { heard, comment, .. } => {
+                self.feedback = Some(Feedback {
+                    heard: *heard,
+                    comment: comment.clone(),
+                })
+            }
+            RoomEvent::CaptureJudged { fact, agree, .. } => {
+                self.judgements.insert(fact.clone(), *agree);
+            }
+            RoomEvent::Left { role, .. } => self.present[slot(*role)] = false,
+        }
+    }
+
+    /// The debrief as it stands; only meaningful once the debrief phase has begun.
+    pub fn debrief(&self) -> Debrief {
+        let conversation_ms = match (self.conversation_started_at, self.conversation_ended_at) {
+            (Some(s), Some(e)) => e.saturating_sub(s),
+            _ => 0,
+        };
+        scoring::debrief(RoundRecord {
+            scenario: &self.scenario,
+            seller: &self.seller.name,
+            buyer: &self.buyer.name,
+            transcript: &self.transcript,
+            reveals: &self.reveals,
+            recap: self.recap.as_deref(),
+            feedback: self.feedback.as_ref(),
+            judgements: &self.judgements,
+            conversation_ms,
+        })
+    }
+
+    fn remaining_ms(&self, now: Millis) -> Option<u64> {
+        self.deadline().map(|d| d.saturating_sub(now))
+    }
+
+    /// What `role` is told about `event`, which has just been applied. The seller's
+    /// messages are built from public fields only; hidden facts reach the seller only
+    /// inside the debrief.
+    pub fn view(&self, event: &RoomEvent, role: Role) -> Vec<ServerMsg> {
+        match event {
+            RoomEvent::Opened { .. } => vec![ServerMsg::RoomOpened {
+                room: self.id,
+                role,
+                partner: self.seat(role.other()).name.clone(),
+                scenario: ScenarioSummary::from(self.scenario.as_ref()),
+                brief: match role {
+                    Role::Seller => Brief::seller(&self.scenario),
+                    Role::Buyer => Brief::buyer(&self.scenario),
+                },
+                timings: self.timings,
+            }],
+            RoomEvent::PhaseStarted { phase, at } => {
+                let mut out = vec![ServerMsg::Phase {
+                    phase: *phase,
+                    remaining_ms: self.remaining_ms(*at),
+                }];
+                if *phase == Phase::Debrief {
+                    out.push(ServerMsg::Debrief(Box::new(self.debrief())));
+                }
+                out
+            }
+            RoomEvent::Ready { role: who, .. } => {
+                if *who == role {
+                    Vec::new()
+                } else {
+                    vec![ServerMsg::PartnerReady]
+                }
+            }
+            RoomEvent::Chat { .. } => self
+                .transcript
+                .last()
+                .map(|l| ServerMsg::Chat {
+                    index: l.index,
+                    from: l.from,
+                    text: l.text.clone(),
+                    at_ms: l.at_ms,
+                })
+                .into_iter()
+                .collect(),
+            RoomEvent::Revealed { fact, .. } if role == Role::Buyer => self
+                .reveals
+                .iter()
+                .find(|r| &r.fact == fact)
+                .map(|r| ServerMsg::Revealed {
+                    fact: r.fact.clone(),
+                    at_ms: r.at_ms,
+                    earned_by: r.earned_by,
+                })
+                .into_iter()
+                .collect(),
+            RoomEvent::Unrevealed { fact, .. } if role == Role::Buyer => {
+                vec![ServerMsg::Unrevealed { fact: fact.clone() }]
+            }
+            RoomEvent::Revealed { .. } | RoomEvent::Unrevealed { .. } => Vec::new(),
+            RoomEvent::Notes {
+                role: who, text, ..
+            } if *who == role => {
+                vec![ServerMsg::NotesSaved {
+                    length: text.chars().count() as u32,
+                }]
+            }
+            RoomEvent::Notes { .. } => Vec::new(),
+            RoomEvent::RecapSubmitted { .. } => {
+                vec![ServerMsg::PartnerSubmitted { role: Role::Seller }]
+            }
+            RoomEvent::FeedbackSubmitted { .. } => {
+                vec![ServerMsg::PartnerSubmitted { role: Role::Buyer }]
+            }
+            RoomEvent::CaptureJudged { .. } => {
+                vec![ServerMsg::Debrief(Box::new(self.debrief()))]
+            }
+            RoomEvent::Left { role: who, .. } => {
+                if *who == role {
+                    Vec::new()
+                } else {
+                    vec![ServerMsg::PartnerLeft {
+                        name: self.seat(*who).name.clone(),
+                    }]
+                }
+            }
+        }
+    }
+
+    /// Both players have left: nothing more can happen in this room.
+    pub fn is_abandoned(&self) -> bool {
+        !self.present[0] && !self.present[1]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! The debrief: turns a finished round (scenario, transcript, reveals, recap, feedback)
+//! into the figures both players see, each traceable to the messages that produced it.
+//!
+//! `docs/scoring.md` defines every figure.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Role, ScenarioSummary};
+use crate::scenario::{Depth, FactId, FactKind, Scenario};
+
+/// One line of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub index: u32,
+    pub from: Role,
+    pub text: String,
+    /// Milliseconds since the conversation began.
+    pub at_ms: u64,
+}
+
+/// A fact the buyer marked revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reveal {
+    pub fact: FactId,
+    pub at_ms: u64,
+    /// The last seller line before the reveal: the message that earned it.
+    pub earned_by: Option<u32>,
+}
+
+/// The buyer's answer to "how heard did you feel".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// 1 (not at all) to 5 (completely).
+    pub heard: u8,
+    pub comment: String,
+}
+
+/// Everything a debrief is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundRecord<'a> {
+    pub scenario: &'a Scenario,
+    pub seller: &'a str,
+    pub buyer: &'a str,
+    pub transcript: &'a [TranscriptLine],
+    pub reveals: &'a [Reveal],
+    pub recap: Option<&'a str>,
+    pub feedback: Option<&'a Feedback>,
+    /// The buyer's verdicts on recap matches, by fact.
+    pub judgements: &'a HashMap<FactId, bool>,
+    pub conversation_ms: u64,
+}
+
+/// The whole debrief, as sent to both players.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Debrief {
+    pub scenario: ScenarioSummary,
+    pub seller: String,
+    pub buyer: String,
+    pub headline: Headline,
+    pub captured: Captured,
+    pub facts: Vec<FactOutcome>,
+    pub behaviour: crate::behaviour::Behaviour,
+    pub transcript: Vec<TranscriptLine>,
+    pub recap: Option<String>,
+    pub feedback: Option<Feedback>,
+    pub conversation_ms: u64,
+    /// Bot rounds only: the bot's trust after each seller line, from its starting value.
+    #[serde(default)]
+    pub trust_curve: Vec<TrustPoint>,
+}
+
+/// The bot's trust after transcript line `index` (none for the starting value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustPoint {
+    pub index: Option<u32>,
+    pub trust: u8,
+}
+
+/// "Uncovered 5 of 8 facts, 62% of the story."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headline {
+    pub facts_uncovered: u32,
+    pub facts_total: u32,
+    pub weight_uncovered: u32,
+    pub weight_total: u32,
+    /// Weighted share, rounded down: a story is never reported as more uncovered than it was.
+    pub percent: u32,
+    pub text: String,
+}
+
+/// How much of the story the seller's recap shows they understood.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Captured {
+    pub facts_captured: u32,
+    pub weight_captured: u32,
+    pub weight_total: u32,
+    pub percent: u32,
+    pub text: String,
+}
+
+/// One hidden fact's fate in this round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactOutcome {
+    pub id: FactId,
+    pub kind: FactKind,
+    pub depth: Depth,
+    pub weight: u8,
+    pub text: String,
+    pub earned_when: String,
+    pub uncovered: bool,
+    pub at_ms: Option<u64>,
+    /// The seller line that earned the reveal.
+    pub earned_by: Option<TranscriptLine>,
+    /// Recap cues found in the seller's recap (as written in the scenario).
+    pub matched_cues: Vec<String>,
+    /// The buyer's verdict on the match, if they gave one.
+    pub buyer_judgement: Option<bool>,
+    /// Final: the buyer's verdict where given, else whether any cue matched.
+    pub captured: bool,
+}
+
+/// Integer percentage rounded down; 0 when there is nothing to share.
+pub fn percent(part: u32, whole: u32) -> u32 {
+    if whole == 0 {
+        0
+    } else {
+        (u64::from(part) * 100 / u64::from(whole)) as u32
+    }
+}
+
+/// Computes the debrief for a finished round.
+pub fn debrief(r: RoundRecord<'_>) -> Debrief {
+    let reveals: HashMap<&FactId, &Reveal> = r.reveals.iter().map(|v| (&v.fact, v)).collect();
+    let recap_matcher = r.recap.map(crate::capture::RecapMatcher::new);
+    let facts: Vec<FactOutcome> = r
+        .scenario
+        .facts
+        .iter()
+        .map(|f| {
+            let reveal = reveals.get(&f.id);
+            let matched_cues = recap_matcher
+                .as_ref()
+                .map(|m| m.matched_cues(&f.recap_cues))
+                .unwrap_or_default();
+            let buyer_judgement = r.judgements.get(&f.id).copied();
+            let captured = buyer_judgement.unwrap_or(!matched_cues.is_empty());
+            FactOutcome {
+                id: f.id.clone(),
+                kind: f.kind,
+                depth: f.depth,
+                weight: f.weight,
+                text: f.text.clone(),
+                earned_when: f.earned_when.clone(),
+                uncovered: reveal.is_some(),
+                at_ms: reveal.map(|v| v.at_ms),
+                earned_by: reveal
+                    .and_then(|v| v.earned_by)
+                    .and_then(|i| r.transcript.iter().find(|l| l.index == i))
+                    .cloned(),
+                matched_cues,
+                buyer_judgement,
+                captured,
+            }
+        })
+        .collect();
+
+    let weight_total: u32 = facts.iter().map(|f| u32::from(f.weight)).sum();
+    let facts_total = facts.len() as u32;
+    let uncovered: Vec<&FactOutcome> = facts.iter().filter(|f| f.uncovered).collect();
+    let weight_uncovered: u32 = uncovered.iter().map(|f| u32::from(f.weight)).sum();
+    let pct = percent(weight_uncovered, weight_total);
+    let headline = Headline {
+        facts_uncovered: uncovered.len() as u32,
+        facts_total,
+        weight_uncovered,
+        weight_total,
+        percent: pct,
+        text: format!(
+            "Uncovered {} of {} facts, {}% of the story",
+            uncovered.len(),
+            facts_total,
+            pct
+        ),
+    };
+
+    let captured_facts: Vec<&FactOutcome> = facts.iter().filter(|f| f.captured).collect();
+    let weight_captured: u32 = captured_facts.iter().map(|f| u32::from(f.weight)).sum();
+    let cpct = percent(weight_captured, weight_total);
+    let captured = Captured {
+        facts_captured: captured_facts.len() as u32,
+        weight_captured,
+        weight_total,
+        percent: cpct,
+        text: match r.recap {
+            Some(_) => format!(
+                "The recap caught {} of {} facts, {}% of the story",
+                captured_facts.len(),
+                facts_total,
+                cpct
+            ),
+            None => "No recap was written".to_string(),
+        },
+    };
+
+    let behaviour = crate::behaviour::analyse(r.scenario, r.transcript, r.reveals);
+
+    Debrief {
+        scenario: ScenarioSummary::from(r.scenario),
+        seller: r.seller.to_string(),
+        buyer: r.buyer.to_string(),
+        headline,
+        captured,
+        facts,
+        behaviour,
+        transcript: r.transcript.to_vec(),
+        recap: r.recap.map(str::to_string),
+        feedback: r.feedback.cloned(),
+        conversation_ms: r.conversation_ms,
+        trust_curve: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_down() {
+        assert_eq!(percent(5, 8), 62);
+        assert_eq!(percent(2, 3), 66);
+        assert_eq!(percent(0, 0), 0);
+        assert_eq!(percent(8, 8), 100);
+    }
+}

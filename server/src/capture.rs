@@ -1,10 +1,21 @@
-//! Matching a seller's recap against each fact's recap cues. Words are stemmed with the
-//! Snowball English stemmer (`rust-stemmers`) so "stockouts" finds "stockout" and
-//! "complaining" finds "complaint"; a multi-word cue must appear as a contiguous phrase.
+//! Words and phrases: how the debrief splits text into words, and how it decides that a
+//! phrase (a recap cue, a pitch word, a company name) occurs in a text. Also the recap
+//! matcher, which finds each fact's recap cues in the seller's recap after stemming both
+//! with the Snowball English stemmer (`rust-stemmers`), so "deliveries" finds "delivery"
+//! and "retiring" finds "retire".
+//!
+//! The rules, shared by every figure (see `docs/scoring.md`):
+//! - a word is a run of letters or digits, with apostrophes allowed inside it; everything
+//!   else (spaces, punctuation, hyphens, symbols) separates words;
+//! - matching ignores case and punctuation: a trailing possessive `'s` is dropped and other
+//!   apostrophes removed, so "StockLine's" is "stockline" and "haven't" is "havent";
+//! - a phrase of several words matches only as a contiguous run of whole words, so "pat"
+//!   never matches inside "patient" and "late delivery" does not match "delivery late".
 
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Lowercase words: letters, digits and inner apostrophes; everything else splits.
+/// This is what word counts count.
 pub fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -24,32 +35,89 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words of `text` in the form used for matching: lowercase, possessive `'s` dropped,
+/// other apostrophes removed. One entry per word of [`words`], in the same order.
+pub fn match_words(text: &str) -> Vec<String> {
+    words(text).iter().map(|w| normalise(w)).collect()
+}
+
+fn normalise(word: &str) -> String {
+    let base = word.strip_suffix("'s").unwrap_or(word);
+    let out: String = base.chars().filter(|&c| c != '\'').collect();
+    if out.is_empty() {
+        word.replace('\'', "")
+    } else {
+        out
+    }
+}
+
+/// Where the words of `phrase` first occur, contiguous and in order, in `haystack`
+/// (both already in [`match_words`] form); `None` for an empty phrase.
+pub fn find_words(haystack: &[String], phrase: &[String]) -> Option<usize> {
+    if phrase.is_empty() || phrase.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(phrase.len()).position(|w| w == phrase)
+}
+
+/// Where `phrase` (one or more words, any case and punctuation) first occurs as whole
+/// words in `haystack` (already in [`match_words`] form).
+pub fn find_phrase(haystack: &[String], phrase: &str) -> Option<usize> {
+    find_words(haystack, &match_words(phrase))
+}
+
+/// Whether `phrase` occurs as whole words in `haystack` (already in [`match_words`] form).
+pub fn contains_phrase(haystack: &[String], phrase: &str) -> bool {
+    find_phrase(haystack, phrase).is_some()
+}
+
+/// Stems words with the Snowball English stemmer.
+pub struct WordStemmer(Stemmer);
+
+impl Default for WordStemmer {
+    fn default() -> Self {
+        Self(Stemmer::create(Algorithm::English))
+    }
+}
+
+impl std::fmt::Debug for WordStemmer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WordStemmer(english)")
+    }
+}
+
+impl WordStemmer {
+    /// The stems of `text`'s words, in [`match_words`] order.
+    pub fn stems(&self, text: &str) -> Vec<String> {
+        self.stem_all(&match_words(text))
+    }
+
+    /// The stems of words already in [`match_words`] form.
+    pub fn stem_all(&self, words: &[String]) -> Vec<String> {
+        words.iter().map(|w| self.0.stem(w).into_owned()).collect()
+    }
+}
+
 /// A recap, stemmed once, ready to be asked about many cues.
+#[derive(Debug)]
 pub struct RecapMatcher {
-    stemmer: Stemmer,
+    stemmer: WordStemmer,
     stems: Vec<String>,
 }
 
 impl RecapMatcher {
     pub fn new(recap: &str) -> Self {
-        let stemmer = Stemmer::create(Algorithm::English);
-        let stems = words(recap)
-            .iter()
-            .map(|w| stemmer.stem(w).into_owned())
-            .collect();
+        let stemmer = WordStemmer::default();
+        let stems = stemmer.stems(recap);
         Self { stemmer, stems }
     }
 
     /// True when every word of `cue`, stemmed, appears in order and adjacent in the recap.
     pub fn contains(&self, cue: &str) -> bool {
-        let cue: Vec<String> = words(cue)
-            .iter()
-            .map(|w| self.stemmer.stem(w).into_owned())
-            .collect();
-        !cue.is_empty() && self.stems.windows(cue.len()).any(|w| w == cue.as_slice())
+        find_words(&self.stems, &self.stemmer.stems(cue)).is_some()
     }
 
-    /// The cues (as written) that the recap contains.
+    /// The cues (as written in the scenario, in scenario order) that the recap contains.
     pub fn matched_cues(&self, cues: &[String]) -> Vec<String> {
         cues.iter().filter(|c| self.contains(c)).cloned().collect()
     }
@@ -62,10 +130,36 @@ mod tests {
     #[test]
     fn stemming_matches_other_forms_of_a_cue() {
         let m = RecapMatcher::new("Two of his customers were complaining about late deliveries.");
-        assert!(m.contains("complaint"));
+        assert!(m.contains("complain"));
+        assert!(m.contains("complains"));
         assert!(m.contains("late delivery"));
         assert!(!m.contains("delivery late"));
         assert!(!m.contains("budget"));
+    }
+
+    #[test]
+    fn a_cue_never_matches_inside_a_longer_word() {
+        let m = RecapMatcher::new("He was patient with me and talked about patterns.");
+        assert!(!m.contains("pat"));
+        let m = RecapMatcher::new("Pat's retiring in March.");
+        assert!(m.contains("pat"));
+        assert!(m.contains("retire"));
+    }
+
+    #[test]
+    fn matching_ignores_case_and_punctuation() {
+        let m = RecapMatcher::new("THIRD-DEPOT plans; the son (Daniel's) decides!");
+        assert!(m.contains("third depot"));
+        assert!(m.contains("Daniel"));
+        assert!(m.contains("son, Daniel"));
+        assert!(!m.contains("third son"));
+    }
+
+    #[test]
+    fn an_empty_cue_matches_nothing() {
+        let m = RecapMatcher::new("anything at all");
+        assert!(!m.contains(""));
+        assert!(!m.contains(" ?! "));
     }
 
     #[test]
@@ -74,5 +168,31 @@ mod tests {
             words("Don't 'quote' me—ok?"),
             vec!["don't", "quote", "me", "ok"]
         );
+    }
+
+    #[test]
+    fn match_words_drop_possessives_and_apostrophes() {
+        assert_eq!(
+            match_words("StockLine’s demo? I haven't seen it. What's up"),
+            vec![
+                "stockline",
+                "demo",
+                "i",
+                "havent",
+                "seen",
+                "it",
+                "what",
+                "up"
+            ]
+        );
+    }
+
+    #[test]
+    fn phrases_match_whole_words_only() {
+        let hay = match_words("Would a free-trial of our platform help?");
+        assert_eq!(find_phrase(&hay, "free trial"), Some(2));
+        assert!(contains_phrase(&hay, "our platform"));
+        assert!(!contains_phrase(&hay, "plat"));
+        assert!(!contains_phrase(&hay, ""));
     }
 }

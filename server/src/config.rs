@@ -44,6 +44,30 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "UNCOVER_LOG_JSON")]
     pub log_json: bool,
+    /// Seconds a trainee waits alone for a partner before the bot buyer is offered.
+    #[arg(long, env = "UNCOVER_BOT_OFFER_AFTER", default_value_t = crate::bot::BOT_OFFER_AFTER.as_secs())]
+    pub bot_offer_after: u64,
+    /// The bot buyer answers at once instead of taking a human typing time (demos, load tests).
+    #[arg(long, env = "UNCOVER_BOT_INSTANT")]
+    pub bot_instant: bool,
+    /// Seed for the bot buyer's choice of replies, mixed with each room's number.
+    #[arg(long, env = "UNCOVER_BOT_SEED", default_value_t = 0)]
+    pub bot_seed: u64,
+}
+
+impl ServeArgs {
+    /// The bot buyer settings these options ask for.
+    pub fn bot_settings(&self) -> crate::bot::BotSettings {
+        crate::bot::BotSettings {
+            offer_after: std::time::Duration::from_secs(self.bot_offer_after),
+            reply_delay: if self.bot_instant {
+                crate::bot::ReplyDelay::NONE
+            } else {
+                crate::bot::ReplyDelay::HUMAN
+            },
+            seed: self.bot_seed,
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -52,6 +76,9 @@ impl Default for ServeArgs {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             scenarios: None,
             log_json: false,
+            bot_offer_after: crate::bot::BOT_OFFER_AFTER.as_secs(),
+            bot_instant: false,
+            bot_seed: 0,
         }
     }
 }

@@ -78,7 +78,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match uncover::run(listener, AppState::new(library), shutdown).await {
+    let state = AppState::new(library);
+    state.hub.set_bot_settings(args.bot_settings());
+    match uncover::run(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");

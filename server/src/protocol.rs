@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::console::{ConsoleState, LiveRoom, RoundResults};
 use crate::scenario::{Depth, Difficulty, FactId, FactKind, Scenario, ScenarioId, Timings};
 use crate::scoring::Debrief;
 
@@ -33,6 +34,17 @@ pub struct ParticipantId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RoomId(pub u64);
+
+/// A facilitated workshop session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(pub u64);
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s{}", self.0)
+    }
+}
 
 impl fmt::Display for ParticipantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,6 +85,53 @@ pub enum Phase {
     Recap,
     /// The hidden story is shown to both.
     Debrief,
+}
+
+/// How a pair converses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Text chat in the app; the transcript feeds the behaviour figures.
+    #[default]
+    Chat,
+    /// The pair talks aloud; the app carries briefs, reveals, notes, timer and debrief.
+    Spoken,
+}
+
+/// What happens to the odd trainee out when a workshop round is paired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OddOneOut {
+    /// They sell to the bot buyer.
+    #[default]
+    Bot,
+    /// They observe a pair with the observer checklist.
+    Observe,
+}
+
+/// A trainer's control over a running round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostAction {
+    /// Stop the clock.
+    Pause,
+    /// Restart the clock where it stopped.
+    Resume,
+    /// Add time to the current phase.
+    Extend { seconds: u32 },
+    /// End the current phase now, as if its time had run out.
+    End,
+}
+
+/// One pair in a workshop round plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedPair {
+    pub seller: ParticipantId,
+    /// None: the bot buyer plays the buyer.
+    pub buyer: Option<ParticipantId>,
+    #[serde(default)]
+    pub observers: Vec<ParticipantId>,
+    pub scenario: ScenarioId,
 }
 
 /// Messages from a client to the server.
@@ -126,6 +185,65 @@ pub enum ClientMsg {
     JudgeCapture { fact: FactId, agree: bool },
     /// Leave the current room (any phase); the partner is told.
     LeaveRoom,
+
+    /// Trainee: join a workshop session by its join code.
+    JoinSession { code: String },
+    /// Observer: a note for the observed pair's debrief.
+    ObserverNote { text: String },
+
+    /// Trainer: create a workshop session; you become its host.
+    CreateSession {
+        #[serde(default)]
+        title: String,
+    },
+    /// Trainer: take the host seat of an existing session with its secret host token.
+    HostSession { token: String },
+    /// Host: propose pairs for the next round. `scenario` none picks one per pair at random.
+    PlanRound {
+        #[serde(default)]
+        scenario: Option<ScenarioId>,
+        #[serde(default)]
+        channel: Channel,
+        /// Phase lengths in seconds; none uses the workshop defaults.
+        #[serde(default)]
+        timings: Option<Timings>,
+        #[serde(default)]
+        odd: OddOneOut,
+    },
+    /// Host: replace the planned pairs before starting the round.
+    SetPairs { pairs: Vec<PlannedPair> },
+    /// Host: start the planned round for everyone.
+    StartRound,
+    /// Host: stop the clock for one room, or all rooms when `room` is none.
+    Pause {
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
+    /// Host: restart the clock for one room, or all.
+    Resume {
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
+    /// Host: add `seconds` to the current phase for one room, or all.
+    Extend {
+        #[serde(default)]
+        room: Option<RoomId>,
+        seconds: u32,
+    },
+    /// Host: end the current phase now for one room, or all, as if time had run out.
+    EndPhase {
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
+    /// Host: a short message every participant sees at once.
+    Broadcast { text: String },
+    /// Host: rename a participant (names stay unique in the session).
+    Rename {
+        participant: ParticipantId,
+        name: String,
+    },
+    /// Host: remove a participant from the session.
+    Remove { participant: ParticipantId },
 }
 
 /// A server message with its per-participant sequence number.
@@ -168,11 +286,16 @@ pub enum ServerMsg {
         scenario: ScenarioSummary,
         brief: Brief,
         timings: Timings,
+        #[serde(default)]
+        channel: Channel,
     },
-    /// A phase began. `remaining_ms` counts down from now; none means no timer.
+    /// A phase began, or the clock changed (paused, resumed, extended). `remaining_ms`
+    /// counts down from now unless `paused`; none means no timer.
     Phase {
         phase: Phase,
         remaining_ms: Option<u64>,
+        #[serde(default)]
+        paused: bool,
     },
     /// Your partner is ready to start the conversation.
     PartnerReady,
@@ -203,6 +326,47 @@ pub enum ServerMsg {
     PartnerLeft { name: String },
     /// Something you sent was refused; nothing else changed.
     Error { code: ErrorCode, message: String },
+
+    /// Trainer: your session exists. `host_token` is the host seat: keep it secret.
+    SessionCreated {
+        session: SessionId,
+        title: String,
+        code: String,
+        host_token: String,
+        /// Where trainees join, relative to the server's address.
+        join_path: String,
+        /// The secret host link, relative to the server's address.
+        host_path: String,
+    },
+    /// Host: the whole console (after taking the host seat, and after big changes).
+    Console(Box<ConsoleState>),
+    /// Host: one room's live card changed.
+    Live(Box<LiveRoom>),
+    /// Host: a round's room debrief, sent as its pairs finish and on every update.
+    RoundResults(Box<RoundResults>),
+    /// Trainee: you are in the session's lobby; the trainer starts the next round.
+    SessionJoined {
+        session: SessionId,
+        title: String,
+        code: String,
+        name: String,
+    },
+    /// A message from the trainer to everyone in the session.
+    Broadcast { text: String },
+    /// Trainee: the trainer changed your name.
+    Renamed { name: String },
+    /// Trainee: the trainer removed you from the session.
+    Removed,
+    /// Trainee: you sit this round out as an observer of one pair. Their chat and the
+    /// clock follow as `chat` and `phase`; no hidden fact until the `debrief`.
+    Observing {
+        room: RoomId,
+        seller: String,
+        buyer: String,
+        scenario: ScenarioSummary,
+        checklist: Vec<String>,
+        channel: Channel,
+    },
 }
 
 /// Why a client message was refused.

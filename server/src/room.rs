@@ -12,11 +12,15 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    Brief, ClientMsg, ErrorCode, ParticipantId, Phase, Role, RoomId, ScenarioSummary, ServerMsg,
-    MAX_CHAT_CHARS, MAX_COMMENT_CHARS, MAX_NOTES_CHARS, MAX_RECAP_CHARS,
+    Brief, Channel, ClientMsg, ErrorCode, HostAction, ParticipantId, Phase, Role, RoomId,
+    ScenarioSummary, ServerMsg, MAX_CHAT_CHARS, MAX_COMMENT_CHARS, MAX_NOTES_CHARS,
+    MAX_RECAP_CHARS,
 };
 use crate::scenario::{FactId, Scenario, ScenarioId, Timings};
-use crate::scoring::{self, Debrief, Feedback, Reveal, RoundRecord, TranscriptLine};
+use crate::scoring::{self, Debrief, Feedback, ObserverNote, Reveal, RoundRecord, TranscriptLine};
+
+/// The most a trainer can add to a phase in one go: an hour covers any workshop.
+pub const MAX_EXTEND_SECS: u32 = 60 * 60;
 
 /// Milliseconds since the Unix epoch (see [`crate::clock`]).
 pub type Millis = u64;
@@ -39,6 +43,10 @@ pub enum RoomEvent {
         buyer: Seat,
         timings: Timings,
         at: Millis,
+        #[serde(default)]
+        channel: Channel,
+        #[serde(default)]
+        observers: Vec<Seat>,
     },
     PhaseStarted {
         phase: Phase,
@@ -84,6 +92,30 @@ pub enum RoomEvent {
         role: Role,
         at: Millis,
     },
+    /// The trainer stopped the clock.
+    Paused {
+        at: Millis,
+    },
+    /// The trainer restarted the clock.
+    Resumed {
+        at: Millis,
+    },
+    /// The trainer added time to the current phase.
+    Extended {
+        seconds: u32,
+        at: Millis,
+    },
+    /// An observer's note for this pair's debrief.
+    ObserverNoted {
+        name: String,
+        text: String,
+        at: Millis,
+    },
+    /// A seat is played by the bot buyer (see [`crate::bot`]); follows `Opened`.
+    BotSeated {
+        role: Role,
+        at: Millis,
+    },
 }
 
 /// Why a command was refused; becomes an `error` event for the sender.
@@ -109,8 +141,16 @@ pub struct Room {
     pub seller: Seat,
     pub buyer: Seat,
     pub timings: Timings,
+    pub channel: Channel,
+    pub observers: Vec<Seat>,
     pub phase: Phase,
     pub phase_started_at: Millis,
+    /// Time added to the current phase by extensions and pauses.
+    phase_extra_ms: u64,
+    pub paused_at: Option<Millis>,
+    /// The last chat line or reveal, for spotting a stuck pair.
+    pub last_activity_at: Millis,
+    pub observer_notes: Vec<ObserverNote>,
     pub conversation_started_at: Option<Millis>,
     pub conversation_ended_at: Option<Millis>,
     ready: [bool; 2],
@@ -121,6 +161,8 @@ pub struct Room {
     pub recap: Option<String>,
     pub feedback: Option<Feedback>,
     pub judgements: HashMap<FactId, bool>,
+    /// The role the bot plays, if any.
+    pub bot: Option<Role>,
 }
 
 fn slot(role: Role) -> usize {
@@ -156,6 +198,8 @@ impl Room {
             buyer,
             timings,
             at,
+            channel,
+            observers,
             ..
         } = event
         else {
@@ -167,8 +211,14 @@ impl Room {
             seller: seller.clone(),
             buyer: buyer.clone(),
             timings: *timings,
+            channel: *channel,
+            observers: observers.clone(),
             phase: Phase::Briefing,
             phase_started_at: *at,
+            phase_extra_ms: 0,
+            paused_at: None,
+            last_activity_at: *at,
+            observer_notes: Vec::new(),
             conversation_started_at: None,
             conversation_ended_at: None,
             ready: [false; 2],
@@ -179,6 +229,7 @@ impl Room {
             recap: None,
             feedback: None,
             judgements: HashMap::new(),
+            bot: None,
         })
     }
 
@@ -207,15 +258,74 @@ impl Room {
         self.reveals.iter().any(|r| &r.fact == fact)
     }
 
-    /// When the current phase ends on the clock; none once the debrief is showing.
-    pub fn deadline(&self) -> Option<Millis> {
+    /// When the current phase would end if the clock ran on; none in the debrief.
+    fn scheduled_end(&self) -> Option<Millis> {
         let secs = match self.phase {
             Phase::Briefing => self.timings.briefing,
             Phase::Conversation => self.timings.conversation,
             Phase::Recap => self.timings.recap,
             Phase::Debrief => return None,
         };
-        Some(self.phase_started_at + u64::from(secs) * 1000)
+        Some(self.phase_started_at + u64::from(secs) * 1000 + self.phase_extra_ms)
+    }
+
+    /// When the current phase ends on the clock; none while paused or in the debrief.
+    pub fn deadline(&self) -> Option<Millis> {
+        if self.paused_at.is_some() {
+            return None;
+        }
+        self.scheduled_end()
+    }
+
+    /// Time left in the phase at `now` (frozen while paused).
+    pub fn remaining_ms(&self, now: Millis) -> Option<u64> {
+        let end = self.scheduled_end()?;
+        Some(end.saturating_sub(self.paused_at.unwrap_or(now)))
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
+    /// The events a trainer's action causes.
+    pub fn decide_host(&self, action: HostAction, at: Millis) -> Result<Vec<RoomEvent>, RoomError> {
+        if self.phase == Phase::Debrief {
+            return Err(refuse(
+                ErrorCode::WrongPhase,
+                "this pair has finished the round",
+            ));
+        }
+        Ok(match action {
+            HostAction::Pause if self.is_paused() => Vec::new(),
+            HostAction::Pause => vec![RoomEvent::Paused { at }],
+            HostAction::Resume if !self.is_paused() => Vec::new(),
+            HostAction::Resume => vec![RoomEvent::Resumed { at }],
+            HostAction::Extend { seconds } => {
+                if seconds == 0 || seconds > MAX_EXTEND_SECS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("extend by 1 to {MAX_EXTEND_SECS} seconds, not {seconds}"),
+                    ));
+                }
+                vec![RoomEvent::Extended { seconds, at }]
+            }
+            HostAction::End => self.next_phase_events(at),
+        })
+    }
+
+    /// An observer's note, checked like any other text.
+    pub fn decide_observer_note(
+        &self,
+        name: &str,
+        text: &str,
+        at: Millis,
+    ) -> Result<Vec<RoomEvent>, RoomError> {
+        check_text(text, "an observer note", MAX_NOTES_CHARS)?;
+        Ok(vec![RoomEvent::ObserverNoted {
+            name: name.to_string(),
+            text: text.trim().to_string(),
+            at,
+        }])
     }
 
     fn ms_into_conversation(&self, at: Millis) -> u64 {
@@ -285,6 +395,12 @@ impl Room {
             }
             ClientMsg::Chat { text } => {
                 self.need_phase(Phase::Conversation, "chatting")?;
+                if self.channel == Channel::Spoken {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        "this round is spoken: talk aloud with your partner",
+                    ));
+                }
                 check_text(text, "a chat message", MAX_CHAT_CHARS)?;
                 Ok(vec![RoomEvent::Chat {
                     from: role,
@@ -434,13 +550,33 @@ impl Room {
                 }])
             }
             ClientMsg::LeaveRoom => Ok(vec![RoomEvent::Left { role, at }]),
+            ClientMsg::ObserverNote { .. } => Err(refuse(
+                ErrorCode::WrongRole,
+                "only observers write observer notes",
+            )),
+            ClientMsg::PlanRound { .. }
+            | ClientMsg::SetPairs { .. }
+            | ClientMsg::StartRound
+            | ClientMsg::Pause { .. }
+            | ClientMsg::Resume { .. }
+            | ClientMsg::Extend { .. }
+            | ClientMsg::EndPhase { .. }
+            | ClientMsg::Broadcast { .. }
+            | ClientMsg::Rename { .. }
+            | ClientMsg::Remove { .. } => Err(refuse(
+                ErrorCode::WrongRole,
+                "only the trainer's console can do that",
+            )),
             ClientMsg::Hello { .. }
             | ClientMsg::FindPartner { .. }
             | ClientMsg::CancelWaiting
             | ClientMsg::PractiseWithBot { .. }
             | ClientMsg::AcceptBot
             | ClientMsg::CreatePairLink { .. }
-            | ClientMsg::JoinPairLink { .. } => Err(refuse(
+            | ClientMsg::JoinPairLink { .. }
+            | ClientMsg::JoinSession { .. }
+            | ClientMsg::CreateSession { .. }
+            | ClientMsg::HostSession { .. } => Err(refuse(
                 ErrorCode::WrongState,
                 "you are in a room; leave it first",
             )),
@@ -465,12 +601,15 @@ impl Room {
                 }
                 self.phase = *phase;
                 self.phase_started_at = *at;
+                self.phase_extra_ms = 0;
+                self.paused_at = None;
                 if *phase == Phase::Conversation {
                     self.conversation_started_at = Some(*at);
                 }
             }
             RoomEvent::Ready { role, .. } => self.ready[slot(*role)] = true,
             RoomEvent::Chat { from, text, at } => {
+                self.last_activity_at = *at;
                 let at_ms = self.ms_into_conversation(*at);
                 self.transcript.push(TranscriptLine {
                     index: self.transcript.len() as u32,
@@ -480,6 +619,7 @@ impl Room {
                 });
             }
             RoomEvent::Revealed { fact, at } => {
+                self.last_activity_at = *at;
                 let earned_by = self
                     .transcript
                     .iter()
@@ -506,6 +646,20 @@ impl Room {
                 self.judgements.insert(fact.clone(), *agree);
             }
             RoomEvent::Left { role, .. } => self.present[slot(*role)] = false,
+            RoomEvent::BotSeated { role, .. } => self.bot = Some(*role),
+            RoomEvent::Paused { at } => self.paused_at = Some(*at),
+            RoomEvent::Resumed { at } => {
+                if let Some(p) = self.paused_at.take() {
+                    self.phase_extra_ms += at.saturating_sub(p);
+                }
+            }
+            RoomEvent::Extended { seconds, .. } => {
+                self.phase_extra_ms += u64::from(*seconds) * 1000;
+            }
+            RoomEvent::ObserverNoted { name, text, .. } => self.observer_notes.push(ObserverNote {
+                name: name.clone(),
+                text: text.clone(),
+            }),
         }
     }
 
@@ -515,7 +669,7 @@ impl Room {
             (Some(s), Some(e)) => e.saturating_sub(s),
             _ => 0,
         };
-        scoring::debrief(RoundRecord {
+        let mut debrief = scoring::debrief(RoundRecord {
             scenario: &self.scenario,
             seller: &self.seller.name,
             buyer: &self.buyer.name,
@@ -525,11 +679,14 @@ impl Room {
             feedback: self.feedback.as_ref(),
             judgements: &self.judgements,
             conversation_ms,
-        })
-    }
-
-    fn remaining_ms(&self, now: Millis) -> Option<u64> {
-        self.deadline().map(|d| d.saturating_sub(now))
+        });
+        debrief.channel = self.channel;
+        debrief.observer_notes = self.observer_notes.clone();
+        if self.bot == Some(Role::Buyer) {
+            debrief.trust_curve =
+                crate::bot::trust_curve(&self.scenario, &self.transcript, &self.reveals);
+        }
+        debrief
     }
 
     /// What `role` is told about `event`, which has just been applied. The seller's
@@ -547,12 +704,10 @@ impl Room {
                     Role::Buyer => Brief::buyer(&self.scenario),
                 },
                 timings: self.timings,
+                channel: self.channel,
             }],
             RoomEvent::PhaseStarted { phase, at } => {
-                let mut out = vec![ServerMsg::Phase {
-                    phase: *phase,
-                    remaining_ms: self.remaining_ms(*at),
-                }];
+                let mut out = vec![self.phase_msg(*at)];
                 if *phase == Phase::Debrief {
                     out.push(ServerMsg::Debrief(Box::new(self.debrief())));
                 }
@@ -608,6 +763,12 @@ impl Room {
             RoomEvent::CaptureJudged { .. } => {
                 vec![ServerMsg::Debrief(Box::new(self.debrief()))]
             }
+            RoomEvent::Paused { at }
+            | RoomEvent::Resumed { at }
+            | RoomEvent::Extended { at, .. } => {
+                vec![self.phase_msg(*at)]
+            }
+            RoomEvent::ObserverNoted { .. } | RoomEvent::BotSeated { .. } => Vec::new(),
             RoomEvent::Left { role: who, .. } => {
                 if *who == role {
                     Vec::new()
@@ -617,6 +778,48 @@ impl Room {
                     }]
                 }
             }
+        }
+    }
+
+    fn phase_msg(&self, at: Millis) -> ServerMsg {
+        ServerMsg::Phase {
+            phase: self.phase,
+            remaining_ms: self.remaining_ms(at),
+            paused: self.is_paused(),
+        }
+    }
+
+    /// What an observer is told about `event`: the conversation and the clock, and the
+    /// hidden story only with the debrief.
+    pub fn view_observer(&self, event: &RoomEvent) -> Vec<ServerMsg> {
+        match event {
+            RoomEvent::Opened { .. } => vec![ServerMsg::Observing {
+                room: self.id,
+                seller: self.seller.name.clone(),
+                buyer: self.buyer.name.clone(),
+                scenario: ScenarioSummary::from(self.scenario.as_ref()),
+                checklist: self.scenario.observer_checklist.clone(),
+                channel: self.channel,
+            }],
+            RoomEvent::PhaseStarted { .. }
+            | RoomEvent::Chat { .. }
+            | RoomEvent::CaptureJudged { .. }
+            | RoomEvent::Paused { .. }
+            | RoomEvent::Resumed { .. }
+            | RoomEvent::Extended { .. } => self.view(event, Role::Seller),
+            RoomEvent::Left { role, .. } => vec![ServerMsg::PartnerLeft {
+                name: self.seat(*role).name.clone(),
+            }],
+            RoomEvent::ObserverNoted { text, .. } => vec![ServerMsg::NotesSaved {
+                length: text.chars().count() as u32,
+            }],
+            RoomEvent::Ready { .. }
+            | RoomEvent::Revealed { .. }
+            | RoomEvent::Unrevealed { .. }
+            | RoomEvent::Notes { .. }
+            | RoomEvent::RecapSubmitted { .. }
+            | RoomEvent::FeedbackSubmitted { .. }
+            | RoomEvent::BotSeated { .. } => Vec::new(),
         }
     }
 

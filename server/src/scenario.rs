@@ -59,6 +59,7 @@ impl fmt::Display for FactId {
 pub struct Scenario {
     /// Lowercase slug, e.g. `distributor-inventory`.
     pub id: ScenarioId,
+    /// Shown in scenario lists and on both briefs.
     pub title: String,
     /// One or two sentences shown when choosing a scenario. Public to both roles.
     pub summary: String,
@@ -76,11 +77,15 @@ pub struct Scenario {
     pub facts: Vec<Fact>,
 }
 
+/// How hard the buyer is to draw out, so a trainer can pick a scenario for the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Difficulty {
+    /// The buyer talks readily; good for a first round.
     Intro,
+    /// The deeper story needs follow-up questions and some trust.
     Standard,
+    /// The buyer is guarded or stalling; the story needs patience.
     Hard,
 }
 
@@ -88,8 +93,11 @@ pub enum Difficulty {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Timings {
+    /// Time to read the briefs before the conversation starts.
     pub briefing: u32,
+    /// Length of the conversation itself.
     pub conversation: u32,
+    /// Time for the seller to write what they learned.
     pub recap: u32,
 }
 
@@ -114,6 +122,7 @@ pub struct SellerSide {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuyerSide {
+    /// The character's name, e.g. `Glen Ferris`.
     pub name: String,
     /// Job title and organisation.
     pub role: String,
@@ -123,15 +132,23 @@ pub struct BuyerSide {
     pub brief: String,
 }
 
+/// What a fact is about, so the debrief can say which kinds of discovery a seller missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FactKind {
+    /// What the buyer wants to achieve.
     Goal,
+    /// What is going wrong today.
     Pain,
+    /// What the pain costs, and who feels it.
     Impact,
+    /// Who decides, and how.
     Decision,
+    /// A limit any answer must respect: time, money, people, rules.
     Constraint,
+    /// A worry or fear about changing anything.
     Concern,
+    /// The buyer as a person: their pressures, history, preferences.
     Personal,
 }
 
@@ -142,8 +159,11 @@ pub enum FactKind {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Depth {
+    /// Offered to almost any relevant question.
     Surface,
+    /// Needs a follow-up question and some trust.
     Deeper,
+    /// Needs real trust, the right question, or a direct "anything else?".
     Hidden,
 }
 
@@ -384,6 +404,10 @@ impl Library {
 }
 
 /// Parses one file and validates it on its own.
+///
+/// Each fact is deserialised on its own, so a typo in one fact does not hide problems in
+/// the others or in the rest of the file; the semantic checks of [`validate`] run only
+/// once every part has the right shape.
 pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
     let err = |line: usize, field: String, message: String| ScenarioError {
         file: path.to_path_buf(),
@@ -391,37 +415,123 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioE
         field,
         message,
     };
-    let de = match toml::de::Deserializer::parse(text) {
-        Ok(de) => de,
+    let root = match toml::de::DeTable::parse(text) {
+        Ok(root) => root,
         Err(e) => {
             let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(0);
-            return Err(vec![err(line, String::new(), first_line(e.message()))]);
+            return Err(vec![err(line, String::new(), syntax_message(text, &e))]);
         }
     };
-    let scenario: Scenario = match serde_path_to_error::deserialize(de) {
-        Ok(s) => s,
+    let root_span = root.span();
+    let mut table = root.into_inner();
+    let mut errors = Vec::new();
+    let mut facts = Vec::new();
+    if let Some(entry) = table.get_mut("facts") {
+        let facts_span = entry.span();
+        if let toml::de::DeValue::Array(items) = entry.get_mut() {
+            let items = std::mem::replace(items, toml::de::DeArray::new());
+            for (i, item) in items.iter().cloned().enumerate() {
+                let de = toml::de::ValueDeserializer::from(item);
+                match serde_path_to_error::deserialize::<_, Fact>(de) {
+                    Ok(fact) => facts.push(fact),
+                    Err(e) => {
+                        let (line, field, message) = locate(text, &format!("facts[{i}]"), e);
+                        errors.push(err(line, field, message));
+                    }
+                }
+            }
+            *entry = toml::Spanned::new(
+                facts_span,
+                toml::de::DeValue::Array(toml::de::DeArray::new()),
+            );
+        }
+    }
+    let de = toml::de::ValueDeserializer::from(toml::Spanned::new(
+        root_span,
+        toml::de::DeValue::Table(table),
+    ));
+    let scenario = match serde_path_to_error::deserialize::<_, Scenario>(de) {
+        Ok(s) => Some(s),
         Err(e) => {
-            let field = e.path().to_string();
-            let field = if field == "." { String::new() } else { field };
-            let inner = e.inner();
-            let line = inner
-                .span()
-                .map(|s| line_of_offset(text, s.start))
-                .unwrap_or_else(|| line_of_path(text, &parse_field_path(&field)));
-            return Err(vec![err(line, field, first_line(inner.message()))]);
+            let (line, field, message) = locate(text, "", e);
+            // Errors in file order, so the author can fix them top to bottom.
+            errors.push(err(line, field, message));
+            errors.sort_by_key(|e| e.line);
+            None
         }
     };
+    let Some(mut scenario) = scenario.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
+    scenario.facts = facts;
     let problems = validate(&scenario);
     if problems.is_empty() {
         Ok(scenario)
     } else {
-        Err(problems
+        let mut errors: Vec<ScenarioError> = problems
             .into_iter()
             .map(|(segs, message)| {
                 let line = line_of_path(text, &segs);
                 err(line, render_path(&segs), message)
             })
-            .collect())
+            .collect();
+        errors.sort_by_key(|e| e.line);
+        Err(errors)
+    }
+}
+
+/// Line, field path and message for a deserialisation error found under `prefix`.
+///
+/// A missing field is reported at the table that lacks it (line 0 for the top level,
+/// which concerns the file as a whole), with the missing name appended to the path.
+fn locate(
+    text: &str,
+    prefix: &str,
+    e: serde_path_to_error::Error<toml::de::Error>,
+) -> (usize, String, String) {
+    let inner_path = e.path().to_string();
+    let mut field = prefix.to_string();
+    if inner_path != "." {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(&inner_path);
+    }
+    let inner = e.into_inner();
+    let message = first_line(inner.message());
+    if let Some(missing) = missing_field_name(&message) {
+        let line = line_of_path(text, &parse_field_path(&field));
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(missing);
+        return (line, field, message);
+    }
+    let line = inner
+        .span()
+        .map(|s| line_of_offset(text, s.start))
+        .unwrap_or_else(|| line_of_path(text, &parse_field_path(&field)));
+    (line, field, message)
+}
+
+/// `name` from serde's "missing field `name`".
+fn missing_field_name(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+}
+
+/// A TOML syntax error's message, naming the key when the problem is a repeated key.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let message = first_line(e.message());
+    let key = e
+        .span()
+        .and_then(|s| text.get(s))
+        .map(|k| k.trim().trim_matches(['[', ']']).trim())
+        .filter(|k| !k.is_empty());
+    match key {
+        Some(key) if message == "duplicate key" => format!("duplicate key `{key}`"),
+        _ => message,
     }
 }
 
@@ -798,3 +908,7 @@ pub fn facts_in_dependency_order(s: &Scenario) -> Vec<&Fact> {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "scenario_tests.rs"]
+mod tests;

@@ -66,9 +66,22 @@ pub struct Debrief {
     pub recap: Option<String>,
     pub feedback: Option<Feedback>,
     pub conversation_ms: u64,
+    /// Chat, or spoken (no transcript: the behaviour figures are empty).
+    #[serde(default)]
+    pub channel: crate::protocol::Channel,
+    /// Observers' notes on this pair.
+    #[serde(default)]
+    pub observer_notes: Vec<ObserverNote>,
     /// Bot rounds only: the bot's trust after each seller line, from its starting value.
     #[serde(default)]
     pub trust_curve: Vec<TrustPoint>,
+}
+
+/// A note an observer wrote about the pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObserverNote {
+    pub name: String,
+    pub text: String,
 }
 
 /// The bot's trust after transcript line `index` (none for the starting value).
@@ -96,8 +109,16 @@ pub struct Captured {
     pub facts_captured: u32,
     pub weight_captured: u32,
     pub weight_total: u32,
+    /// Weighted share, rounded down, like the headline.
     pub percent: u32,
     pub text: String,
+    /// Facts the recap caught that the buyer never revealed: a correct guess, or something
+    /// the buyer said without marking it. Counted in the captured share all the same.
+    #[serde(default)]
+    pub captured_not_uncovered: Vec<FactId>,
+    /// Facts the buyer revealed that the recap missed.
+    #[serde(default)]
+    pub uncovered_not_captured: Vec<FactId>,
 }
 
 /// One hidden fact's fate in this round.
@@ -117,7 +138,8 @@ pub struct FactOutcome {
     pub matched_cues: Vec<String>,
     /// The buyer's verdict on the match, if they gave one.
     pub buyer_judgement: Option<bool>,
-    /// Final: the buyer's verdict where given, else whether any cue matched.
+    /// Final: the buyer's verdict where given, else whether any cue matched; always false
+    /// without a recap.
     pub captured: bool,
 }
 
@@ -132,7 +154,14 @@ pub fn percent(part: u32, whole: u32) -> u32 {
 
 /// Computes the debrief for a finished round.
 pub fn debrief(r: RoundRecord<'_>) -> Debrief {
-    let reveals: HashMap<&FactId, &Reveal> = r.reveals.iter().map(|v| (&v.fact, v)).collect();
+    // A fact revealed twice counts once, from its first reveal.
+    let mut reveals: HashMap<&FactId, &Reveal> = HashMap::new();
+    for v in r.reveals {
+        let first = reveals.entry(&v.fact).or_insert(v);
+        if v.at_ms < first.at_ms {
+            *first = v;
+        }
+    }
     let recap_matcher = r.recap.map(crate::capture::RecapMatcher::new);
     let facts: Vec<FactOutcome> = r
         .scenario
@@ -144,7 +173,8 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
                 .as_ref()
                 .map(|m| m.matched_cues(&f.recap_cues))
                 .unwrap_or_default();
-            let buyer_judgement = r.judgements.get(&f.id).copied();
+            // Without a recap there is nothing to judge, so stray verdicts are ignored.
+            let buyer_judgement = r.recap.and_then(|_| r.judgements.get(&f.id).copied());
             let captured = buyer_judgement.unwrap_or(!matched_cues.is_empty());
             FactOutcome {
                 id: f.id.clone(),
@@ -202,6 +232,16 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
             ),
             None => "No recap was written".to_string(),
         },
+        captured_not_uncovered: facts
+            .iter()
+            .filter(|f| f.captured && !f.uncovered)
+            .map(|f| f.id.clone())
+            .collect(),
+        uncovered_not_captured: facts
+            .iter()
+            .filter(|f| f.uncovered && !f.captured)
+            .map(|f| f.id.clone())
+            .collect(),
     };
 
     let behaviour = crate::behaviour::analyse(r.scenario, r.transcript, r.reveals);
@@ -218,9 +258,15 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
         recap: r.recap.map(str::to_string),
         feedback: r.feedback.cloned(),
         conversation_ms: r.conversation_ms,
+        channel: crate::protocol::Channel::Chat,
+        observer_notes: Vec::new(),
         trust_curve: Vec::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "scoring_tests.rs"]
+mod transcript_tests;
 
 #[cfg(test)]
 mod tests {

@@ -33,6 +33,12 @@ pub async fn index() -> Response {
     asset("index.html")
 }
 
+/// The trainer's console. The host token travels in the URL fragment, which browsers
+/// never send to the server, so it stays out of logs.
+pub async fn host() -> Response {
+    asset("host.html")
+}
+
 pub async fn static_file(Path(path): Path<String>) -> Response {
     asset(&path)
 }

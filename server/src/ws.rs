@@ -10,12 +10,12 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, Notify};
 
-use crate::hub::{Hub, Participant, RoomCmd};
+use crate::hub::{clean_name, Hub, Participant, SessionSeat};
 use crate::outbox::{Connection, Outbox, Outgoing, OUTBOX_CAPACITY};
 use crate::protocol::ScenarioSummary;
-use crate::protocol::{
-    decode_client, ClientMsg, ErrorCode, ServerMsg, MAX_NAME_CHARS, PROTOCOL_VERSION,
-};
+use crate::protocol::{decode_client, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
+use crate::room_task::RoomCmd;
+use crate::workshop::SessionCmd;
 use crate::AppState;
 
 /// Largest frame accepted from a client. Chat is capped at 2,000 characters (up to 8 KiB
@@ -125,20 +125,18 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                     ));
                     continue;
                 }
-                let name = name.trim().to_string();
-                let n = name.chars().count();
-                if n == 0 || n > MAX_NAME_CHARS {
-                    outbox.send(error(
-                        ErrorCode::InvalidInput,
-                        format!("a name must be 1 to {MAX_NAME_CHARS} characters"),
-                    ));
-                    continue;
-                }
+                let name = match clean_name(&name) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        outbox.send(error(ErrorCode::InvalidInput, e));
+                        continue;
+                    }
+                };
                 let p = hub.introduce(name, outbox.clone());
                 p.outbox.send(ServerMsg::Welcome {
                     protocol: PROTOCOL_VERSION,
                     you: p.id,
-                    name: p.name.clone(),
+                    name: p.name(),
                     scenarios: hub
                         .library()
                         .all()
@@ -159,6 +157,21 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                     p.error(ErrorCode::WrongState, "you are not in a room");
                 }
             }
+            (Some(p), msg) if is_host_action(&msg) => match p.session() {
+                Some(SessionSeat::Host(s)) => {
+                    s.send(SessionCmd::FromHost { who: p.id, msg }).await;
+                }
+                _ => p.error(
+                    ErrorCode::WrongRole,
+                    "only the trainer's console can do that",
+                ),
+            },
+            (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
+                Some(room) => {
+                    room.send(RoomCmd::ObserverNote { from: p.id, text }).await;
+                }
+                None => p.error(ErrorCode::WrongRole, "only observers write observer notes"),
+            },
             (Some(p), msg) => match p.room() {
                 Some(room) => {
                     if !room.send(RoomCmd::Client { from: p.id, msg }).await {
@@ -175,6 +188,23 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
     }
     outbox.detach();
     let _ = writer.await;
+}
+
+/// Messages only a session's host may send.
+fn is_host_action(msg: &ClientMsg) -> bool {
+    matches!(
+        msg,
+        ClientMsg::PlanRound { .. }
+            | ClientMsg::SetPairs { .. }
+            | ClientMsg::StartRound
+            | ClientMsg::Pause { .. }
+            | ClientMsg::Resume { .. }
+            | ClientMsg::Extend { .. }
+            | ClientMsg::EndPhase { .. }
+            | ClientMsg::Broadcast { .. }
+            | ClientMsg::Rename { .. }
+            | ClientMsg::Remove { .. }
+    )
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {

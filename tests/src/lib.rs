@@ -1,1 +1,305 @@
+//! Shared helpers for Uncover's integration tests: a real server on port 0
+//! ([`TestServer::spawn`]) and a websocket client ([`Client`]) that records every frame
+//! it receives, so tests can assert on everything a participant was ever sent.
 
+/// Load tools: the load generator, the bare relay it is compared with, /proc figures.
+pub mod load;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use uncover::scenario::Library;
+use uncover::AppState;
+
+/// How long a test waits for an expected message before failing. Generous: CI machines
+/// are slow, and a failing test should say what it waited for rather than hang.
+pub const RECV_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A scenario with one-second phases, for tests that let timers run out.
+pub const QUICK_SCENARIO: &str = include_str!("../fixtures/quick.toml");
+
+/// The quick scenario with ten-minute phases (id `steady`), for tests that must not
+/// race a timer.
+pub fn steady_scenario() -> String {
+    QUICK_SCENARIO
+        .replace("id = \"quick\"", "id = \"steady\"")
+        .replace("briefing = 1\n", "briefing = 600\n")
+        .replace("conversation = 1\n", "conversation = 600\n")
+        .replace("recap = 1\n", "recap = 600\n")
+        .replace("id = \"quick-", "id = \"steady-")
+        .replace("\"quick-goal\"", "\"steady-goal\"")
+}
+
+/// A server running in this process on an ephemeral port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// A server with the bundled scenarios plus the quick test scenario.
+    pub async fn spawn() -> Self {
+        let mut files = bundled_sources();
+        files.push((
+            PathBuf::from("fixtures/quick.toml"),
+            QUICK_SCENARIO.to_string(),
+        ));
+        files.push((PathBuf::from("fixtures/steady.toml"), steady_scenario()));
+        let library = Library::from_sources(files).expect("test scenarios are valid");
+        Self::spawn_with(library).await
+    }
+
+    pub async fn spawn_with(library: Library) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let state = AppState::new(library);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = state.clone();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            uncover::run(listener, served, shutdown)
+                .await
+                .expect("server runs");
+        });
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A websocket connection that has not said hello yet.
+    pub async fn connect(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .expect("websocket connects");
+        Client {
+            ws,
+            seen: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A connection that has said hello and received its welcome.
+    pub async fn join(&self, name: &str) -> Client {
+        let mut c = self.connect().await;
+        c.send(json!({"type": "hello", "protocol": 1, "name": name}))
+            .await;
+        c.expect("welcome").await;
+        c
+    }
+
+    /// Two participants paired through a private link on `scenario`; returns
+    /// `(seller, buyer)` whichever way the roles were drawn.
+    pub async fn pair(&self, scenario: &str) -> (Client, Client) {
+        let mut a = self.join("Ana").await;
+        let mut b = self.join("Ben").await;
+        a.send(json!({"type": "create_pair_link", "scenario": scenario}))
+            .await;
+        let link = a.expect("pair_link").await;
+        b.send(json!({"type": "join_pair_link", "code": link["code"]}))
+            .await;
+        let ra = a.expect("room_opened").await;
+        b.expect("room_opened").await;
+        if ra["role"] == "seller" {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+
+    /// Two paired participants, both ready: the conversation has begun.
+    pub async fn conversation(&self, scenario: &str) -> (Client, Client) {
+        let (mut seller, mut buyer) = self.pair(scenario).await;
+        seller.send(json!({"type": "ready"})).await;
+        buyer.send(json!({"type": "ready"})).await;
+        seller.expect_phase("conversation").await;
+        buyer.expect_phase("conversation").await;
+        (seller, buyer)
+    }
+
+    /// An HTTP GET on the server, returning status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn bundled_sources() -> Vec<(PathBuf, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(&dir)
+        .expect("scenarios folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("readable scenario");
+            (p, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A server message without its per-participant `seq`, for comparing what two
+/// participants were told.
+pub fn body(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("seq");
+    }
+    v
+}
+
+/// A minimal HTTP/1.1 GET, enough for health checks and JSON endpoints in tests.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_get_with(addr, path, &[]).await
+}
+
+/// The same, with extra request headers.
+pub async fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write request");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("read response");
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A test participant's websocket.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every message received, parsed, in order.
+    pub seen: Vec<Value>,
+    /// Every text frame received, as sent by the server.
+    pub raw: Vec<String>,
+}
+
+impl Client {
+    pub async fn send(&mut self, msg: Value) {
+        self.send_text(&msg.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_raw(&mut self, msg: Message) {
+        self.ws.send(msg).await.expect("send frame");
+    }
+
+    /// The next server message, or `None` if the socket closed.
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(RECV_TIMEOUT, self.ws.next())
+                .await
+                .expect("a server message within the timeout");
+            match frame {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server sends JSON");
+                    self.raw.push(t.to_string());
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Reads until a message of `kind` arrives (recording everything on the way).
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            match self.next().await {
+                Some(v) if v["type"] == kind => return v,
+                Some(v) if v["type"] == "error" && kind != "error" => {
+                    panic!("expected `{kind}`, got error: {v}")
+                }
+                Some(_) => continue,
+                None => panic!("socket closed while waiting for `{kind}`"),
+            }
+        }
+    }
+
+    pub async fn expect_phase(&mut self, phase: &str) -> Value {
+        loop {
+            let v = self.expect("phase").await;
+            if v["phase"] == phase {
+                return v;
+            }
+        }
+    }
+
+    /// Reads until an error arrives and asserts its `code`.
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        loop {
+            let v = self.next().await.expect("an error message");
+            if v["type"] == "error" {
+                assert_eq!(v["code"], code, "wrong error code in {v}");
+                return v;
+            }
+        }
+    }
+
+    /// Reads until a chat line from `role` arrives, skipping one's own echoes.
+    pub async fn expect_chat_from(&mut self, role: &str) -> Value {
+        loop {
+            let v = self.expect("chat").await;
+            if v["from"] == role {
+                return v;
+            }
+        }
+    }
+
+    pub async fn chat(&mut self, text: &str) {
+        self.send(json!({"type": "chat", "text": text})).await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

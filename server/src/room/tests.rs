@@ -1,1 +1,408 @@
-//! Unit tests for the round state machine.
+//! Unit tests for the round state machine and the room task's clock.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::*;
+use crate::scenario::parse_scenario;
+
+const SCENARIO: &str = r#"
+id = "unit"
+title = "Unit"
+summary = "A unit-test story."
+difficulty = "intro"
+opening_line = "Hi."
+[timings]
+briefing = 10
+conversation = 60
+recap = 20
+[seller]
+brief = "Sell."
+product = "Things."
+pitch_words = ["demo"]
+[buyer]
+name = "Bo"
+role = "Buyer"
+persona = "Calm."
+brief = "Reveal when earned."
+[[facts]]
+id = "goal"
+kind = "goal"
+weight = 3
+depth = "surface"
+text = "HIDDEN goal text"
+earned_when = "Goals."
+recap_cues = ["grow"]
+[facts.bot]
+asks = ["goal"]
+line = "We want to grow."
+[[facts]]
+id = "pain"
+kind = "pain"
+weight = 1
+depth = "deeper"
+text = "HIDDEN pain text"
+earned_when = "Problems."
+recap_cues = ["slow"]
+requires = ["goal"]
+[facts.bot]
+asks = ["problem"]
+line = "It is slow."
+"#;
+
+fn scenario() -> Arc<Scenario> {
+    Arc::new(parse_scenario(Path::new("unit.toml"), SCENARIO).expect("valid"))
+}
+
+fn opened(at: Millis) -> RoomEvent {
+    RoomEvent::Opened {
+        room: RoomId(1),
+        scenario: ScenarioId("unit".into()),
+        seller: Seat {
+            participant: ParticipantId(1),
+            name: "Sam".into(),
+        },
+        buyer: Seat {
+            participant: ParticipantId(2),
+            name: "Bo".into(),
+        },
+        timings: Timings {
+            briefing: 10,
+            conversation: 60,
+            recap: 20,
+        },
+        at,
+        channel: Channel::Chat,
+        observers: Vec::new(),
+    }
+}
+
+/// A room plus the log of every event applied to it.
+struct Harness {
+    room: Room,
+    log: Vec<RoomEvent>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let ev = opened(1_000);
+        let room = Room::open(&ev, scenario()).expect("opened");
+        Self {
+            room,
+            log: vec![ev],
+        }
+    }
+
+    fn run(&mut self, role: Role, msg: ClientMsg, at: Millis) -> Result<(), RoomError> {
+        let events = self.room.decide(role, &msg, at)?;
+        for e in events {
+            self.room.apply(&e);
+            self.log.push(e);
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, at: Millis) {
+        for e in self.room.on_timer(at) {
+            self.room.apply(&e);
+            self.log.push(e);
+        }
+    }
+
+    fn start_conversation(&mut self) {
+        self.run(Role::Seller, ClientMsg::Ready, 2_000).unwrap();
+        self.run(Role::Buyer, ClientMsg::Ready, 3_000).unwrap();
+        assert_eq!(self.room.phase, Phase::Conversation);
+    }
+}
+
+fn chat(text: &str) -> ClientMsg {
+    ClientMsg::Chat { text: text.into() }
+}
+
+fn reveal(id: &str) -> ClientMsg {
+    ClientMsg::Reveal {
+        fact: FactId(id.into()),
+    }
+}
+
+#[test]
+fn conversation_starts_only_when_both_are_ready() {
+    let mut h = Harness::new();
+    h.run(Role::Seller, ClientMsg::Ready, 2_000).unwrap();
+    assert_eq!(h.room.phase, Phase::Briefing);
+    h.run(Role::Seller, ClientMsg::Ready, 2_500).unwrap();
+    assert_eq!(
+        h.room.phase,
+        Phase::Briefing,
+        "readying twice changes nothing"
+    );
+    h.run(Role::Buyer, ClientMsg::Ready, 3_000).unwrap();
+    assert_eq!(h.room.phase, Phase::Conversation);
+    assert_eq!(h.room.conversation_started_at, Some(3_000));
+}
+
+#[test]
+fn each_phase_ends_on_the_clock() {
+    let mut h = Harness::new();
+    h.tick(10_999);
+    assert_eq!(h.room.phase, Phase::Briefing);
+    h.tick(11_000);
+    assert_eq!(h.room.phase, Phase::Conversation);
+    h.tick(71_000);
+    assert_eq!(h.room.phase, Phase::Recap);
+    h.tick(91_000);
+    assert_eq!(h.room.phase, Phase::Debrief);
+    assert_eq!(h.room.deadline(), None);
+    assert!(h.room.on_timer(u64::MAX).is_empty());
+}
+
+#[test]
+fn a_late_timer_starts_the_next_phase_at_the_deadline_not_later() {
+    let mut h = Harness::new();
+    h.tick(50_000);
+    assert_eq!(h.room.phase_started_at, 11_000);
+}
+
+#[test]
+fn a_reveal_is_earned_by_the_last_seller_line() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("What are you aiming for?"), 4_000)
+        .unwrap();
+    h.run(Role::Buyer, chat("Well..."), 5_000).unwrap();
+    h.run(Role::Buyer, reveal("goal"), 6_000).unwrap();
+    let r = &h.room.reveals[0];
+    assert_eq!(r.earned_by, Some(0));
+    assert_eq!(r.at_ms, 3_000, "milliseconds into the conversation");
+}
+
+#[test]
+fn only_the_buyer_reveals_and_only_in_the_conversation() {
+    let mut h = Harness::new();
+    let e = h.run(Role::Buyer, reveal("goal"), 1_500).unwrap_err();
+    assert_eq!(e.code, ErrorCode::WrongPhase);
+    h.start_conversation();
+    let e = h.run(Role::Seller, reveal("goal"), 4_000).unwrap_err();
+    assert_eq!(e.code, ErrorCode::WrongRole);
+    // The seller learns nothing about which ids exist.
+    let e2 = h
+        .run(Role::Seller, reveal("nonexistent"), 4_000)
+        .unwrap_err();
+    assert_eq!(e.message, e2.message);
+    let e = h
+        .run(Role::Buyer, reveal("nonexistent"), 4_000)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+}
+
+#[test]
+fn layered_facts_need_their_requirements_first() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    let e = h.run(Role::Buyer, reveal("pain"), 4_000).unwrap_err();
+    assert_eq!(e.code, ErrorCode::WrongState);
+    h.run(Role::Buyer, reveal("goal"), 4_000).unwrap();
+    h.run(Role::Buyer, reveal("pain"), 5_000).unwrap();
+    let e = h.run(Role::Buyer, reveal("pain"), 5_000).unwrap_err();
+    assert!(e.message.contains("already"));
+}
+
+#[test]
+fn the_round_reaches_the_debrief_once_recap_and_feedback_are_in() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("What do you want to achieve?"), 4_000)
+        .unwrap();
+    h.run(Role::Buyer, reveal("goal"), 5_000).unwrap();
+    h.run(Role::Buyer, ClientMsg::EndConversation, 9_000)
+        .unwrap();
+    assert_eq!(h.room.phase, Phase::Recap);
+    h.run(
+        Role::Seller,
+        ClientMsg::Recap {
+            text: "They want to grow.".into(),
+        },
+        10_000,
+    )
+    .unwrap();
+    assert_eq!(h.room.phase, Phase::Recap);
+    h.run(
+        Role::Buyer,
+        ClientMsg::Feedback {
+            heard: 4,
+            comment: String::new(),
+        },
+        11_000,
+    )
+    .unwrap();
+    assert_eq!(h.room.phase, Phase::Debrief);
+    let d = h.room.debrief();
+    assert_eq!(d.headline.text, "Uncovered 1 of 2 facts, 75% of the story");
+    assert_eq!(d.captured.percent, 75);
+    assert_eq!(d.conversation_ms, 6_000);
+}
+
+#[test]
+fn the_seller_is_told_nothing_hidden_before_the_debrief() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("What are your goals?"), 4_000)
+        .unwrap();
+    h.run(Role::Buyer, reveal("goal"), 5_000).unwrap();
+    h.run(Role::Buyer, reveal("pain"), 6_000).unwrap();
+    h.run(Role::Buyer, ClientMsg::EndConversation, 7_000)
+        .unwrap();
+    h.tick(1_000_000);
+    h.tick(1_000_000);
+    assert_eq!(h.room.phase, Phase::Debrief);
+
+    // Rebuild the room event by event and look at what the seller is told each time.
+    let mut replay = Room::open(&h.log[0], scenario()).unwrap();
+    for (i, e) in h.log.iter().enumerate() {
+        replay.apply(e);
+        let told = serde_json::to_string(&replay.view(e, Role::Seller)).unwrap();
+        let is_debrief = matches!(
+            e,
+            RoomEvent::PhaseStarted {
+                phase: Phase::Debrief,
+                ..
+            }
+        );
+        assert_eq!(
+            told.contains("HIDDEN"),
+            is_debrief,
+            "event {i} ({e:?}) told the seller: {told}"
+        );
+        assert!(is_debrief || !told.contains("\"goal\""));
+    }
+}
+
+#[test]
+fn replaying_the_log_rebuilds_the_same_room() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("Why now?"), 4_000).unwrap();
+    h.run(Role::Buyer, reveal("goal"), 5_000).unwrap();
+    h.run(
+        Role::Seller,
+        ClientMsg::Notes {
+            text: "growth".into(),
+        },
+        5_500,
+    )
+    .unwrap();
+    h.run(Role::Buyer, ClientMsg::EndConversation, 6_000)
+        .unwrap();
+
+    let json = serde_json::to_string(&h.log).unwrap();
+    let log: Vec<RoomEvent> = serde_json::from_str(&json).unwrap();
+    let mut rebuilt = Room::open(&log[0], scenario()).unwrap();
+    for e in &log {
+        rebuilt.apply(e);
+    }
+    assert_eq!(rebuilt.phase, h.room.phase);
+    assert_eq!(rebuilt.transcript, h.room.transcript);
+    assert_eq!(rebuilt.reveals, h.room.reveals);
+    assert_eq!(rebuilt.notes, h.room.notes);
+    assert_eq!(rebuilt.deadline(), h.room.deadline());
+}
+
+#[test]
+fn leaving_during_recap_lets_the_other_finish_alone() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, ClientMsg::EndConversation, 4_000)
+        .unwrap();
+    h.run(Role::Buyer, ClientMsg::LeaveRoom, 5_000).unwrap();
+    h.run(
+        Role::Seller,
+        ClientMsg::Recap {
+            text: "Short one.".into(),
+        },
+        6_000,
+    )
+    .unwrap();
+    assert_eq!(h.room.phase, Phase::Debrief);
+}
+
+mod task {
+    //! The room task's timers, on tokio's paused clock.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::{mpsc, Notify};
+
+    use crate::hub::Hub;
+    use crate::outbox::{Connection, Outbox, Outgoing};
+    use crate::protocol::ServerFrame;
+    use crate::scenario::Library;
+
+    fn frames(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<ServerFrame> {
+        let mut out = Vec::new();
+        while let Ok(Outgoing::Text(t)) = rx.try_recv() {
+            out.push(serde_json::from_str(t.as_str()).unwrap());
+        }
+        out
+    }
+
+    fn phases(frames: &[ServerFrame]) -> Vec<String> {
+        frames
+            .iter()
+            .filter_map(|f| match &f.msg {
+                crate::protocol::ServerMsg::Phase { phase, .. } => {
+                    Some(format!("{phase:?}").to_lowercase())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_room_task_moves_phases_on_the_paused_clock() {
+        let library =
+            Library::from_sources(vec![("unit.toml".into(), super::SCENARIO.to_string())]).unwrap();
+        let hub = Hub::new(Arc::new(library), Vec::new());
+        let mut receivers = Vec::new();
+        let mut people = Vec::new();
+        for name in ["Ana", "Ben"] {
+            let (tx, rx) = mpsc::channel(64);
+            let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
+            people.push(hub.introduce(name.into(), outbox));
+            receivers.push(rx);
+        }
+        let scenario = hub.library().all()[0].clone();
+        hub.open_room(crate::hub::RoomSpec {
+            seller: people[0].clone(),
+            buyer: Some(people[1].clone()),
+            observers: Vec::new(),
+            timings: scenario.timings,
+            scenario,
+            channel: crate::protocol::Channel::Chat,
+            reporter: None,
+        });
+        tokio::task::yield_now().await;
+        assert_eq!(phases(&frames(&mut receivers[0])), ["briefing"]);
+
+        tokio::time::sleep(Duration::from_millis(9_900)).await;
+        assert!(
+            phases(&frames(&mut receivers[0])).is_empty(),
+            "briefing lasts 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(phases(&frames(&mut receivers[0])), ["conversation"]);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(phases(&frames(&mut receivers[0])), ["recap"]);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let last = frames(&mut receivers[1]);
+        assert_eq!(
+            phases(&last),
+            ["briefing", "conversation", "recap", "debrief"]
+        );
+        assert!(matches!(
+            last.last().map(|f| &f.msg),
+            Some(crate::protocol::ServerMsg::Debrief(_))
+        ));
+    }
+}

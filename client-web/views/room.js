@@ -1,0 +1,245 @@
+// The room during a round: role, scenario, partner, phase and countdown in the header;
+// the brief; the chat; the buyer's fact cards or the seller's notes; the recap forms.
+// Panels move between a main and a side column as the phase changes; on a phone the
+// conversation shows one panel at a time behind tabs.
+
+import { h, replace } from "../dom.js";
+import { ROLE_LABEL } from "../format.js";
+import { chatPanel } from "./chat.js";
+import { factsPanel } from "./facts.js";
+import { roundHeader } from "./header.js";
+import { notesPanel } from "./notes.js";
+import { recapPanel } from "./recap.js";
+
+/**
+ * @param {object} ctx
+ * @param {object} ctx.opened the `room_opened` message
+ * @param {(msg: object) => boolean} ctx.send
+ * @param {() => void} ctx.onLeave the user chose to leave the room
+ */
+export function roomView(ctx) {
+  const { opened, send } = ctx;
+  const role = opened.role;
+  const partnerName = opened.partner;
+  const brief = opened.brief;
+  let phase = "briefing";
+  let ready = false;
+  let partnerReady = false;
+  let partnerLeft = false;
+  let tab = "chat";
+
+  // ---- header ----
+  const header = roundHeader({
+    badge: role,
+    badgeText: ROLE_LABEL[role],
+    title: opened.scenario.title,
+    subtitle: ["with ", h("strong", { id: "partner-name" }, partnerName),
+      ` (${ROLE_LABEL[role === "seller" ? "buyer" : "seller"]})`],
+  });
+
+  const notices = h("div", { class: "notices", id: "room-notices" });
+
+  // ---- brief ----
+  const briefPanel = h("details", { class: "panel panel-brief", id: "panel-brief", open: true },
+    h("summary", { class: "panel-title" }, role === "seller" ? "Your brief (seller)" : "Your brief (buyer)"),
+    role === "seller" ? sellerBrief(brief) : buyerBrief(brief));
+
+  // ---- chat ----
+  const spoken = opened.channel === "spoken";
+  const chat = chatPanel({
+    role,
+    spoken,
+    partnerName,
+    openingLine: role === "buyer" ? brief.opening_line : null,
+    sendChat: (text) => send({ type: "chat", text }),
+  });
+  const endArea = h("div", { class: "end-area" });
+  chat.el.querySelector(".panel-title-row").append(endArea);
+  renderEnd();
+
+  // ---- side: facts or notes ----
+  const facts = role === "buyer"
+    ? factsPanel({ facts: brief.facts, send, line: (i) => chat.lines.get(i) })
+    : null;
+  const notes = role === "seller" ? notesPanel({ send }) : null;
+  const side = (facts ?? notes).el;
+
+  // ---- recap ----
+  const recap = recapPanel({ role, partnerName, send });
+
+  // ---- ready bar ----
+  const readyBar = h("div", { class: "ready-bar", id: "ready-bar" });
+
+  // ---- tabs (phones, conversation phase) ----
+  const tabs = h("nav", { class: "tabs", id: "room-tabs", "aria-label": "Panels" });
+  const tabDefs = [
+    ["chat", spoken ? "Talk" : "Chat"],
+    ["side", role === "buyer" ? "Hidden story" : "Notes"],
+    ["brief", "Brief"],
+  ];
+  const tabButtons = tabDefs.map(([id, label]) => h("button", {
+    type: "button", class: "tab", dataset: { tab: id },
+    on: { click: () => selectTab(id) },
+  }, label));
+  tabs.append(...tabButtons);
+
+  const mainCol = h("div", { class: "col col-main" });
+  const sideCol = h("div", { class: "col col-side" });
+  const el = h("div", { class: "room", id: "room", dataset: { phase, role } },
+    header.el, notices, tabs, h("div", { class: "room-body" }, mainCol, sideCol));
+
+  function selectTab(id) {
+    tab = id;
+    if (id === "chat") tabButtons[0].classList.remove("has-unread");
+    for (const b of tabButtons) b.setAttribute("aria-pressed", String(b.dataset.tab === id));
+    chat.el.classList.toggle("tab-hidden", id !== "chat");
+    side.classList.toggle("tab-hidden", id !== "side");
+    briefPanel.classList.toggle("tab-hidden", id !== "brief");
+    if (id === "brief") briefPanel.open = true;
+  }
+
+  function layout() {
+    el.dataset.phase = phase;
+    for (const p of [chat.el, side, briefPanel]) p.classList.remove("tab-hidden");
+    if (phase === "briefing") {
+      replace(mainCol, briefPanel, readyBar);
+      replace(sideCol, side);
+      briefPanel.open = true;
+    } else if (phase === "conversation") {
+      replace(mainCol, chat.el);
+      replace(sideCol, briefPanel, side);
+      briefPanel.open = false;
+      selectTab(tab);
+    } else {
+      replace(mainCol, recap.el, chat.el);
+      replace(sideCol, side, briefPanel);
+      briefPanel.open = false;
+    }
+    chat.setOpen(phase === "conversation");
+    facts?.setPhase(phase);
+    renderReady();
+    renderEnd();
+  }
+
+  function renderReady() {
+    if (phase !== "briefing") return;
+    const other = partnerLeft
+      ? `${partnerName} has left; you can start on your own.`
+      : partnerReady ? `${partnerName} is ready.` : `${partnerName} is still reading.`;
+    if (ready) {
+      replace(readyBar, h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
+        h("span", {}, `You are ready. Waiting for ${partnerName}…`)));
+    } else {
+      replace(readyBar,
+        h("button", {
+          type: "button", class: "btn btn-primary btn-lg", id: "ready-btn",
+          on: { click: () => { if (send({ type: "ready" })) { ready = true; renderReady(); } } },
+        }, "I'm ready"),
+        h("p", { class: "muted", id: "partner-ready" }, other));
+    }
+  }
+
+  function renderEnd() {
+    if (phase !== "conversation") {
+      replace(endArea);
+      return;
+    }
+    const ask = () => replace(endArea,
+      h("span", { class: "confirm-text" }, "End for both of you?"),
+      h("button", {
+        type: "button", class: "btn btn-danger btn-small", id: "end-confirm",
+        on: { click: () => send({ type: "end_conversation" }) },
+      }, "End now"),
+      h("button", { type: "button", class: "btn btn-small", on: { click: renderEnd } }, "Keep talking"));
+    replace(endArea, h("button", {
+      type: "button", class: "btn btn-small", id: "end-conversation", on: { click: ask },
+    }, "End conversation"));
+  }
+
+  function notice(text, kind = "info", action = null) {
+    notices.append(h("div", { class: `notice notice-${kind}`, role: "status" }, h("span", {}, text), action));
+  }
+
+  layout();
+  header.setPhase(phase);
+
+  return {
+    el,
+    handle(msg) {
+      switch (msg.type) {
+        case "phase": {
+          notes?.flush();
+          // A phase message also comes when a trainer pauses, resumes or extends the clock;
+          // only a new phase rearranges the panels.
+          const changed = msg.phase !== phase;
+          phase = msg.phase;
+          header.setPhase(phase, msg);
+          if (changed) {
+            layout();
+            if (phase === "conversation") chat.focus();
+          }
+          return true;
+        }
+        case "partner_ready":
+          partnerReady = true;
+          renderReady();
+          return true;
+        case "chat":
+          chat.add(msg);
+          if (tab !== "chat" && msg.from !== role) tabButtons[0].classList.add("has-unread");
+          facts?.refresh();
+          return true;
+        case "revealed":
+          facts?.revealed(msg);
+          return true;
+        case "unrevealed":
+          facts?.unrevealed(msg);
+          return true;
+        case "notes_saved":
+          notes?.saved();
+          return true;
+        case "partner_submitted":
+          recap.submitted(msg.role);
+          return true;
+        case "partner_left":
+          partnerLeft = true;
+          notice(`${msg.name} left the room.`, "warn",
+            h("button", { type: "button", class: "btn btn-small", on: { click: ctx.onLeave } }, "Back to the lobby"));
+          renderReady();
+          return true;
+        case "error":
+          facts?.refused();
+          notes?.refused();
+          recap.refused();
+          return false;
+        default:
+          return false;
+      }
+    },
+    destroy() {
+      header.destroy();
+      notes?.destroy();
+    },
+  };
+}
+
+function section(title, ...content) {
+  return h("div", { class: "brief-section" }, h("h3", {}, title), ...content);
+}
+
+function sellerBrief(b) {
+  return h("div", { class: "brief-body" },
+    section("Your situation", h("p", { class: "prose" }, b.brief)),
+    section("What you sell", h("p", { class: "prose" }, b.product)),
+    section("Who you are meeting",
+      h("p", { class: "prose" }, h("strong", {}, b.buyer_name), ", ", b.buyer_role)),
+    h("p", { class: "hint" }, "Your goal: understand their world before you talk about yours."));
+}
+
+function buyerBrief(b) {
+  return h("div", { class: "brief-body" },
+    section("You are", h("p", { class: "prose" }, h("strong", {}, b.name), ", ", b.role)),
+    section("How to play them", h("p", { class: "prose" }, b.persona)),
+    section("Your situation", h("p", { class: "prose" }, b.brief)),
+    section("Your opening line", h("blockquote", { class: "opening-line", id: "opening-line" }, b.opening_line)));
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs Uncover's benchmark (`make bench`): builds the release binaries, installs the Node
+# relay's pinned `ws`, then starts the bench runner pinned to core 1; the runner starts each
+# server, fresh for every run, pinned to core 0. Prints one table; every run's full report
+# lands in target/bench/results.json.
+#
+#   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~15 min)
+#   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~30 min)
+#   tests/bench/run.sh --help           # choose servers, pair counts, rates, durations
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+cargo build --release -q -p uncover -p uncover-tests --bins
+if [ ! -d tests/bench/node-relay/node_modules/ws ]; then
+  (cd tests/bench/node-relay && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Each connection is one open file: 5,000 pairs need 10,000 in the generator and the server.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "bench: $(nproc) cores, load average $load (figures taken above ~0.5 are measured under contention)" >&2
+
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  exec taskset -c 1 target/release/bench --server-core 0 "$@"
+else
+  echo "bench: taskset or a second core is missing; server and generator share the machine" >&2
+  exec target/release/bench "$@"
+fi

@@ -1,0 +1,657 @@
+//! `bench`: the runner behind `make bench`. Starts each server (Uncover, the bare Rust
+//! relay, the Node `ws` relay) as a fresh process pinned to one core, drives it with the
+//! load generator in this process (pinned to another core by `tests/bench/run.sh`), and
+//! prints one table: the realistic workloads at 100, 1,000 and 5,000 pairs, then each
+//! server's saturation point. Every run's full report goes to a JSON file beside it.
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde::Serialize;
+use uncover_tests::load::generator::{self, Config, Report, Target};
+use uncover_tests::load::raise_open_file_limit;
+
+/// Longest wait for a freshly started server to accept connections.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pause after a server starts listening before its idle memory is read, so start-up
+/// allocations have settled.
+const SERVER_SETTLE: Duration = Duration::from_millis(500);
+/// Pause between runs so the kernel finishes tearing down the last run's sockets.
+const BETWEEN_RUNS: Duration = Duration::from_secs(1);
+/// Bisection steps after the saturation ladder first fails: each halves the gap between
+/// the last rate held and the first missed.
+const BISECT_STEPS: usize = 2;
+/// A run offers its load only if the generator sent at least this share of what the
+/// schedule asked for; below it the generator, not the server, is the limit.
+const OFFERED_SHARE: f64 = 0.95;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    about = "Benchmark Uncover against a bare tokio-tungstenite relay and a Node ws relay"
+)]
+struct Args {
+    /// The long version: 60 s steady periods (also BENCH_FULL=1).
+    #[arg(long, env = "BENCH_FULL", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
+    full: bool,
+    /// Servers to compare, in order.
+    #[arg(long, value_delimiter = ',', default_value = "uncover,bare,node")]
+    servers: Vec<ServerKind>,
+    /// Pair counts for the realistic workload.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,5000")]
+    pairs: Vec<usize>,
+    /// Messages per second per side in the realistic workload.
+    #[arg(long, default_value_t = 0.5)]
+    rate: f64,
+    /// Steady seconds per realistic run (default 15, or 60 with --full).
+    #[arg(long)]
+    steady_secs: Option<f64>,
+    /// Pairs for the saturation search.
+    #[arg(long, default_value_t = 1000)]
+    saturation_pairs: usize,
+    /// Total relayed messages per second to try, in rising order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "5000,10000,15000,20000,30000,40000,50000,60000,70000,80000"
+    )]
+    saturation_rates: Vec<f64>,
+    /// Steady seconds per saturation step (default 8, or 20 with --full).
+    #[arg(long)]
+    saturation_steady_secs: Option<f64>,
+    /// A server holds a rate while its p99 stays at or under this.
+    #[arg(long, default_value_t = 50.0)]
+    p99_limit_ms: f64,
+    /// Skip the realistic workloads.
+    #[arg(long)]
+    no_realistic: bool,
+    /// Skip the saturation search.
+    #[arg(long)]
+    no_saturation: bool,
+    /// Core the servers run on (the generator should be on another).
+    #[arg(long, default_value_t = 0)]
+    server_core: usize,
+    /// The Uncover binary (default: beside this one).
+    #[arg(long)]
+    uncover_bin: Option<PathBuf>,
+    /// Extra arguments for Uncover, e.g. --uncover-arg=--scenarios --uncover-arg=dir.
+    #[arg(long, allow_hyphen_values = true)]
+    uncover_arg: Vec<String>,
+    /// The bare relay binary (default: beside this one).
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
+    /// The Node relay script.
+    #[arg(long)]
+    node_relay: Option<PathBuf>,
+    /// Folder for server logs and results.json.
+    #[arg(long, default_value = "target/bench")]
+    out_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+enum ServerKind {
+    Uncover,
+    Bare,
+    Node,
+}
+
+impl ServerKind {
+    fn label(self) -> &'static str {
+        match self {
+            ServerKind::Uncover => "Uncover",
+            ServerKind::Bare => "bare tokio-tungstenite",
+            ServerKind::Node => "Node ws",
+        }
+    }
+}
+
+/// One finished run, as stored in results.json.
+#[derive(Debug, Clone, Serialize)]
+struct Run {
+    workload: &'static str,
+    server: ServerKind,
+    report: Report,
+    /// Whether the server held this load (saturation runs).
+    held: bool,
+    /// The generator could not send what the schedule asked for.
+    generator_bound: bool,
+}
+
+/// A server's saturation point: the best rate held, and the first missed.
+#[derive(Debug, Clone, Serialize)]
+struct Saturation {
+    server: ServerKind,
+    held: Option<Run>,
+    missed: Option<Run>,
+}
+
+struct Bench {
+    args: Args,
+    uncover_bin: PathBuf,
+    relay_bin: PathBuf,
+    node_relay: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    runs: Vec<Run>,
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn beside_this_binary(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// A server process this runner started; killed when dropped.
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Bench {
+    fn start(&self, kind: ServerKind, port: u16) -> Result<Server, String> {
+        let bind = format!("127.0.0.1:{port}");
+        let (program, args): (PathBuf, Vec<String>) = match kind {
+            ServerKind::Uncover => {
+                let mut a = vec!["--bind".to_string(), bind.clone()];
+                a.extend(self.args.uncover_arg.iter().cloned());
+                (self.uncover_bin.clone(), a)
+            }
+            ServerKind::Bare => (
+                self.relay_bin.clone(),
+                vec!["--bind".to_string(), bind.clone()],
+            ),
+            ServerKind::Node => (
+                PathBuf::from("node"),
+                vec![
+                    self.node_relay.to_string_lossy().into_owned(),
+                    port.to_string(),
+                ],
+            ),
+        };
+        let mut cmd = if has_taskset() {
+            let mut c = Command::new("taskset");
+            c.arg("-c")
+                .arg(self.args.server_core.to_string())
+                .arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        let log_path = self
+            .args
+            .out_dir
+            .join(format!("{kind:?}.log").to_lowercase());
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
+        let child = cmd
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        let mut server = Server { child };
+        let addr: SocketAddr = bind
+            .parse()
+            .map_err(|e| format!("bad address {bind}: {e}"))?;
+        let began = Instant::now();
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!(
+                    "{} exited at start ({status}); see {}",
+                    kind.label(),
+                    log_path.display()
+                ));
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            if began.elapsed() > SERVER_START_TIMEOUT {
+                let _ = server.child.kill();
+                return Err(format!(
+                    "{} did not listen on {bind} within {SERVER_START_TIMEOUT:?}",
+                    kind.label()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(SERVER_SETTLE);
+        Ok(server)
+    }
+
+    /// One run against a fresh server process.
+    fn run(
+        &mut self,
+        workload: &'static str,
+        kind: ServerKind,
+        pairs: usize,
+        rate_per_side: f64,
+        steady: Duration,
+    ) -> Result<Run, String> {
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let server = self.start(kind, port)?;
+        let (url, target) = match kind {
+            ServerKind::Uncover => (format!("ws://127.0.0.1:{port}/ws"), Target::Uncover),
+            ServerKind::Bare | ServerKind::Node => {
+                (format!("ws://127.0.0.1:{port}/"), Target::Relay)
+            }
+        };
+        let mut config = Config::new(url, target);
+        config.pairs = pairs;
+        config.rate_per_side = rate_per_side;
+        config.steady = steady;
+        // Two send periods of ramp at least: every sender starts at its own moment.
+        config.ramp = Duration::from_secs_f64((2.0 / rate_per_side).max(2.0));
+        config.server_pid = Some(server.pid());
+        let result = self.runtime.block_on(generator::run(&config));
+        drop(server);
+        std::thread::sleep(BETWEEN_RUNS);
+        let report = result.map_err(|e| format!("{} run failed: {e}", kind.label()))?;
+        let expected = rate_per_side * (pairs * 2) as f64 * steady.as_secs_f64();
+        let generator_bound = (report.sent as f64) < expected * OFFERED_SHARE;
+        let held = report.is_clean()
+            && !generator_bound
+            && report.latency_us.p99 as f64 <= self.args.p99_limit_ms * 1000.0;
+        let run = Run {
+            workload,
+            server: kind,
+            report,
+            held,
+            generator_bound,
+        };
+        eprintln!("  {}", one_line(&run));
+        self.runs.push(run.clone());
+        Ok(run)
+    }
+
+    fn saturation(&mut self, kind: ServerKind, steady: Duration) -> Result<Saturation, String> {
+        let pairs = self.args.saturation_pairs;
+        let per_side = |total: f64| total / (pairs * 2) as f64;
+        let mut held: Option<Run> = None;
+        let mut missed: Option<Run> = None;
+        for total in self.args.saturation_rates.clone() {
+            let run = self.run("saturation", kind, pairs, per_side(total), steady)?;
+            if run.held {
+                held = Some(run);
+            } else {
+                missed = Some(run);
+                break;
+            }
+        }
+        for _ in 0..BISECT_STEPS {
+            let (Some(lo), Some(hi)) = (&held, &missed) else {
+                break;
+            };
+            if hi.generator_bound {
+                break; // past the generator's own limit: a midpoint would not tell more.
+            }
+            let mid = (lo.report.rate_per_side + hi.report.rate_per_side) / 2.0;
+            let run = self.run("saturation", kind, pairs, mid, steady)?;
+            if run.held {
+                held = Some(run);
+            } else {
+                missed = Some(run);
+            }
+        }
+        Ok(Saturation {
+            server: kind,
+            held,
+            missed,
+        })
+    }
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+fn kib(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1024.0)
+}
+
+fn trouble(run: &Run) -> String {
+    let r = &run.report;
+    let mut notes = Vec::new();
+    if r.disconnects > 0 {
+        notes.push(format!("{} dropped", r.disconnects));
+    }
+    if r.server_errors > 0 {
+        notes.push(format!("{} errors", r.server_errors));
+    }
+    if r.misrouted > 0 {
+        notes.push(format!("{} misrouted", r.misrouted));
+    }
+    if r.phase_changes > 0 {
+        notes.push(format!("{} phase changes", r.phase_changes));
+    }
+    if run.generator_bound {
+        notes.push("generator-bound".into());
+    }
+    if notes.is_empty() {
+        "ok".into()
+    } else {
+        notes.join(", ")
+    }
+}
+
+fn one_line(run: &Run) -> String {
+    let r = &run.report;
+    format!(
+        "{:<22} {:>5} pairs {:>7.2}/s/side: {:>8.0} msg/s  p50 {} p99 {} max {} ms  lost {}  server {:.0}%  gen {:.0}%  [{}]",
+        run.server.label(),
+        r.pairs,
+        r.rate_per_side,
+        r.delivered_per_sec,
+        ms(r.latency_us.p50),
+        ms(r.latency_us.p99),
+        ms(r.latency_us.max),
+        r.lost,
+        r.server.map(|s| s.cpu_percent).unwrap_or(0.0),
+        r.generator_cpu_percent,
+        trouble(run)
+    )
+}
+
+fn table_row(label: &str, run: &Run) -> String {
+    let r = &run.report;
+    let (mem, cpu, cpu_per_msg) = match r.server {
+        Some(s) => (
+            format!(
+                "{} / {}",
+                kib(s.bytes_per_connection_connected),
+                kib(s.bytes_per_connection_end)
+            ),
+            format!("{:.0}", s.cpu_percent),
+            format!("{:.1}", s.cpu_micros_per_message),
+        ),
+        None => ("-".into(), "-".into(), "-".into()),
+    };
+    format!(
+        "| {label} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+        run.server.label(),
+        r.pairs,
+        r.rate_per_side,
+        r.delivered_per_sec,
+        ms(r.latency_us.p50),
+        ms(r.latency_us.p95),
+        ms(r.latency_us.p99),
+        ms(r.latency_us.max),
+        r.lost,
+        r.reordered,
+        mem,
+        cpu,
+        cpu_per_msg,
+        r.generator_cpu_percent,
+        ms(r.send_lag_us.p99),
+        trouble(run),
+    )
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> String {
+    let mut out = String::new();
+    if let Some(n) = biggest {
+        if let Some(u) = runs.iter().find(|r| {
+            r.workload == "realistic" && r.server == ServerKind::Uncover && r.report.pairs == n
+        }) {
+            let p99 = u.report.latency_us.p99 as f64 / 1000.0;
+            let mem = u
+                .report
+                .server
+                .map(|s| s.bytes_per_connection_end as f64 / 1024.0);
+            let _ = writeln!(
+                out,
+                "Target, {n} pairs at {} msg/s per side on one core: p99 {p99:.2} ms (< 10 ms: {}); lost {} (zero: {}); memory per connection {} KiB after the run (< 16 KiB: {})",
+                u.report.rate_per_side,
+                verdict(p99 < 10.0),
+                u.report.lost,
+                verdict(u.report.lost == 0 && u.report.is_clean()),
+                mem.map(|m| format!("{m:.1}")).unwrap_or_else(|| "?".into()),
+                verdict(mem.is_some_and(|m| m < 16.0)),
+            );
+        }
+    }
+    let held = |k: ServerKind| {
+        saturations
+            .iter()
+            .find(|s| s.server == k)
+            .and_then(|s| s.held.as_ref())
+            .map(|r| r.report.delivered_per_sec)
+    };
+    if let Some(u) = held(ServerKind::Uncover) {
+        if let Some(b) = held(ServerKind::Bare) {
+            let _ = writeln!(
+                out,
+                "Target, saturation vs bare relay: {u:.0} / {b:.0} msg/s = {:.0}% (>= 70%: {})",
+                u / b * 100.0,
+                verdict(u >= 0.7 * b)
+            );
+        }
+        if let Some(n) = held(ServerKind::Node) {
+            let _ = writeln!(
+                out,
+                "Target, saturation vs Node ws relay: {u:.0} / {n:.0} msg/s = {:.2}x (>= 2x: {})",
+                u / n,
+                verdict(u >= 2.0 * n)
+            );
+        }
+    }
+    for s in saturations {
+        if s.held.as_ref().is_some_and(|h| h.generator_bound)
+            || s.missed.as_ref().is_some_and(|m| m.generator_bound)
+            || (s.missed.is_none() && s.held.is_some())
+        {
+            let _ = writeln!(
+                out,
+                "Note: {} was still holding when the generator reached its limit; its figure is a lower bound.",
+                s.server.label()
+            );
+        }
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let limit = raise_open_file_limit();
+    if let Err(e) = std::fs::create_dir_all(&args.out_dir) {
+        eprintln!("cannot create {}: {e}", args.out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let node_relay = args
+        .node_relay
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/node-relay/relay.js"));
+    let mut bench = Bench {
+        uncover_bin: args
+            .uncover_bin
+            .clone()
+            .unwrap_or_else(|| beside_this_binary("uncover")),
+        relay_bin: args
+            .relay_bin
+            .clone()
+            .unwrap_or_else(|| beside_this_binary("bare_relay")),
+        node_relay,
+        runtime,
+        runs: Vec::new(),
+        args,
+    };
+    let full = bench.args.full;
+    let steady =
+        Duration::from_secs_f64(
+            bench
+                .args
+                .steady_secs
+                .unwrap_or(if full { 60.0 } else { 15.0 }),
+        );
+    let saturation_steady =
+        Duration::from_secs_f64(bench.args.saturation_steady_secs.unwrap_or(if full {
+            20.0
+        } else {
+            8.0
+        }));
+    let load_at_start = load_average();
+    eprintln!(
+        "bench: servers on core {}, open-file limit {limit}, load average {load_at_start}{}",
+        bench.args.server_core,
+        if has_taskset() {
+            ""
+        } else {
+            " (taskset missing: runs are not pinned)"
+        }
+    );
+
+    let servers = bench.args.servers.clone();
+    let mut biggest = None;
+    if !bench.args.no_realistic {
+        for pairs in bench.args.pairs.clone() {
+            biggest = biggest.max(Some(pairs));
+            for &kind in &servers {
+                eprintln!("realistic: {} with {pairs} pairs", kind.label());
+                let rate = bench.args.rate;
+                if let Err(e) = bench.run("realistic", kind, pairs, rate, steady) {
+                    eprintln!("  {e}");
+                }
+            }
+        }
+    }
+    let mut saturations = Vec::new();
+    if !bench.args.no_saturation {
+        for &kind in &servers {
+            eprintln!(
+                "saturation: {} with {} pairs",
+                kind.label(),
+                bench.args.saturation_pairs
+            );
+            match bench.saturation(kind, saturation_steady) {
+                Ok(s) => saturations.push(s),
+                Err(e) => eprintln!("  {e}"),
+            }
+        }
+    }
+    let load_at_end = load_average();
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| workload | server | pairs | msg/s per side | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | reordered | server KiB/conn (connected / end) | server CPU % | server CPU µs/msg | generator CPU % | generator lag p99 ms | notes |"
+    );
+    let _ = writeln!(table, "|{}", "---|".repeat(17));
+    for run in bench.runs.iter().filter(|r| r.workload == "realistic") {
+        let _ = writeln!(table, "{}", table_row("realistic", run));
+    }
+    for s in &saturations {
+        match &s.held {
+            Some(run) => {
+                let _ = writeln!(table, "{}", table_row("saturation: max held", run));
+            }
+            None => {
+                if let Some(run) = &s.missed {
+                    let _ = writeln!(table, "{}", table_row("saturation: none held", run));
+                }
+            }
+        }
+    }
+    println!();
+    println!(
+        "Steady {:.0} s per realistic run, {:.0} s per saturation step; saturation = highest total rate with p99 <= {} ms and nothing lost or dropped ({} pairs). Load average {load_at_start} at start, {load_at_end} at end.",
+        steady.as_secs_f64(),
+        saturation_steady.as_secs_f64(),
+        bench.args.p99_limit_ms,
+        bench.args.saturation_pairs
+    );
+    println!();
+    print!("{table}");
+    println!();
+    print!("{}", summary(&bench.runs, &saturations, biggest));
+
+    #[derive(Serialize)]
+    struct Results<'a> {
+        load_average_start: &'a str,
+        load_average_end: &'a str,
+        steady_secs: f64,
+        saturation_steady_secs: f64,
+        runs: &'a [Run],
+        saturation: &'a [Saturation],
+    }
+    let results = Results {
+        load_average_start: &load_at_start,
+        load_average_end: &load_at_end,
+        steady_secs: steady.as_secs_f64(),
+        saturation_steady_secs: saturation_steady.as_secs_f64(),
+        runs: &bench.runs,
+        saturation: &saturations,
+    };
+    let path = bench.args.out_dir.join("results.json");
+    match serde_json::to_string_pretty(&results) {
+        Ok(json) => {
+            if let Err(e) = std::fs::write(&path, json) {
+                eprintln!("cannot write {}: {e}", path.display());
+            } else {
+                eprintln!("every run's report: {}", path.display());
+            }
+        }
+        Err(e) => eprintln!("cannot encode results: {e}"),
+    }
+    if bench.runs.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

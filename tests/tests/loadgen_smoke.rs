@@ -1,0 +1,119 @@
+//! Smoke tests for the benchmark's tools, so `make bench` never finds them rotten: the load
+//! generator drives a few pairs for a second against an in-process Uncover server and the
+//! in-process bare relay, the `loadgen` binary's command line works end to end, and a
+//! server that swallows messages is reported as losing them. No timing is asserted here;
+//! speed lives in `make bench`.
+
+// A test that cannot unwrap has failed; panicking is how it says so.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::net::TcpListener;
+use uncover_tests::load::generator::{self, Config, Report, Target};
+use uncover_tests::load::relay;
+use uncover_tests::TestServer;
+
+/// A few pairs for about a second: enough traffic to exercise every path.
+fn smoke_config(url: String, target: Target) -> Config {
+    let mut c = Config::new(url, target);
+    c.pairs = 3;
+    c.rate_per_side = 20.0;
+    c.ramp = Duration::from_millis(200);
+    c.steady = Duration::from_secs(1);
+    c.drain = Duration::from_secs(5);
+    c.server_pid = Some(std::process::id());
+    c
+}
+
+fn assert_everything_arrived(r: &Report) {
+    assert_eq!(r.connections, 6, "{r:?}");
+    assert!(r.sent > 0, "nothing was sent: {r:?}");
+    assert_eq!(r.delivered, r.sent, "messages went missing: {r:?}");
+    assert_eq!(r.lost, 0, "{r:?}");
+    assert_eq!(r.reordered, 0, "{r:?}");
+    assert_eq!(r.misrouted, 0, "{r:?}");
+    assert_eq!(r.latency_us.count, r.delivered, "{r:?}");
+    assert!(r.is_clean(), "{r:?}");
+    assert!(r.server.is_some(), "server figures missing: {r:?}");
+}
+
+async fn spawn_bare_relay() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local address");
+    tokio::spawn(relay::serve(listener));
+    format!("ws://{addr}/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncover_pairs_made_through_the_protocol_deliver_every_chat_line() {
+    let server = TestServer::spawn().await;
+    let mut config = smoke_config(format!("ws://{}/ws", server.addr), Target::Uncover);
+    // Ten-minute phases: a timer must not end the conversation mid-run.
+    config.scenario = Some("steady".into());
+    let report = generator::run(&config).await.unwrap();
+    assert_everything_arrived(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_relay_forwards_every_frame_to_the_partner() {
+    let url = spawn_bare_relay().await;
+    let report = generator::run(&smoke_config(url, Target::Relay))
+        .await
+        .unwrap();
+    assert_everything_arrived(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_swallows_messages_is_reported_as_losing_them() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+    let mut config = smoke_config(format!("ws://{addr}/"), Target::Relay);
+    config.drain = Duration::from_millis(300);
+    let report = generator::run(&config).await.unwrap();
+    assert!(report.sent > 0, "{report:?}");
+    assert_eq!(report.delivered, 0, "{report:?}");
+    assert_eq!(report.lost, report.sent, "{report:?}");
+    assert!(!report.is_clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loadgen_binary_reports_a_clean_run_as_json() {
+    let url = spawn_bare_relay().await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "--url",
+            &url,
+            "--target",
+            "relay",
+            "--pairs",
+            "2",
+            "--rate",
+            "20",
+            "--ramp-secs",
+            "0.2",
+            "--steady-secs",
+            "1",
+            "--json",
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "loadgen failed: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["connections"], 4, "{report}");
+    assert!(report["sent"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["delivered"], report["sent"], "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+}

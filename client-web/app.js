@@ -1,6 +1,12 @@
 // The trainee page: connects, then moves between the name screen, the lobby, the room
 // and the debrief as server messages arrive. Each screen is a view object with an `el`;
 // this module owns the connection and the few facts that outlive a screen.
+//
+// A dropped connection comes back by itself (ws.js) and this page keeps showing the
+// round meanwhile, under a calm "Reconnecting…" banner. A reloaded page takes its seat
+// back and replays what it was shown, quietly, to rebuild the same screen; when the
+// server cannot replay (it restarted, or too much was missed) it sends the whole view
+// again and the page starts from a clean state.
 
 import { byId, h, replace } from "./dom.js";
 import { ROLE_LABEL, PHASE_LABEL } from "./format.js";
@@ -8,12 +14,18 @@ import { toast } from "./toast.js";
 import { Connection } from "./ws.js";
 import { debriefView } from "./debrief.js";
 import { lobbyView } from "./views/lobby.js";
-import { nameView } from "./views/name.js";
+import { nameView, rememberedName } from "./views/name.js";
 import { observerView } from "./views/observer.js";
 import { roomView } from "./views/room.js";
 import { sessionView } from "./views/session.js";
 
 const params = new URLSearchParams(window.location.search);
+
+/** After `reconnected` without a replay, the server's room and workshop send the view
+ * again within moments; with nothing by then, the participant is simply in the lobby. */
+const REBUILD_SETTLE_MS = 1500;
+/** sessionStorage key for text typed in a room, kept over a reload. */
+const DRAFTS_KEY = "uncover.drafts";
 
 const state = {
   name: "",
@@ -35,13 +47,50 @@ const state = {
   partnerPresent: false,
   /** Set when we leave a room, so the server's "not in a room" (room already closed) is not shown as a fault. */
   leaving: false,
+  /** The room (or observed room) on screen, to match drafts to it. */
+  roomId: null,
+  /** Replaying the history after a reload: rebuild the screens without toasts or sends. */
+  quietReplay: false,
+  /** A local "leave the room" already re-applied during this quiet replay. */
+  leftReapplied: false,
+  /** After `reconnected` without a replay: { gotView, timer } until the view is rebuilt. */
+  rebuild: null,
+  /** Text typed in a room before a reload or a rebuild: { room, fields }. */
+  drafts: loadDrafts(),
+  /** Why the seat was lost, shown once the lobby is back. */
+  seatLost: null,
+  /** The waiting state being asked for again after a reconnect. */
+  requeue: null,
 };
 
 const root = byId("app");
 let screen = null;
 let view = null;
 
-const conn = new Connection({ onMessage, onStatus });
+const conn = new Connection({ onMessage, onStatus, parkOnClose: true });
+/** True while handling a message from a quiet replay. */
+let quiet = false;
+
+function notify(text, kind) {
+  if (!quiet) toast(text, kind);
+}
+
+function loadDrafts() {
+  try {
+    const d = JSON.parse(sessionStorage.getItem(DRAFTS_KEY) ?? "null");
+    sessionStorage.removeItem(DRAFTS_KEY);
+    return d && typeof d === "object" ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Text typed in the room on screen, to survive a rebuilt view. */
+function currentDrafts() {
+  if (screen !== "room" || !view?.drafts) return null;
+  const fields = view.drafts();
+  return Object.keys(fields).length ? { room: state.roomId, fields } : null;
+}
 
 function show(kind, next) {
   view?.destroy?.();
@@ -64,8 +113,9 @@ function updateTitle() {
 }
 
 function send(msg) {
+  if (quiet) return false;
   const ok = conn.send(msg);
-  if (!ok) toast("Not connected to the server. Use Reconnect at the top of the page.");
+  if (!ok) toast("Not sent: Uncover is reconnecting to the server. What you typed is still here; try again in a moment.");
   return ok;
 }
 
@@ -83,7 +133,7 @@ function showName() {
     invite: state.joinCode ? "workshop" : state.pairCode ? "pair" : null,
     onSubmit: (name) => {
       state.name = name;
-      conn.open(name);
+      conn.hello(name);
     },
   }));
 }
@@ -102,7 +152,7 @@ function showLobby() {
       return conn.send(msg);
     },
     onChangeName: () => {
-      conn.close();
+      conn.leave();
       state.waiting = null;
       showName();
     },
@@ -110,11 +160,18 @@ function showLobby() {
 }
 
 function leaveRoom() {
+  // Remembered with the seat: a reload replays the room, then leaves it again here.
+  conn.setNote("leftAt", conn.lastSeq);
+  // An observer sits in no room; there is nothing to leave.
+  if (state.role !== "observer") conn.send({ type: "leave_room" });
+  leaveLocally();
+}
+
+function leaveLocally() {
   state.leaving = true;
   state.waiting = null;
   state.afterRound = true;
-  // An observer sits in no room; there is nothing to leave.
-  if (state.role !== "observer") conn.send({ type: "leave_room" });
+  state.roomId = null;
   showLobby();
 }
 
@@ -132,29 +189,218 @@ function showBroadcast(text) {
 
 // ---- connection ----
 
-function onStatus(status, detail) {
-  const banner = byId("conn-banner");
-  if (status !== "closed") {
-    banner.hidden = true;
-    return;
-  }
-  if (screen === "name" || screen === null) {
-    view?.failed?.(detail ? `${detail} Check the address and try again.` : "Could not reach the server.");
-    return;
-  }
-  state.waiting = null;
-  replace(banner,
-    h("span", {}, detail ?? "The connection to the server was lost.",
-      screen === "lobby" ? "" : " Your round could not be kept."),
-    h("button", {
-      type: "button", class: "btn btn-small", id: "reconnect",
-      on: { click: () => conn.open(state.name) },
-    }, "Reconnect"));
-  banner.hidden = false;
+function banner() {
+  return byId("conn-banner");
 }
 
-function onMessage(msg) {
+function hideBanner() {
+  const b = banner();
+  b.hidden = true;
+  b.className = "conn-banner";
+  delete b.dataset.state;
+}
+
+/** A calm, non-blocking line at the top while the connection is away. */
+function showReconnecting(detail) {
+  view?.connectionLost?.();
+  const b = banner();
+  if (b.dataset.state === "reconnecting") return;
+  b.dataset.state = "reconnecting";
+  b.className = "conn-banner is-reconnecting";
+  b.setAttribute("role", "status");
+  const restarting = /restart/i.test(detail?.reason ?? "");
+  replace(b,
+    h("span", { class: "spinner", "aria-hidden": "true" }),
+    h("span", { id: "conn-text" }, restarting
+      ? "The server is restarting. Reconnecting…"
+      : "Connection lost. Reconnecting…"),
+    h("span", { class: "conn-hint" }, "Your seat is kept; you can keep reading and typing."),
+    h("button", {
+      type: "button", class: "btn btn-small", id: "reconnect-now",
+      on: { click: () => conn.retryNow() },
+    }, "Try now"));
+  b.hidden = false;
+}
+
+function onStatus(status, detail) {
+  switch (status) {
+    case "online":
+      hideBanner();
+      return;
+    case "reconnecting":
+      showReconnecting(detail);
+      return;
+    case "replaced": {
+      const b = banner();
+      b.dataset.state = "replaced";
+      b.className = "conn-banner is-reconnecting";
+      replace(b,
+        h("span", {}, "Uncover is open for you in another tab or window, so this one is paused."),
+        h("button", {
+          type: "button", class: "btn btn-small", id: "use-here",
+          on: { click: () => { hideBanner(); resumeFromStart(); } },
+        }, "Use it here"));
+      b.hidden = false;
+      return;
+    }
+    case "closed":
+      if (screen === "name" || screen === null) {
+        view?.failed?.(detail?.reason ? `${detail.reason} Check the address and try again.` : "Could not reach the server.");
+        return;
+      }
+      if (screen === "resuming") {
+        showName();
+        view.failed(detail?.reason ?? "Could not reach the server.");
+        return;
+      }
+      state.waiting = null;
+      replace(banner(),
+        h("span", {}, detail?.reason ?? "The connection to the server was lost."),
+        h("button", {
+          type: "button", class: "btn btn-small", id: "reconnect",
+          on: { click: () => { hideBanner(); conn.hello(state.name); } },
+        }, "Start again"));
+      banner().className = "conn-banner";
+      banner().hidden = false;
+      return;
+    default:
+  }
+}
+
+/** "Taking your seat back…" while a reloaded page reconnects. */
+function showResuming() {
+  show("resuming", {
+    el: h("main", { class: "screen screen-narrow", id: "screen-resuming" },
+      h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
+        h("span", {}, "Taking your seat back…"))),
+  });
+}
+
+/** Takes the kept seat back and replays everything this page was shown (after a reload,
+ * or when this tab takes the seat back from another one). */
+function resumeFromStart() {
+  state.name = conn.seat?.name ?? state.name;
+  state.quietReplay = true;
+  state.leftReapplied = false;
+  if (!state.drafts) state.drafts = currentDrafts();
+  conn.resume({ fromStart: true });
+}
+
+/** The seat is back and the view is current: put typed text back, and redo what the
+ * server forgets when a connection drops (a place in the queue, a private link). */
+function finishResume(waitingBefore) {
+  if (screen === "room" && state.drafts && state.drafts.room === state.roomId) {
+    view.restoreDrafts(state.drafts.fields);
+  }
+  state.drafts = null;
+  if (screen !== "lobby") return;
+  if (waitingBefore) {
+    // The server drops a place in the queue and a private link when it notices a
+    // connection end. Ask again: "already waiting" means it had not noticed, and the
+    // old place (or link) still holds.
+    const scenario = waitingBefore.scenario ? { scenario: waitingBefore.scenario } : {};
+    state.requeue = waitingBefore;
+    state.waiting = null;
+    view.update();
+    send({ type: waitingBefore.kind === "link" ? "create_pair_link" : "find_partner", ...scenario });
+  }
+  sendInviteCodes();
+}
+
+function sendInviteCodes() {
+  if (state.joinCode) {
+    conn.send({ type: "join_session", code: state.joinCode });
+    state.joinCode = null;
+    window.history.replaceState(null, "", window.location.pathname);
+  } else if (state.pairCode) {
+    conn.send({ type: "join_pair_link", code: state.pairCode });
+    state.pairCode = null;
+    // A reload or "play another round" must not try the used link again.
+    window.history.replaceState(null, "", window.location.pathname);
+  }
+}
+
+/** `reconnected` without a replay: forget what this page knew and let the messages
+ * that follow rebuild it. The old screen stays up until they do, so nothing flickers. */
+function startRebuild() {
+  if (!state.drafts) state.drafts = currentDrafts();
+  const waitingBefore = state.waiting;
+  state.waiting = null;
+  state.session = null;
+  state.role = null;
+  state.phase = null;
+  state.partnerPresent = false;
+  state.leaving = false;
+  // The view that follows is the server's own account; an earlier local leave is in it.
+  conn.setNote("leftAt", 0);
+  clearTimeout(state.rebuild?.timer);
+  const rebuild = { gotView: false, timer: 0 };
+  rebuild.timer = setTimeout(() => {
+    if (state.rebuild !== rebuild) return;
+    state.rebuild = null;
+    if (!rebuild.gotView) {
+      state.roomId = null;
+      showLobby();
+    }
+    finishResume(waitingBefore);
+  }, REBUILD_SETTLE_MS);
+  state.rebuild = rebuild;
+  if (!state.scenarios.length) loadScenarios();
+}
+
+/** The lobby's scenario list, when no `welcome` brought it (a rebuilt view). */
+function loadScenarios() {
+  fetch("/api/scenarios")
+    .then((r) => (r.ok ? r.json() : []))
+    .then((list) => {
+      if (!Array.isArray(list) || state.scenarios.length) return;
+      state.scenarios = list;
+      if (screen === "lobby") view.update();
+    })
+    .catch(() => {
+      // The lobby still offers "any scenario" without the list.
+    });
+}
+
+function gotView() {
+  if (state.rebuild) state.rebuild.gotView = true;
+}
+
+function inRoomScreen() {
+  return screen === "room" || screen === "observer" || screen === "debrief";
+}
+
+function onMessage(msg, meta = {}) {
+  quiet = Boolean(meta.replaying && state.quietReplay);
+  if (state.quietReplay && !state.leftReapplied && typeof msg.seq === "number") {
+    // The user left this room after the last message of it: leave it again here.
+    const leftAt = conn.note("leftAt");
+    if (leftAt && msg.seq > leftAt && inRoomScreen()) {
+      state.leftReapplied = true;
+      leaveLocally();
+    }
+  }
+  try {
+    handleMessage(msg);
+  } finally {
+    quiet = false;
+  }
+}
+
+function handleMessage(msg) {
   switch (msg.type) {
+    case "reconnected": {
+      state.name = msg.name;
+      const waitingBefore = state.waiting;
+      state.quietReplay = false;
+      if (msg.replayed) {
+        if (screen === "resuming") showLobby();
+        finishResume(waitingBefore);
+      } else {
+        startRebuild();
+      }
+      return;
+    }
     case "welcome":
       state.name = msg.name;
       state.scenarios = msg.scenarios ?? [];
@@ -164,18 +410,14 @@ function onMessage(msg) {
       state.waiting = null;
       state.session = null;
       showLobby();
-      if (state.joinCode) {
-        conn.send({ type: "join_session", code: state.joinCode });
-        state.joinCode = null;
-        window.history.replaceState(null, "", window.location.pathname);
-      } else if (state.pairCode) {
-        conn.send({ type: "join_pair_link", code: state.pairCode });
-        state.pairCode = null;
-        // A reload or "play another round" must not try the used link again.
-        window.history.replaceState(null, "", window.location.pathname);
+      if (state.seatLost) {
+        view.error(state.seatLost);
+        state.seatLost = null;
       }
+      if (!quiet) sendInviteCodes();
       return;
     case "waiting":
+      state.requeue = null;
       state.waiting = { kind: "queue", scenario: msg.scenario ?? null, botAvailable: false };
       if (screen === "lobby") view.update();
       return;
@@ -188,6 +430,10 @@ function onMessage(msg) {
       if (screen === "lobby") view.update();
       return;
     case "pair_link":
+      if (state.requeue?.kind === "link" && state.requeue.code !== msg.code && screen === "lobby") {
+        view.error("Your connection dropped, so your private link was replaced: send this new one to your colleague.");
+      }
+      state.requeue = null;
       state.waiting = {
         kind: "link",
         code: msg.code,
@@ -200,6 +446,10 @@ function onMessage(msg) {
       state.session = { title: msg.title, code: msg.code };
       state.name = msg.name;
       state.waiting = null;
+      // While a view is rebuilt, the room and the workshop answer separately: a round
+      // already on screen stays there.
+      if (state.rebuild && state.rebuild.gotView && inRoomScreen()) return;
+      gotView();
       state.afterRound = false;
       showLobby();
       return;
@@ -209,27 +459,33 @@ function onMessage(msg) {
     case "renamed":
       state.name = msg.name;
       view?.rename?.(msg.name);
-      toast(`Your trainer changed your name to ${msg.name}.`, "info");
+      notify(`Your trainer changed your name to ${msg.name}.`, "info");
       return;
     case "removed":
       state.session = null;
       state.afterRound = false;
+      state.roomId = null;
       showLobby();
-      toast("Your trainer removed you from the workshop. You can still practise here.", "info");
+      notify("Your trainer removed you from the workshop. You can still practise here.", "info");
       return;
     case "observing":
+      gotView();
+      state.roomId = msg.room;
       state.role = "observer";
       state.phase = "briefing";
       state.partnerPresent = false;
       show("observer", observerView({ observing: msg, send }));
       return;
     case "room_opened":
+      gotView();
+      state.roomId = msg.room;
       state.waiting = null;
       state.leaving = false;
       state.role = msg.role;
       state.phase = "briefing";
       state.partnerPresent = true;
       show("room", roomView({ opened: msg, send, onLeave: leaveRoom }));
+      if (state.drafts?.room === msg.room) view.restoreDrafts(state.drafts.fields);
       return;
     case "phase":
       state.phase = msg.phase;
@@ -237,6 +493,7 @@ function onMessage(msg) {
       if (screen === "room" || screen === "observer") view.handle(msg);
       return;
     case "debrief":
+      gotView();
       if (screen !== "debrief") {
         show("debrief", debriefView({
           role: state.role,
@@ -253,15 +510,52 @@ function onMessage(msg) {
       else if (screen === "room" || screen === "observer") view.handle(msg);
       return;
     case "error":
-      onError(msg);
+      if (msg.code === "reconnect_failed") {
+        seatLost();
+        return;
+      }
+      if (!quiet) onError(msg);
+      return;
+    case "partner_away":
+    case "partner_back":
+      if (screen === "room") view.handle(msg);
+      return;
+    case "server_closing":
+      // The socket closes next; the banner says the server is restarting.
       return;
     default:
       if (screen === "room" || screen === "observer") view.handle(msg);
   }
 }
 
+/** The server no longer holds this seat: start again as a new participant, in the
+ * lobby, and say why. */
+function seatLost() {
+  state.quietReplay = false;
+  state.waiting = null;
+  state.session = null;
+  state.role = null;
+  state.roomId = null;
+  state.drafts = null;
+  const name = state.name || rememberedName();
+  if (!name) {
+    showName();
+    return;
+  }
+  state.name = name;
+  state.seatLost = "You were away too long and your seat was given up, so you are back in the lobby. Sorry about that.";
+  conn.hello(name);
+}
+
 function onError(msg) {
   const text = sentence(msg.message);
+  if (state.requeue && msg.code === "wrong_state") {
+    // Still waiting from before the drop: nothing was lost.
+    state.waiting = state.requeue;
+    state.requeue = null;
+    if (screen === "lobby") view.update();
+    return;
+  }
   if (state.leaving && msg.code === "wrong_state") return;
   if (screen === "name") {
     view.failed(text);
@@ -276,11 +570,20 @@ function onError(msg) {
   toast(text);
 }
 
-window.addEventListener("beforeunload", (event) => {
-  if (screen === "room" && state.partnerPresent) {
-    event.preventDefault();
-    event.returnValue = "";
+// A reload keeps the seat (ws.js keeps the resume token for this tab), so there is no
+// "leave this page?" prompt; typed text is kept too.
+window.addEventListener("pagehide", () => {
+  const drafts = currentDrafts();
+  try {
+    if (drafts) sessionStorage.setItem(DRAFTS_KEY, JSON.stringify(drafts));
+  } catch {
+    // Storage refused: the drafts are lost, the seat is not.
   }
 });
 
-showName();
+if (conn.hasSeat || conn.adoptParkedSeat()) {
+  showResuming();
+  resumeFromStart();
+} else {
+  showName();
+}

@@ -4,7 +4,8 @@
 // host seat (`host_session`) and shows four views: Join (code, address, QR), Lobby &
 // pairs (participants, round setup, planned pairs), Live (a card per pair, controls,
 // broadcast) and Room debrief (figures per pair, facts, exports). It reconnects by
-// itself if the connection drops.
+// itself if the connection drops (ws.js): first `reconnect` with its own resume token,
+// then `host_session` again, which answers with the whole console.
 
 import { byId, h, replace } from "./dom.js";
 import { toast } from "./toast.js";
@@ -27,9 +28,9 @@ const MAX_TITLE_CHARS = 80;
 const MAX_TOKEN_CHARS = 128;
 /** Text size steps for projectors: from a little smaller than a laptop to very large. */
 const SCALES = [0.85, 1, 1.15, 1.3, 1.5, 1.75];
-/** Reconnect waits double from the first to the last, so a restarting server is not hammered. */
-const RECONNECT_FIRST_MS = 1000;
-const RECONNECT_MAX_MS = 15_000;
+/** Where this tab keeps its resume token; apart from the trainee page's, so a trainer
+ * can also try the trainee page in another tab. */
+const SEAT_KEY = "uncover.console.seat";
 /** How long "Copied" shows on the copy button. */
 const COPIED_MS = 2000;
 
@@ -55,8 +56,8 @@ const state = {
   /** The last round whose finish already switched to the room debrief. */
   resultsShownFor: 0,
   hostLink: null,
-  retryMs: RECONNECT_FIRST_MS,
-  retryTimer: null,
+  /** This page just created the workshop: show the host link once. */
+  justCreated: false,
   /** True once this page has held the host seat, so a lost connection is retried. */
   seated: false,
 };
@@ -145,7 +146,7 @@ applyScale(currentScale());
 
 // ---- connection ----
 
-const conn = new Connection({ onMessage, onStatus });
+const conn = new Connection({ onMessage, onStatus, seatKey: SEAT_KEY });
 
 function send(msg) {
   if (conn.send(msg)) return true;
@@ -153,37 +154,80 @@ function send(msg) {
   return false;
 }
 
+/** Takes the host seat (`{ host: token }`) or creates a workshop (`{ create: title }`).
+ * A console that already has a resume token takes its connection back first. */
 function connect(pending) {
   state.pending = pending;
-  clearTimeout(state.retryTimer);
-  state.retryTimer = null;
-  conn.open(state.name);
+  // The kept connection may have hosted another workshop in this tab: only reuse it for the same one.
+  if (pending.host && conn.note("hostToken") === pending.host && conn.resume()) return;
+  conn.hello(state.name);
 }
 
 function onStatus(status, detail) {
   const banner = byId("conn-banner");
-  if (status === "open") {
-    state.retryMs = RECONNECT_FIRST_MS;
-    banner.hidden = true;
-    return;
+  switch (status) {
+    case "online":
+      banner.hidden = true;
+      return;
+    case "reconnecting":
+      if (banner.dataset.state === "reconnecting" && !banner.hidden) return;
+      banner.dataset.state = "reconnecting";
+      banner.className = "conn-banner is-reconnecting";
+      banner.setAttribute("role", "status");
+      replace(banner,
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        h("span", { id: "conn-text" }, /restart/i.test(detail?.reason ?? "")
+          ? "The server is restarting. Reconnecting…"
+          : "Connection lost. Reconnecting…"),
+        h("span", { class: "conn-hint" }, "The workshop carries on; the console catches up when it is back."),
+        h("button", { type: "button", class: "btn btn-small", id: "reconnect-now", on: { click: () => conn.retryNow() } }, "Try now"));
+      banner.hidden = false;
+      return;
+    case "replaced":
+      // Another tab took this connection (a duplicated tab shares its token). The host
+      // seat belongs to the host link, not the connection: take it on a new one.
+      conn.leave();
+      if (state.token) connect({ host: state.token });
+      return;
+    case "closed":
+      if (!state.seated) {
+        startScreen?.failed(detail?.reason ?? "Could not reach the server.");
+        return;
+      }
+      banner.dataset.state = "closed";
+      banner.className = "conn-banner";
+      replace(banner,
+        h("span", {}, detail?.reason ?? "The connection to the server was lost."),
+        h("button", { type: "button", class: "btn btn-small", on: { click: () => connect({ host: state.token }) } }, "Reconnect"));
+      banner.hidden = false;
+      return;
+    default:
   }
-  if (status !== "closed") return;
-  if (!state.seated) {
-    startScreen?.failed(detail ?? "Could not reach the server.");
-    return;
-  }
-  const wait = state.retryMs;
-  state.retryMs = Math.min(wait * 2, RECONNECT_MAX_MS);
-  replace(banner,
-    h("span", {}, detail ?? "The connection to the server was lost.", ` Reconnecting in ${Math.round(wait / 1000)} s…`),
-    h("button", { type: "button", class: "btn btn-small", on: { click: () => connect({ host: state.token }) } }, "Reconnect now"));
-  banner.hidden = false;
-  clearTimeout(state.retryTimer);
-  state.retryTimer = setTimeout(() => connect({ host: state.token }), wait);
 }
 
+/** Messages that only mean something once the console is on screen. */
+const CONSOLE_ONLY = new Set(["live", "round_results", "broadcast"]);
+
 function onMessage(msg) {
+  if (CONSOLE_ONLY.has(msg.type) && !state.console) return;
   switch (msg.type) {
+    case "reconnected":
+      // The connection is back; the host seat is asked for again (the server answers
+      // with the whole console, whatever was missed).
+      if (state.token) {
+        state.pending = { host: state.token };
+        send({ type: "host_session", token: state.token });
+      }
+      return;
+    case "session_deleted":
+      store(TOKEN_KEY, null);
+      state.token = null;
+      state.seated = false;
+      state.console = null;
+      conn.leave();
+      window.history.replaceState(null, "", "/host");
+      showStart("This workshop was deleted, with everything recorded about it.");
+      return;
     case "welcome":
       state.scenarios = msg.scenarios ?? [];
       plan?.scenariosChanged();
@@ -201,6 +245,7 @@ function onMessage(msg) {
     case "console":
       state.pending = null;
       state.seated = true;
+      conn.setNote("hostToken", state.token);
       if (!state.console) {
         if (!tokenFromHash()) window.history.replaceState(null, "", `/host#${state.token}`);
         store(TOKEN_KEY, state.token);
@@ -223,8 +268,8 @@ function onMessage(msg) {
       maybeShowResults(msg);
       return;
     case "broadcast":
+      // Listed under the broadcast box, which is where the trainer just sent it from.
       live?.broadcastSent(msg.text);
-      toast(`Sent to everyone: ${msg.text}`, "ok");
       return;
     case "error":
       onError(msg);
@@ -236,8 +281,18 @@ function onMessage(msg) {
 
 function onError(msg) {
   const text = sentence(msg.message);
-  if (!state.seated) {
-    if (state.pending?.host) {
+  if (msg.code === "reconnect_failed") {
+    // The server no longer knows this connection's seat (e.g. it restarted without its
+    // data): introduce ourselves again and ask for the host seat.
+    connect({ host: state.token });
+    return;
+  }
+  if (state.pending) {
+    // Taking the seat failed: on a first visit, or after a reconnect to a server that has
+    // since forgotten the workshop (it restarted without its store).
+    state.seated = false;
+    state.console = null;
+    if (state.pending.host) {
       // The token is not (or no longer) valid here: forget it so the next visit starts fresh.
       store(TOKEN_KEY, null);
       state.token = null;
@@ -246,7 +301,7 @@ function onError(msg) {
     } else {
       startScreen?.failed(text);
     }
-    conn.close();
+    conn.leave();
     return;
   }
   if (state.view === "lobby") plan.refused(text);
@@ -351,7 +406,18 @@ function hostLinkSection() {
       h("button", { type: "button", class: "btn btn-small", on: { click: () => { el.hidden = true; } } }, "Hide")),
     h("p", { class: "warning-text" }, h("strong", {}, "Anyone with this link is the host: "),
       "they can pair people, run rounds, and see and export every result. Bookmark it or keep it somewhere private to come back to this console; never show it on the projector."),
-    h("div", { class: "inline-form link-box" }, input, copy));
+    h("div", { class: "inline-form link-box" }, input, copy),
+    h("p", { class: "hint" }, "Running another group? ",
+      h("button", {
+        type: "button", class: "link-btn", id: "new-workshop",
+        on: {
+          click: () => {
+            // This workshop carries on; its host link above still opens it.
+            store(TOKEN_KEY, null);
+            window.location.assign("/host");
+          },
+        },
+      }, "Create another workshop"), " (copy this link first to come back here)."));
   return {
     el,
     show() {

@@ -102,7 +102,9 @@ export function joinPanel(ctx) {
   function renderAddress() {
     if (!info) return;
     const url = `${origin}${info.join_path}`;
-    urlEl.textContent = url.replace(/^https?:\/\//, "");
+    // Break the line between the address and the path, never inside either.
+    replace(urlEl, h("span", { class: "nowrap" }, origin.replace(/^https?:\/\//, "")), h("wbr"),
+      h("span", { class: "nowrap" }, info.join_path));
     urlEl.title = url;
     loadQr();
   }

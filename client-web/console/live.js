@@ -58,8 +58,8 @@ export function livePanel(ctx) {
     endAll.classList.remove("is-confirming");
   }
   const controls = h("div", { class: "global-controls", role: "group", "aria-label": "Every pair" },
-    h("button", { type: "button", class: "btn", id: "pause-all", on: { click: () => ctx.send({ type: "pause" }) } }, "⏸ Pause all"),
-    h("button", { type: "button", class: "btn", id: "resume-all", on: { click: () => ctx.send({ type: "resume" }) } }, "▶ Resume all"),
+    h("button", { type: "button", class: "btn", id: "pause-all", on: { click: () => ctx.send({ type: "pause" }) } }, "Pause all"),
+    h("button", { type: "button", class: "btn", id: "resume-all", on: { click: () => ctx.send({ type: "resume" }) } }, "Resume all"),
     h("button", { type: "button", class: "btn", id: "extend-all", on: { click: () => ctx.send({ type: "extend", seconds: EXTEND_SECS }) } }, "+1 min all"),
     endAll);
 
@@ -118,6 +118,8 @@ export function livePanel(ctx) {
     const done = c.phase === "debrief";
     const alert = done ? null : alertText(c);
     const timer = h("span", { class: "live-timer", dataset: { room: String(c.room) } });
+    // Stuck and disconnected are said in the banner at the top of the card.
+    const notes = c.flags.filter((f) => (FLAG_INFO[f]?.level ?? "note") === "note");
     const card = h("article", {
       class: ["live-card", alert ? "is-alert" : "", c.paused ? "is-paused" : "", done ? "is-done" : ""],
       dataset: { room: String(c.room), phase: c.phase },
@@ -135,18 +137,18 @@ export function livePanel(ctx) {
     h("div", { class: "live-phase" },
       h("span", { class: "phase-label" }, done ? "Finished" : PHASE_LABEL[c.phase] ?? c.phase),
       done ? null : timer,
-      c.paused && !done ? h("span", { class: "paused-tag" }, "⏸ Paused") : null),
+      c.paused && !done ? h("span", { class: "paused-tag" }, "‖ Paused") : null),
     h("div", { class: "live-figures" },
       h("span", {}, h("strong", { class: "messages" }, String(c.messages)), c.messages === 1 ? " message" : " messages"),
       h("span", {}, h("strong", {}, `${c.facts_uncovered}/${c.facts_total}`), " facts")),
     h("div", { class: "live-uncovered" },
       h("span", { class: "uncovered-label" }, "Uncovered ", h("strong", { class: "uncovered-pct" }, `${c.uncovered_percent}%`)),
       bar(c.uncovered_percent, "Uncovered so far", "bar-uncovered")),
-    c.flags.length ? h("ul", { class: "flags" }, c.flags.map(flagChip)) : null,
+    notes.length ? h("ul", { class: "flags" }, notes.map(flagChip)) : null,
     done ? null : h("div", { class: "card-controls", role: "group", "aria-label": `Controls for ${c.seller} and ${c.buyer}` },
       c.paused
-        ? h("button", { type: "button", class: "btn btn-small", dataset: { action: "resume" }, on: { click: () => ctx.send({ type: "resume", room: c.room }) } }, "▶ Resume")
-        : h("button", { type: "button", class: "btn btn-small", dataset: { action: "pause" }, on: { click: () => ctx.send({ type: "pause", room: c.room }) } }, "⏸ Pause"),
+        ? h("button", { type: "button", class: "btn btn-small", dataset: { action: "resume" }, on: { click: () => ctx.send({ type: "resume", room: c.room }) } }, "Resume")
+        : h("button", { type: "button", class: "btn btn-small", dataset: { action: "pause" }, on: { click: () => ctx.send({ type: "pause", room: c.room }) } }, "Pause"),
       h("button", { type: "button", class: "btn btn-small", dataset: { action: "extend" }, on: { click: () => ctx.send({ type: "extend", room: c.room, seconds: EXTEND_SECS }) } }, "+1 min"),
       h("button", { type: "button", class: "btn btn-small", dataset: { action: "end" }, on: { click: () => ctx.send({ type: "end_phase", room: c.room }) } }, "End phase")));
     return card;

@@ -43,7 +43,10 @@ function saveSetup(setup) {
 export function planPanel(ctx) {
   const saved = loadSetup();
   let members = [];
+  /** The plan as shown, with the trainer's edits applied before the server confirms them. */
   let plan = null;
+  /** The plan as the server last sent it, to go back to if an edit is refused. */
+  let serverPlan = null;
   let planKey = "";
   let running = false;
   let roundsStarted = 0;
@@ -303,7 +306,8 @@ export function planPanel(ctx) {
     refused(text) {
       formStatus.className = "form-status is-error";
       formStatus.textContent = text;
-      if (plan) renderPlan();
+      plan = serverPlan ? structuredClone(serverPlan) : null;
+      renderPlan();
     },
     /**
      * @param {object} state the console state
@@ -321,8 +325,9 @@ export function planPanel(ctx) {
         ? `Round ${roundsStarted} is being played. Plan the next one when every pair has finished (or end it from the live view).`
         : "";
       if (key === planKey) return;
-      if (plan === null && state.plan !== null) formStatus.textContent = "";
+      if (!formStatus.classList.contains("is-error")) formStatus.textContent = "";
       planKey = key;
+      serverPlan = state.plan;
       plan = state.plan ? structuredClone(state.plan) : null;
       renderPlan();
     },

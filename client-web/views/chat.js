@@ -50,6 +50,7 @@ export function chatPanel(ctx) {
     : null;
   const form = h("form", { class: "composer", id: "composer" },
     input,
+    note,
     h("div", { class: "composer-row" }, openingBtn, counter, sendBtn));
 
   function updateCounter() {
@@ -58,11 +59,30 @@ export function chatPanel(ctx) {
     counter.classList.toggle("is-near", n > MAX_CHAT_CHARS * 0.9);
   }
 
+  /** Lines sent but not yet echoed back by the server. If the connection drops first
+   * they go back in the box rather than vanish: a dead socket can swallow a send. */
+  const unconfirmed = [];
+  /** What `connectionLost` put back in the box, while it is still untouched there. */
+  let restored = null;
+  const note = h("p", { class: "composer-note", id: "chat-note", role: "status", hidden: true });
+
+  function setRestored(text) {
+    restored = text;
+    input.value = text ?? "";
+    updateCounter();
+    note.hidden = text === null;
+    note.textContent = text === null ? ""
+      : "The connection dropped before the server confirmed this. It is back in the box: send it again if it does not appear above once you are reconnected.";
+  }
+
   function submit() {
     const text = input.value.trim();
     if (!text) return;
     if (charCount(text) > MAX_CHAT_CHARS) return;
     if (ctx.sendChat(text)) {
+      unconfirmed.push(text);
+      restored = null;
+      note.hidden = true;
       input.value = "";
       updateCounter();
     }
@@ -96,6 +116,12 @@ export function chatPanel(ctx) {
       const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < STICKY_SCROLL_PX;
       empty.remove();
       const mine = msg.from === ctx.role;
+      const pending = mine ? unconfirmed.indexOf(msg.text.trim()) : -1;
+      if (pending >= 0) {
+        unconfirmed.splice(pending, 1);
+        // It did arrive: take it back out of the box unless the user has changed the text.
+        if (restored !== null && input.value === restored) setRestored(unconfirmed.length ? unconfirmed.join("\n") : null);
+      }
       const other = ctx.names?.[msg.from] ?? ctx.partnerName;
       const who = mine ? `You (${ROLE_LABEL[msg.from]})` : `${other} (${ROLE_LABEL[msg.from]})`;
       log.append(h("li", { class: ["msg", `from-${msg.from}`, mine ? "mine" : "theirs"], dataset: { index: msg.index } },
@@ -112,6 +138,10 @@ export function chatPanel(ctx) {
     },
     focus() {
       input.focus();
+    },
+    /** The connection dropped: lines not yet confirmed go back in an empty box. */
+    connectionLost() {
+      if (unconfirmed.length && !input.value.trim()) setRestored(unconfirmed.join("\n"));
     },
   };
 }

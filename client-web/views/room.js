@@ -4,12 +4,15 @@
 // conversation shows one panel at a time behind tabs.
 
 import { h, replace } from "../dom.js";
-import { ROLE_LABEL } from "../format.js";
+import { countdown, ROLE_LABEL } from "../format.js";
 import { chatPanel } from "./chat.js";
 import { factsPanel } from "./facts.js";
 import { roundHeader } from "./header.js";
 import { notesPanel } from "./notes.js";
 import { recapPanel } from "./recap.js";
+
+/** How long "… is back" stays before it clears itself: a glance is enough. */
+const PARTNER_BACK_NOTICE_MS = 5000;
 
 /**
  * @param {object} ctx
@@ -156,8 +159,42 @@ export function roomView(ctx) {
     }, "End conversation"));
   }
 
-  function notice(text, kind = "info", action = null) {
-    notices.append(h("div", { class: `notice notice-${kind}`, role: "status" }, h("span", {}, text), action));
+  function notice(text, kind = "info", action = null, id = undefined) {
+    const item = h("div", { class: `notice notice-${kind}`, role: "status", id }, h("span", {}, text), action);
+    notices.append(item);
+    return item;
+  }
+
+  // ---- the partner's connection ----
+  let away = null;
+  function clearAway() {
+    if (!away) return;
+    clearInterval(away.interval);
+    away.el.remove();
+    away = null;
+  }
+  function partnerAway(msg) {
+    clearAway();
+    notices.querySelector("#partner-back")?.remove();
+    const until = performance.now() + (msg.grace_ms ?? 0);
+    const time = h("span", { class: "away-time" });
+    const el = h("div", { class: "notice notice-warn", role: "status", id: "partner-away" },
+      h("span", {}, `${msg.name}'s connection dropped — waiting for them to come back (`, time, ")"));
+    const draw = () => { time.textContent = countdown(until - performance.now()); };
+    draw();
+    away = { el, interval: setInterval(draw, 1000) };
+    notices.append(el);
+  }
+  function partnerBack(msg) {
+    clearAway();
+    notices.querySelector("#partner-back")?.remove();
+    const item = notice(`${msg.name} is back.`, "info", null, "partner-back");
+    setTimeout(() => item.remove(), PARTNER_BACK_NOTICE_MS);
+  }
+
+  /** The text boxes of this room by id, to carry typed text over a rebuilt view. */
+  function textBoxes() {
+    return [chat.el, side, recap.el].flatMap((panel) => [...panel.querySelectorAll("textarea[id]")]);
   }
 
   layout();
@@ -201,7 +238,14 @@ export function roomView(ctx) {
         case "partner_submitted":
           recap.submitted(msg.role);
           return true;
+        case "partner_away":
+          partnerAway(msg);
+          return true;
+        case "partner_back":
+          partnerBack(msg);
+          return true;
         case "partner_left":
+          clearAway();
           partnerLeft = true;
           notice(`${msg.name} left the room.`, "warn",
             h("button", { type: "button", class: "btn btn-small", on: { click: ctx.onLeave } }, "Back to the lobby"));
@@ -216,7 +260,28 @@ export function roomView(ctx) {
           return false;
       }
     },
+    /** Our own connection dropped. */
+    connectionLost() {
+      chat.connectionLost();
+    },
+    /** Text typed but not sent or submitted, by text box id. */
+    drafts() {
+      const out = {};
+      for (const box of textBoxes()) if (box.value.trim()) out[box.id] = box.value;
+      return out;
+    },
+    /** Puts `drafts` back into empty text boxes (after a reload or a rebuilt view). */
+    restoreDrafts(drafts) {
+      for (const box of textBoxes()) {
+        const text = drafts?.[box.id];
+        if (typeof text === "string" && text && !box.value) {
+          box.value = text;
+          box.dispatchEvent(new Event("input"));
+        }
+      }
+    },
     destroy() {
+      clearAway();
       header.destroy();
       notes?.destroy();
     },

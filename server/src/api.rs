@@ -63,6 +63,20 @@ fn authorised(state: &AppState, id: u64, headers: &HeaderMap) -> Result<SessionH
     Ok(session)
 }
 
+/// `DELETE /api/sessions/{id}`: the session and everything recorded about it.
+pub async fn delete_session(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let session = authorised(&state, id, &headers)?;
+    if session.delete().await {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::Internal)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
     #[serde(default)]

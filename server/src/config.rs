@@ -53,7 +53,26 @@ pub struct ServeArgs {
     /// Seed for the bot buyer's choice of replies, mixed with each room's number.
     #[arg(long, env = "UNCOVER_BOT_SEED", default_value_t = 0)]
     pub bot_seed: u64,
+    /// The event log (SQLite file, created if missing); `:memory:` keeps nothing.
+    #[arg(long, env = "UNCOVER_DATA", default_value = "uncover.sqlite")]
+    pub data: PathBuf,
+    /// Seconds a dropped participant keeps their seat before their partner is told.
+    #[arg(long, env = "UNCOVER_GRACE_SECS", default_value_t = crate::hub::DEFAULT_GRACE.as_secs())]
+    pub grace_secs: u64,
+    /// Days to keep a session's data after its last event; 0 keeps everything.
+    #[arg(long, env = "UNCOVER_RETENTION_DAYS", default_value_t = DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u64,
+    /// Another origin allowed to open websockets (e.g. the public name behind a proxy).
+    #[arg(
+        long = "allow-origin",
+        env = "UNCOVER_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
 }
+
+/// A quarter covers a training programme's follow-up sessions; older data goes.
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
 impl ServeArgs {
     /// The bot buyer settings these options ask for.
@@ -79,6 +98,10 @@ impl Default for ServeArgs {
             bot_offer_after: crate::bot::BOT_OFFER_AFTER.as_secs(),
             bot_instant: false,
             bot_seed: 0,
+            data: PathBuf::from("uncover.sqlite"),
+            grace_secs: crate::hub::DEFAULT_GRACE.as_secs(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            allowed_origins: Vec::new(),
         }
     }
 }

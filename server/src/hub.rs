@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use rand::RngExt;
@@ -15,15 +16,54 @@ use tokio::sync::mpsc;
 
 use crate::bot::BotSettings;
 use crate::clock;
-use crate::outbox::Outbox;
+use crate::outbox::{Attached, Outbox};
 use crate::protocol::{
     Channel, ClientMsg, ErrorCode, ParticipantId, Phase, RoomId, ServerMsg, SessionId,
     MAX_NAME_CHARS,
 };
+use crate::room::Millis;
 use crate::room::{Room, RoomEvent, Seat};
 use crate::room_task::{RoomCmd, RoomHandle, RoomTask, ROOM_QUEUE};
 use crate::scenario::{Library, Scenario, ScenarioId, Timings};
-use crate::workshop::{self, SessionCmd, SessionHandle};
+use crate::store::{EventLog, MemoryLog};
+use crate::workshop::{self, SessionCmd, SessionEvent, SessionHandle, SessionState};
+
+/// How long a dropped participant keeps their seat by default: long enough for a phone
+/// to wake or Wi-Fi to come back, short enough that a partner is not left waiting.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(120);
+
+/// The event-log stream of a participant's identity.
+pub fn participant_stream(id: ParticipantId) -> String {
+    format!("participant:{}", id.0)
+}
+
+/// The event-log stream of a room: under its session's stream, if it has one.
+pub fn room_stream(session: Option<SessionId>, room: RoomId) -> String {
+    match session {
+        Some(s) => format!("{}/room:{}", workshop::stream_of(s), room.0),
+        None => format!("room:{}", room.0),
+    }
+}
+
+/// What a room knows of its workshop session, to remind a trainee who comes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub title: String,
+    pub code: String,
+}
+
+/// What the log records about a participant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ParticipantEvent {
+    Introduced {
+        id: ParticipantId,
+        name: String,
+        token: String,
+        at: Millis,
+    },
+}
 
 /// Pair-link and join codes: six characters without look-alikes (0/O, 1/I/L), easy to
 /// read aloud and type on a phone.
@@ -67,16 +107,39 @@ struct Links {
     session: Option<SessionSeat>,
 }
 
-/// Someone connected and introduced.
+/// Someone introduced, connected or within their grace window.
 #[derive(Debug)]
 pub struct Participant {
     pub id: ParticipantId,
     name: Mutex<String>,
+    /// Proves who they are when they `resume` on a new connection.
+    resume_token: String,
     pub outbox: Arc<Outbox>,
     links: Mutex<Links>,
+    /// When the last connection ended; none while connected.
+    away_since: Mutex<Option<Millis>>,
 }
 
 impl Participant {
+    pub fn resume_token(&self) -> &str {
+        &self.resume_token
+    }
+
+    pub fn away_since(&self) -> Option<Millis> {
+        self.away_since.lock().ok().and_then(|a| *a)
+    }
+
+    /// Marks the participant as without a connection since `since` (rebuilt after a restart).
+    pub(crate) fn mark_away(&self, since: Millis) {
+        self.set_away(Some(since));
+    }
+
+    fn set_away(&self, since: Option<Millis>) {
+        if let Ok(mut a) = self.away_since.lock() {
+            *a = since;
+        }
+    }
+
     pub fn name(&self) -> String {
         self.name.lock().map(|n| n.clone()).unwrap_or_default()
     }
@@ -159,6 +222,10 @@ struct PairLink {
 /// Everything needed to open a room.
 #[derive(Debug)]
 pub struct RoomSpec {
+    /// A room id allocated in advance (a workshop records it before opening); else a new one.
+    pub id: Option<RoomId>,
+    /// The workshop session the room belongs to (its stream sits under the session's).
+    pub session: Option<SessionInfo>,
     pub seller: Arc<Participant>,
     /// None: the bot buyer plays the buyer.
     pub buyer: Option<Arc<Participant>>,
@@ -183,15 +250,57 @@ pub struct Hub {
     sessions: DashMap<SessionId, SessionHandle>,
     session_codes: DashMap<String, SessionId>,
     bot_settings: Mutex<BotSettings>,
+    store: Arc<dyn EventLog>,
+    participants: DashMap<ParticipantId, Arc<Participant>>,
+    tokens: DashMap<String, ParticipantId>,
+    grace: Duration,
+}
+
+/// How a hub is set up.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Addresses trainees on the LAN can reach this server at.
+    pub lan_urls: Vec<String>,
+    /// How long a dropped participant keeps their seat.
+    pub grace: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            lan_urls: Vec::new(),
+            grace: DEFAULT_GRACE,
+        }
+    }
 }
 
 type LobbyResult = Result<(), (ErrorCode, String)>;
 
 impl Hub {
+    /// A hub that keeps its events in memory only.
     pub fn new(library: Arc<Library>, lan_urls: Vec<String>) -> Arc<Self> {
+        Self::with_store(
+            library,
+            Arc::new(MemoryLog::new()),
+            HubConfig {
+                lan_urls,
+                ..HubConfig::default()
+            },
+        )
+    }
+
+    pub fn with_store(
+        library: Arc<Library>,
+        store: Arc<dyn EventLog>,
+        config: HubConfig,
+    ) -> Arc<Self> {
         Arc::new(Self {
             library,
-            lan_urls,
+            lan_urls: config.lan_urls,
+            store,
+            participants: DashMap::new(),
+            tokens: DashMap::new(),
+            grace: config.grace,
             next_id: AtomicU64::new(1),
             waiting: Mutex::new(Vec::new()),
             links: Mutex::new(HashMap::new()),
@@ -234,17 +343,158 @@ impl Hub {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    pub fn store(&self) -> &Arc<dyn EventLog> {
+        &self.store
+    }
+
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// Makes sure new ids start above `id` (after rebuilding from the log).
+    pub(crate) fn reserve_ids_up_to(&self, id: u64) {
+        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+    }
+
+    pub fn participant(&self, id: ParticipantId) -> Option<Arc<Participant>> {
+        self.participants.get(&id).map(|p| p.clone())
+    }
+
+    pub fn room(&self, id: RoomId) -> Option<RoomHandle> {
+        self.rooms.get(&id).map(|r| r.clone())
+    }
+
+    pub fn has_room(&self, id: RoomId) -> bool {
+        self.rooms.contains_key(&id)
+    }
+
+    /// A new participant on `outbox`'s connection. Their identity is logged (without
+    /// waiting: losing it in a crash only means they cannot resume).
     pub fn introduce(&self, name: String, outbox: Arc<Outbox>) -> Arc<Participant> {
-        Arc::new(Participant {
-            id: ParticipantId(self.next_id()),
+        let id = ParticipantId(self.next_id());
+        let token = workshop::new_token();
+        let event = ParticipantEvent::Introduced {
+            id,
+            name: name.clone(),
+            token: token.clone(),
+            at: clock::now_ms(),
+        };
+        if let Ok(body) = serde_json::to_string(&event) {
+            drop(self.store.append(&participant_stream(id), body));
+        }
+        self.register(id, name, token, outbox)
+    }
+
+    /// Adds a participant to the registry (new, or rebuilt from the log).
+    pub(crate) fn register(
+        &self,
+        id: ParticipantId,
+        name: String,
+        token: String,
+        outbox: Arc<Outbox>,
+    ) -> Arc<Participant> {
+        let p = Arc::new(Participant {
+            id,
             name: Mutex::new(name),
+            resume_token: token.clone(),
             outbox,
             links: Mutex::new(Links::default()),
-        })
+            away_since: Mutex::new(None),
+        });
+        self.tokens.insert(token, id);
+        self.participants.insert(id, p.clone());
+        p
+    }
+
+    /// Puts the participant holding `token` on the connection now in `fresh`, replaying
+    /// what they missed. Their room, session and console catch up too.
+    pub async fn resume(
+        &self,
+        token: &str,
+        last_seq: u64,
+        fresh: &Outbox,
+    ) -> Result<Arc<Participant>, (ErrorCode, String)> {
+        let gone = || {
+            (
+                ErrorCode::ReconnectFailed,
+                "that seat is no longer held; say hello to start again".to_string(),
+            )
+        };
+        let id = self.tokens.get(token.trim()).map(|i| *i).ok_or_else(gone)?;
+        let p = self.participant(id).ok_or_else(gone)?;
+        let mut conn = fresh.take_connection().ok_or_else(gone)?;
+        p.set_away(None);
+        crate::metrics::reconnected();
+        let room = p.room().or_else(|| p.observing());
+        let session = match p.session() {
+            Some(SessionSeat::Host(s) | SessionSeat::Trainee(s)) => Some(s),
+            None => None,
+        };
+        if let Some(room) = room.as_ref().filter(|_| !p.outbox.can_replay(last_seq)) {
+            // The room rebuilds the view itself, attaching the connection as it starts, so
+            // nothing it says in the meantime reaches the participant twice.
+            match room.rejoin(p.id, conn, last_seq).await {
+                Ok(()) => {
+                    if let Some(s) = &session {
+                        s.send(SessionCmd::Presence {
+                            who: p.id,
+                            rebuild: false,
+                        })
+                        .await;
+                    }
+                    return Ok(p);
+                }
+                Err(back) => conn = back,
+            }
+        }
+        let attached = p.outbox.attach(conn, last_seq);
+        let rebuild = attached == Attached::Rebuild;
+        p.outbox.send(ServerMsg::Reconnected {
+            you: p.id,
+            name: p.name(),
+            replayed: !rebuild,
+        });
+        if let Some(room) = &room {
+            room.send(RoomCmd::Reconnected { from: p.id }).await;
+        }
+        if let Some(s) = &session {
+            s.send(SessionCmd::Presence { who: p.id, rebuild }).await;
+        }
+        Ok(p)
+    }
+
+    /// Forgets participants who have been away longer than the grace window and hold
+    /// no seat anywhere, so the registry does not grow without bound.
+    pub fn sweep_away(&self) {
+        let cutoff = clock::now_ms().saturating_sub(self.grace.as_millis() as Millis);
+        self.participants.retain(|_, p| {
+            let keep = p.away_since().is_none_or(|t| t > cutoff)
+                || p.room().is_some()
+                || p.observing().is_some()
+                || p.session().is_some();
+            if !keep {
+                self.tokens.remove(&p.resume_token);
+            }
+            keep
+        });
+    }
+
+    /// Every connected participant, for a server-wide notice.
+    pub fn connected(&self) -> Vec<Arc<Participant>> {
+        self.participants
+            .iter()
+            .filter(|p| p.outbox.is_connected())
+            .map(|p| p.clone())
+            .collect()
     }
 
     pub fn session(&self, id: SessionId) -> Option<SessionHandle> {
         self.sessions.get(&id).map(|s| s.clone())
+    }
+
+    /// Registers a room's task (new, or rebuilt from the log).
+    pub(crate) fn add_room(&self, handle: RoomHandle) {
+        self.rooms.insert(handle.id, handle);
     }
 
     pub(crate) fn room_closed(&self, id: RoomId) {
@@ -254,6 +504,27 @@ impl Hub {
     pub(crate) fn session_closed(&self, id: SessionId, code: &str) {
         self.sessions.remove(&id);
         self.session_codes.remove(code);
+    }
+
+    /// Registers a session's task (new, or rebuilt from the log).
+    pub(crate) fn add_session(&self, handle: SessionHandle) {
+        self.session_codes.insert(handle.code.clone(), handle.id);
+        self.sessions.insert(handle.id, handle);
+    }
+
+    /// Retention: asks sessions untouched since `before` to close.
+    pub fn expire_sessions(&self, before: Millis) {
+        for s in self.sessions.iter() {
+            s.try_send(SessionCmd::Expire { before });
+        }
+    }
+
+    /// Deletes a session and everything recorded about it.
+    pub async fn delete_session(&self, id: SessionId) -> bool {
+        match self.session(id) {
+            Some(s) => s.delete().await,
+            None => false,
+        }
     }
 
     fn is_waiting(&self, p: &Participant) -> bool {
@@ -458,6 +729,8 @@ impl Hub {
             .ok_or((ErrorCode::NotFound, "no scenarios are loaded".to_string()))?;
         let timings = scenario.timings;
         Ok(self.open_room(RoomSpec {
+            id: None,
+            session: None,
             seller: p,
             buyer: None,
             observers: Vec::new(),
@@ -581,9 +854,23 @@ impl Hub {
         };
         let id = SessionId(self.next_id());
         let code = fresh_code(|c| self.session_codes.contains_key(c));
-        let handle = workshop::spawn(self.clone(), id, code.clone(), title);
-        self.session_codes.insert(code, id);
-        self.sessions.insert(id, handle.clone());
+        let created = SessionEvent::Created {
+            session: id,
+            code: code.clone(),
+            title,
+            token: workshop::new_token(),
+            at: clock::now_ms(),
+        };
+        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
+        let Some(state) = SessionState::open(&created) else {
+            return Err((
+                ErrorCode::Unavailable,
+                "could not create the session".into(),
+            ));
+        };
+        let handle = SessionHandle::new(id, code, &state.token, tx.clone());
+        workshop::spawn(self.clone(), state, vec![created], tx, rx, Vec::new());
+        self.add_session(handle.clone());
         p.set_session(Some(SessionSeat::Host(handle.clone())));
         handle.try_send(SessionCmd::Host {
             who: p.clone(),
@@ -593,6 +880,16 @@ impl Hub {
     }
 
     fn host_session(&self, p: &Arc<Participant>, token: &str) -> LobbyResult {
+        // A console that reconnects asks again; it is already the host.
+        if let Some(SessionSeat::Host(s)) = p.session() {
+            if s.token_matches(token) {
+                s.try_send(SessionCmd::Host {
+                    who: p.clone(),
+                    created: false,
+                });
+                return Ok(());
+            }
+        }
         if p.room().is_some() || p.session().is_some() {
             return Err((
                 ErrorCode::WrongState,
@@ -618,15 +915,44 @@ impl Hub {
         Ok(())
     }
 
-    /// The participant's connection ended.
-    pub async fn disconnected(&self, p: &Arc<Participant>) {
+    /// Host actions that the hub handles itself rather than the session.
+    pub async fn delete_hosted_session(&self, p: &Arc<Participant>) -> LobbyResult {
+        match p.session() {
+            Some(SessionSeat::Host(s)) => {
+                if s.delete().await {
+                    Ok(())
+                } else {
+                    Err((
+                        ErrorCode::Unavailable,
+                        "the session could not be deleted; try again".into(),
+                    ))
+                }
+            }
+            _ => Err((
+                ErrorCode::WrongRole,
+                "only the trainer's console can do that".into(),
+            )),
+        }
+    }
+
+    /// Connection `conn` of the participant ended. Nothing happens if they are already
+    /// back on a newer connection; otherwise their seat is held for the grace window.
+    pub async fn disconnected(&self, p: &Arc<Participant>, conn: u64) {
+        if !p.outbox.detach(conn) {
+            return;
+        }
+        p.set_away(Some(clock::now_ms()));
         self.forget_waiting(p);
         if let Some(room) = p.room() {
             room.send(RoomCmd::Disconnected { from: p.id }).await;
         }
         match p.session() {
             Some(SessionSeat::Host(s) | SessionSeat::Trainee(s)) => {
-                s.send(SessionCmd::Disconnected { who: p.id }).await;
+                s.send(SessionCmd::Presence {
+                    who: p.id,
+                    rebuild: false,
+                })
+                .await;
             }
             None => {}
         }
@@ -674,6 +1000,8 @@ impl Hub {
         };
         let timings = scenario.timings;
         self.open_room(RoomSpec {
+            id: None,
+            session: None,
             seller,
             buyer: Some(buyer),
             observers: Vec::new(),
@@ -686,7 +1014,7 @@ impl Hub {
 
     /// Opens a room and starts its task.
     pub fn open_room(self: &Arc<Self>, spec: RoomSpec) -> RoomHandle {
-        let id = RoomId(self.next_id());
+        let id = spec.id.unwrap_or_else(|| RoomId(self.next_id()));
         let now = clock::now_ms();
         let seat = |p: &Arc<Participant>| Seat {
             participant: p.id,
@@ -728,14 +1056,17 @@ impl Hub {
         let Some(room) = Room::open(&opened, spec.scenario) else {
             return handle;
         };
+        let session = spec.session.clone();
         let task = RoomTask::new(
             room,
+            room_stream(spec.session.as_ref().map(|s| s.id), id),
             spec.seller,
             spec.buyer,
             spec.observers,
             self.clone(),
             spec.reporter,
-        );
+        )
+        .with_session(session);
         tokio::spawn(task.run(
             vec![
                 opened,

@@ -14,7 +14,9 @@
 //! - [`room_task`]: the task that owns one room: events, views, clock, live reports.
 //! - [`workshop`]: a facilitated session's task: lobby, pairing, rounds, room debrief.
 //! - [`bot`]: the bot buyer, a documented rule engine that plays a scenario's hidden story.
+//! - [`recovery`]: rebuilding participants, sessions and rooms from the event log at start.
 //! - [`pairing`]: pairing a workshop round (no repeat partners, roles swapped, odd one out).
+//! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`ws`]: the websocket connection: reader loop and writer task.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
@@ -33,9 +35,11 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod hub;
+pub mod metrics;
 pub mod outbox;
 pub mod pairing;
 pub mod protocol;
+pub mod recovery;
 pub mod room;
 pub mod room_task;
 pub mod scenario;
@@ -46,31 +50,96 @@ pub mod workshop;
 pub mod ws;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
-use crate::hub::Hub;
+use crate::hub::{Hub, HubConfig};
 use crate::scenario::Library;
+use crate::store::{EventLog, MemoryLog};
+
+/// How often retention and the registry of dropped participants are tidied.
+const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Options beyond the scenarios and the store.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub hub: HubConfig,
+    /// Extra origins allowed to open websockets (for a reverse proxy's public name).
+    pub allowed_origins: Vec<String>,
+    /// Sessions and rounds untouched for longer are purged from the log; none keeps all.
+    pub retention: Option<Duration>,
+    /// How fast one connection may send messages.
+    pub message_rate: ws::MessageRate,
+}
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
+    pub guards: Arc<ws::Guards>,
+    /// Flips to true when the server begins shutting down; every connection watches it.
+    pub closing: watch::Receiver<bool>,
+    closing_tx: Arc<watch::Sender<bool>>,
+    retention: Option<Duration>,
 }
 
 impl AppState {
+    /// A server that keeps its events in memory, with default options.
     pub fn new(library: Library) -> Self {
         Self::with_lan_urls(library, Vec::new())
     }
 
     /// `lan_urls`: addresses trainees on the LAN can reach this server at.
     pub fn with_lan_urls(library: Library, lan_urls: Vec<String>) -> Self {
+        let options = ServerOptions {
+            hub: HubConfig {
+                lan_urls,
+                ..HubConfig::default()
+            },
+            ..ServerOptions::default()
+        };
+        Self::build(library, Arc::new(MemoryLog::new()), options)
+    }
+
+    /// A server on `store`; call [`AppState::recover`] before serving to rebuild what
+    /// the store holds.
+    pub fn build(library: Library, store: Arc<dyn EventLog>, options: ServerOptions) -> Self {
+        let (tx, rx) = watch::channel(false);
         Self {
-            hub: Hub::new(Arc::new(library), lan_urls),
+            hub: Hub::with_store(Arc::new(library), store, options.hub),
+            guards: Arc::new(ws::Guards::new(
+                options.allowed_origins,
+                options.message_rate,
+            )),
+            closing: rx,
+            closing_tx: Arc::new(tx),
+            retention: options.retention,
         }
+    }
+
+    /// Purges what retention allows, then rebuilds sessions, rooms and in-flight rounds
+    /// from the event log. Must run inside a tokio runtime (it starts their tasks).
+    pub async fn recover(&self) -> Result<recovery::Recovered, store::StoreError> {
+        if let Some(keep) = self.retention {
+            let cutoff = clock::now_ms().saturating_sub(keep.as_millis() as u64);
+            self.hub.store().purge_before(cutoff).await?;
+        }
+        let store = self.hub.store().clone();
+        let events = tokio::task::spawn_blocking(move || store.load_all())
+            .await
+            .map_err(|e| store::StoreError::Read(e.to_string()))??;
+        Ok(recovery::rebuild(&self.hub, events))
+    }
+
+    /// Tells every connection the server is closing.
+    pub fn begin_shutdown(&self) {
+        let _ = self.closing_tx.send(true);
     }
 }
 
@@ -79,7 +148,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/healthz", get(web::healthz))
+        .route("/metrics", get(web::metrics))
         .route("/api/scenarios", get(web::scenarios))
+        .route("/api/sessions/{id}", delete(api::delete_session))
         .route("/api/sessions/{id}/export", get(api::export))
         .route("/api/sessions/{id}/qr.svg", get(api::qr))
         .route("/host", get(web::host))
@@ -88,13 +159,50 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes.
+/// Retention and registry upkeep until the server closes.
+async fn upkeep(state: AppState) {
+    let mut closing = state.closing.clone();
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = closing.changed() => return,
+        }
+        state.hub.sweep_away();
+        if let Some(keep) = state.retention {
+            let cutoff = clock::now_ms().saturating_sub(keep.as_millis() as u64);
+            state.hub.expire_sessions(cutoff);
+            if let Err(e) = state.hub.store().purge_before(cutoff).await {
+                tracing::warn!(error = %e, "retention purge failed");
+            }
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then drains: connections are told and closed, and
+/// the event log is flushed before this returns.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    metrics::install();
+    tokio::spawn(upkeep(state.clone()));
+    let draining = state.clone();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing connections and flushing the event log");
+        draining.begin_shutdown();
+    };
+    let hub = state.hub.clone();
+    let result = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful)
+    .await;
+    if let Err(e) = hub.store().flush().await {
+        tracing::error!(error = %e, "the event log could not be flushed");
+    }
+    result
 }

@@ -1,12 +1,37 @@
 //! The `uncover` binary: parse options, set up logging, then serve or check scenarios.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use uncover::config::{Cli, Command, ServeArgs};
+use uncover::hub::HubConfig;
 use uncover::scenario::{json_schema, Library};
-use uncover::AppState;
+use uncover::{AppState, ServerOptions};
+
+/// Ctrl+C or SIGTERM (what service managers send) starts a drain.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
 
 fn load(dir: Option<&std::path::Path>) -> Result<Library, ExitCode> {
     let result = match dir {
@@ -18,6 +43,25 @@ fn load(dir: Option<&std::path::Path>) -> Result<Library, ExitCode> {
         eprintln!("{} problem(s) in the scenario files", errors.0.len());
         ExitCode::FAILURE
     })
+}
+
+/// Addresses other machines can use, when listening on every interface.
+fn lan_urls(addr: std::net::SocketAddr) -> Vec<String> {
+    if !addr.ip().is_unspecified() {
+        return Vec::new();
+    }
+    let mut urls: Vec<String> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.ip() {
+            std::net::IpAddr::V4(ip) => Some(format!("http://{ip}:{}", addr.port())),
+            std::net::IpAddr::V6(_) => None,
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
 }
 
 fn init_tracing(json: bool) {
@@ -71,15 +115,58 @@ async fn serve(args: ServeArgs) -> ExitCode {
     } else {
         addr.ip().to_string()
     };
+    let lan_urls = lan_urls(addr);
     println!("Uncover is running with {} scenario(s).", library.len());
     println!("  Trainees:  http://{host}:{}/", addr.port());
+    println!("  Trainer:   http://{host}:{}/host", addr.port());
+    for url in &lan_urls {
+        println!("  On the LAN: {url}");
+    }
+    if addr.ip().is_loopback() {
+        println!(
+            "  (Only this computer can connect; use --bind 0.0.0.0:{} so phones can join.)",
+            addr.port()
+        );
+    }
     println!("  Health:    http://{host}:{}/healthz", addr.port());
-    println!("Press Ctrl+C to stop.");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let store = match uncover::store::open(&args.data) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the event log: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    let state = AppState::new(library);
+    let options = ServerOptions {
+        hub: HubConfig {
+            lan_urls,
+            grace: Duration::from_secs(args.grace_secs),
+        },
+        allowed_origins: args.allowed_origins.clone(),
+        retention: (args.retention_days > 0)
+            .then(|| Duration::from_secs(args.retention_days * 24 * 60 * 60)),
+        ..ServerOptions::default()
+    };
+    let state = AppState::build(library, store, options);
     state.hub.set_bot_settings(args.bot_settings());
+    match state.recover().await {
+        Ok(r) => {
+            println!(
+                "  Data:      {} ({} session(s), {} round(s) resumed)",
+                args.data.display(),
+                r.sessions,
+                r.rooms_resumed
+            );
+            if r.unreadable > 0 {
+                eprintln!("  {} unreadable event(s) were skipped", r.unreadable);
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot read the event log {}: {e}", args.data.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    println!("Press Ctrl+C to stop.");
+    let shutdown = shutdown_signal();
     match uncover::run(listener, state, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,7 +1,10 @@
 //! A participant's outbound stream: numbers every server message, serialises it once,
-//! and hands it to the connection's writer task through a bounded queue. A connection
-//! whose queue is full is cut off rather than slowing whoever is sending to it.
+//! keeps recent frames for replay after a dropped connection, and hands each frame to the
+//! connection's writer task through a bounded queue. A connection whose queue is full is
+//! cut off rather than slowing whoever is sending to it.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
@@ -12,18 +15,28 @@ use crate::protocol::{ServerFrame, ServerMsg};
 /// Frames queued per connection before it counts as too slow. A round produces a few
 /// hundred messages at most; 256 covers any burst a healthy phone absorbs.
 pub const OUTBOX_CAPACITY: usize = 256;
+/// Frames kept per participant for replay. A ten-minute round sends a few hundred; 1,024
+/// covers a whole round, so a reconnect mid-round always replays rather than rebuilds.
+pub const REPLAY_FRAMES: usize = 1024;
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
 pub enum Outgoing {
     Text(Utf8Bytes),
+    /// Frames missed while disconnected, sent in order (one queue slot for all of them).
+    Replay(Vec<Utf8Bytes>),
+    /// A websocket ping, to notice dead connections.
+    Ping,
     /// Close the socket with a code and a reason, then stop.
     Close(u16, &'static str),
 }
 
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
 /// The sending half of one live connection.
 #[derive(Debug, Clone)]
 pub struct Connection {
+    pub id: u64,
     tx: mpsc::Sender<Outgoing>,
     /// Tells the connection's reader to stop (the writer stops when `tx` is dropped).
     kill: Arc<Notify>,
@@ -31,30 +44,65 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(tx: mpsc::Sender<Outgoing>, kill: Arc<Notify>) -> Self {
-        Self { tx, kill }
+        Self {
+            id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+            tx,
+            kill,
+        }
+    }
+
+    fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.tx.try_send(Outgoing::Close(code, reason));
+        self.kill.notify_one();
     }
 }
 
-#[derive(Debug, Default)]
+/// How a reattached connection caught up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// Every frame after the client's last one was queued again.
+    Replayed,
+    /// The frames are gone (a restart, or too many); the caller must rebuild the view.
+    Rebuild,
+}
+
+#[derive(Debug)]
 struct State {
     next_seq: u64,
     conn: Option<Connection>,
+    /// The latest connection attached, even after it was cut off: only its own reader
+    /// may report it gone, never a stale one replaced by a reconnect.
+    conn_id: Option<u64>,
+    history: VecDeque<(u64, Utf8Bytes)>,
 }
 
 /// One participant's numbered outbound messages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outbox {
     state: Mutex<State>,
 }
 
-impl Outbox {
-    pub fn new(conn: Connection) -> Self {
+impl Default for Outbox {
+    fn default() -> Self {
         Self {
             state: Mutex::new(State {
                 next_seq: 1,
-                conn: Some(conn),
+                conn: None,
+                conn_id: None,
+                history: VecDeque::new(),
             }),
         }
+    }
+}
+
+impl Outbox {
+    pub fn new(conn: Connection) -> Self {
+        let o = Self::default();
+        if let Ok(mut st) = o.state.lock() {
+            st.conn_id = Some(conn.id);
+            st.conn = Some(conn);
+        }
+        o
     }
 
     /// Numbers and queues `msg`. Never waits: a full queue disconnects the reader.
@@ -64,20 +112,28 @@ impl Outbox {
         };
         let seq = st.next_seq;
         st.next_seq += 1;
-        let Some(conn) = st.conn.as_ref() else {
-            return;
-        };
-        let text = match serde_json::to_string(&ServerFrame { seq, msg }) {
-            Ok(t) => t,
+        let text: Utf8Bytes = match serde_json::to_string(&ServerFrame { seq, msg }) {
+            Ok(t) => t.into(),
             Err(e) => {
                 tracing::error!(error = %e, "could not serialise a server message");
                 return;
             }
         };
-        match conn.tx.try_send(Outgoing::Text(text.into())) {
+        if st.history.len() == REPLAY_FRAMES {
+            st.history.pop_front();
+        }
+        st.history.push_back((seq, text.clone()));
+        let Some(conn) = st.conn.as_ref() else {
+            return;
+        };
+        match conn.tx.try_send(Outgoing::Text(text)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!("dropping a connection whose queue is full");
+                tracing::info!(
+                    connection = conn.id,
+                    "dropping a connection whose queue is full"
+                );
+                crate::metrics::slow_reader_dropped();
                 conn.kill.notify_one();
                 st.conn = None;
             }
@@ -85,12 +141,69 @@ impl Outbox {
         }
     }
 
+    /// Sends a ping if connected (heartbeats).
+    pub fn ping(&self) {
+        if let Ok(st) = self.state.lock() {
+            if let Some(conn) = &st.conn {
+                let _ = conn.tx.try_send(Outgoing::Ping);
+            }
+        }
+    }
+
+    /// Whether every frame after `last_seq` is still kept for a replay.
+    pub fn can_replay(&self, last_seq: u64) -> bool {
+        self.state
+            .lock()
+            .map(|st| {
+                let first_kept = st.history.front().map(|(s, _)| *s).unwrap_or(st.next_seq);
+                last_seq < st.next_seq && last_seq + 1 >= first_kept
+            })
+            .unwrap_or(false)
+    }
+
+    /// Moves this participant onto `conn`, closing any connection it had, and replays
+    /// every frame after `last_seq` if they are all still kept.
+    pub fn attach(&self, conn: Connection, last_seq: u64) -> Attached {
+        let Ok(mut st) = self.state.lock() else {
+            return Attached::Rebuild;
+        };
+        if let Some(old) = st.conn.take() {
+            old.close(4000, "replaced by a newer connection");
+        }
+        let first_kept = st.history.front().map(|(s, _)| *s).unwrap_or(st.next_seq);
+        let replayable = last_seq < st.next_seq && last_seq + 1 >= first_kept;
+        let result = if replayable {
+            let frames: Vec<Utf8Bytes> = st
+                .history
+                .iter()
+                .filter(|(s, _)| *s > last_seq)
+                .map(|(_, t)| t.clone())
+                .collect();
+            if !frames.is_empty() {
+                let _ = conn.tx.try_send(Outgoing::Replay(frames));
+            }
+            Attached::Replayed
+        } else {
+            // Number on from what the client has seen, so its view of `seq` stays ordered.
+            st.next_seq = st.next_seq.max(last_seq + 1);
+            st.history.clear();
+            Attached::Rebuild
+        };
+        st.conn_id = Some(conn.id);
+        st.conn = Some(conn);
+        result
+    }
+
+    /// Moves the connection of `other` (a participant that never introduced itself) here.
+    pub fn take_connection(&self) -> Option<Connection> {
+        self.state.lock().ok().and_then(|mut st| st.conn.take())
+    }
+
     /// Asks the writer to close the socket after what is already queued.
     pub fn close(&self, code: u16, reason: &'static str) {
         if let Ok(mut st) = self.state.lock() {
             if let Some(conn) = st.conn.take() {
-                let _ = conn.tx.try_send(Outgoing::Close(code, reason));
-                conn.kill.notify_one();
+                conn.close(code, reason);
             }
         }
     }
@@ -102,10 +215,89 @@ impl Outbox {
             .unwrap_or(false)
     }
 
-    /// Forgets the connection (it has ended).
-    pub fn detach(&self) {
+    /// Forgets connection `id` if no newer one has replaced it; true if so.
+    pub fn detach(&self, id: u64) -> bool {
         if let Ok(mut st) = self.state.lock() {
-            st.conn = None;
+            if st.conn_id == Some(id) {
+                st.conn = None;
+                st.conn_id = None;
+                return true;
+            }
         }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ServerMsg;
+
+    fn conn() -> (Connection, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        (Connection::new(tx, Arc::new(Notify::new())), rx)
+    }
+
+    fn seqs(item: Outgoing) -> Vec<u64> {
+        let frames = match item {
+            Outgoing::Text(t) => vec![t],
+            Outgoing::Replay(v) => v,
+            other => panic!("unexpected {other:?}"),
+        };
+        frames
+            .iter()
+            .map(|t| {
+                serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap()["seq"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reconnect_replays_exactly_what_was_missed() {
+        let (c1, mut rx1) = conn();
+        let outbox = Outbox::new(c1.clone());
+        for _ in 0..3 {
+            outbox.send(ServerMsg::PartnerReady);
+        }
+        assert_eq!(seqs(rx1.try_recv().unwrap()), [1]);
+        outbox.detach(c1.id);
+        outbox.send(ServerMsg::PartnerReady);
+        let (c2, mut rx2) = conn();
+        assert_eq!(outbox.attach(c2, 1), Attached::Replayed);
+        assert_eq!(seqs(rx2.try_recv().unwrap()), [2, 3, 4]);
+        outbox.send(ServerMsg::PartnerReady);
+        assert_eq!(seqs(rx2.try_recv().unwrap()), [5]);
+    }
+
+    #[test]
+    fn an_unknown_gap_asks_for_a_rebuild_and_numbering_moves_past_the_client() {
+        let outbox = Outbox::default();
+        let (c, mut rx) = conn();
+        assert_eq!(outbox.attach(c, 40), Attached::Rebuild);
+        outbox.send(ServerMsg::PartnerReady);
+        assert_eq!(seqs(rx.try_recv().unwrap()), [41]);
+    }
+
+    #[test]
+    fn a_connection_cut_off_for_being_slow_is_still_reported_gone_by_its_reader() {
+        let (tx, _rx) = mpsc::channel(1);
+        let c = Connection::new(tx, Arc::new(Notify::new()));
+        let outbox = Outbox::new(c.clone());
+        outbox.send(ServerMsg::PartnerReady);
+        outbox.send(ServerMsg::PartnerReady);
+        assert!(!outbox.is_connected(), "a full queue cuts the reader off");
+        assert!(outbox.detach(c.id));
+    }
+
+    #[test]
+    fn a_stale_connection_cannot_detach_its_replacement() {
+        let (c1, _rx1) = conn();
+        let outbox = Outbox::new(c1.clone());
+        let (c2, _rx2) = conn();
+        outbox.attach(c2, 0);
+        assert!(!outbox.detach(c1.id));
+        assert!(outbox.is_connected());
     }
 }

@@ -140,6 +140,14 @@ pub struct PlannedPair {
 pub enum ClientMsg {
     /// First message on a connection: who is here and which protocol they speak.
     Hello { protocol: u32, name: String },
+    /// First message on a new connection of someone already introduced: take their seat
+    /// back with the `resume_token` from `welcome`, and get every message after `last_seq`.
+    Reconnect {
+        protocol: u32,
+        token: String,
+        #[serde(default)]
+        last_seq: u64,
+    },
     /// Wait for the next trainee who wants to practise; `scenario` narrows the match.
     FindPartner {
         #[serde(default)]
@@ -244,6 +252,8 @@ pub enum ClientMsg {
     },
     /// Host: remove a participant from the session.
     Remove { participant: ParticipantId },
+    /// Host: delete the session and everything recorded about it.
+    DeleteSession,
 }
 
 /// A server message with its per-participant sequence number.
@@ -265,6 +275,16 @@ pub enum ServerMsg {
         you: ParticipantId,
         name: String,
         scenarios: Vec<ScenarioSummary>,
+        /// Keep this (e.g. in localStorage) to `reconnect` after a dropped connection.
+        resume_token: String,
+    },
+    /// Reply to `reconnect`: your seat is back. With `replayed`, every message after your
+    /// `last_seq` came just before this one; without it, the messages that follow rebuild
+    /// your whole view (the server restarted, or you were away too long to replay).
+    Reconnected {
+        you: ParticipantId,
+        name: String,
+        replayed: bool,
     },
     /// You are in the queue for a partner.
     Waiting { scenario: Option<ScenarioId> },
@@ -322,8 +342,14 @@ pub enum ServerMsg {
     /// The round is over: the hidden story, the figures and the transcript. Sent again
     /// when the buyer judges a captured fact.
     Debrief(Box<Debrief>),
-    /// Your partner left the room or lost their connection.
+    /// Your partner's connection dropped; their seat is kept for `grace_ms`.
+    PartnerAway { name: String, grace_ms: u64 },
+    /// Your partner is back.
+    PartnerBack { name: String },
+    /// Your partner left the room, or did not come back in time.
     PartnerLeft { name: String },
+    /// The server is shutting down; `reconnect` in a moment.
+    ServerClosing { reason: String },
     /// Something you sent was refused; nothing else changed.
     Error { code: ErrorCode, message: String },
 
@@ -357,6 +383,8 @@ pub enum ServerMsg {
     Renamed { name: String },
     /// Trainee: the trainer removed you from the session.
     Removed,
+    /// Host: the session and its data were deleted.
+    SessionDeleted,
     /// Trainee: you sit this round out as an observer of one pair. Their chat and the
     /// clock follow as `chat` and `phase`; no hidden fact until the `debrief`.
     Observing {
@@ -391,6 +419,12 @@ pub enum ErrorCode {
     NotFound,
     /// The frame was larger than the server accepts.
     TooLarge,
+    /// Too many messages or attempts too quickly; slow down.
+    RateLimited,
+    /// The resume token is unknown, or its seat was released.
+    ReconnectFailed,
+    /// The server could not save the change; nothing happened. Try again.
+    Unavailable,
 }
 
 /// What anyone may know about a scenario.

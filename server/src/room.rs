@@ -116,6 +116,36 @@ pub enum RoomEvent {
         role: Role,
         at: Millis,
     },
+    /// The server was down for `ms`: the phase gets that time back.
+    ClockStopped {
+        ms: u64,
+        at: Millis,
+    },
+}
+
+impl RoomEvent {
+    /// When the event happened.
+    pub fn at(&self) -> Millis {
+        match self {
+            RoomEvent::Opened { at, .. }
+            | RoomEvent::PhaseStarted { at, .. }
+            | RoomEvent::Ready { at, .. }
+            | RoomEvent::Chat { at, .. }
+            | RoomEvent::Revealed { at, .. }
+            | RoomEvent::Unrevealed { at, .. }
+            | RoomEvent::Notes { at, .. }
+            | RoomEvent::RecapSubmitted { at, .. }
+            | RoomEvent::FeedbackSubmitted { at, .. }
+            | RoomEvent::CaptureJudged { at, .. }
+            | RoomEvent::Left { at, .. }
+            | RoomEvent::Paused { at }
+            | RoomEvent::Resumed { at }
+            | RoomEvent::Extended { at, .. }
+            | RoomEvent::ObserverNoted { at, .. }
+            | RoomEvent::BotSeated { at, .. }
+            | RoomEvent::ClockStopped { at, .. } => *at,
+        }
+    }
 }
 
 /// Why a command was refused; becomes an `error` event for the sender.
@@ -563,6 +593,7 @@ impl Room {
             | ClientMsg::EndPhase { .. }
             | ClientMsg::Broadcast { .. }
             | ClientMsg::Rename { .. }
+            | ClientMsg::DeleteSession
             | ClientMsg::Remove { .. } => Err(refuse(
                 ErrorCode::WrongRole,
                 "only the trainer's console can do that",
@@ -576,6 +607,7 @@ impl Room {
             | ClientMsg::JoinPairLink { .. }
             | ClientMsg::JoinSession { .. }
             | ClientMsg::CreateSession { .. }
+            | ClientMsg::Reconnect { .. }
             | ClientMsg::HostSession { .. } => Err(refuse(
                 ErrorCode::WrongState,
                 "you are in a room; leave it first",
@@ -647,6 +679,11 @@ impl Room {
             }
             RoomEvent::Left { role, .. } => self.present[slot(*role)] = false,
             RoomEvent::BotSeated { role, .. } => self.bot = Some(*role),
+            RoomEvent::ClockStopped { ms, .. } => {
+                if self.paused_at.is_none() {
+                    self.phase_extra_ms += ms;
+                }
+            }
             RoomEvent::Paused { at } => self.paused_at = Some(*at),
             RoomEvent::Resumed { at } => {
                 if let Some(p) = self.paused_at.take() {
@@ -765,9 +802,8 @@ impl Room {
             }
             RoomEvent::Paused { at }
             | RoomEvent::Resumed { at }
-            | RoomEvent::Extended { at, .. } => {
-                vec![self.phase_msg(*at)]
-            }
+            | RoomEvent::Extended { at, .. }
+            | RoomEvent::ClockStopped { at, .. } => vec![self.phase_msg(*at)],
             RoomEvent::ObserverNoted { .. } | RoomEvent::BotSeated { .. } => Vec::new(),
             RoomEvent::Left { role: who, .. } => {
                 if *who == role {
@@ -779,6 +815,11 @@ impl Room {
                 }
             }
         }
+    }
+
+    /// The phase and the time left at `now`, for a participant catching up.
+    pub fn phase_now(&self, now: Millis) -> ServerMsg {
+        self.phase_msg(now)
     }
 
     fn phase_msg(&self, at: Millis) -> ServerMsg {
@@ -806,7 +847,8 @@ impl Room {
             | RoomEvent::CaptureJudged { .. }
             | RoomEvent::Paused { .. }
             | RoomEvent::Resumed { .. }
-            | RoomEvent::Extended { .. } => self.view(event, Role::Seller),
+            | RoomEvent::Extended { .. }
+            | RoomEvent::ClockStopped { .. } => self.view(event, Role::Seller),
             RoomEvent::Left { role, .. } => vec![ServerMsg::PartnerLeft {
                 name: self.seat(*role).name.clone(),
             }],

@@ -1,6 +1,7 @@
-//! The task that owns one room: it applies the room's events, tells each seat and
-//! observer what they may see, runs the phase clock, and reports live figures to the
-//! workshop session the room belongs to (if any).
+//! The task that owns one room: it commits the room's events to the event log and then
+//! applies them, tells each seat and observer what they may see, runs the phase clock,
+//! holds a dropped seat for the grace window, and reports live figures to the workshop
+//! session the room belongs to (if any).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,8 +13,11 @@ use crate::behaviour;
 use crate::bot::{self, Bot, BotTurn, ReplyDelay};
 use crate::clock;
 use crate::console::LiveFlag;
-use crate::hub::{Hub, Participant};
-use crate::protocol::{ClientMsg, HostAction, ParticipantId, Phase, Role, RoomId};
+use crate::hub::{Hub, Participant, SessionInfo};
+use crate::outbox::{Attached, Connection};
+use crate::protocol::{
+    ClientMsg, ErrorCode, HostAction, ParticipantId, Phase, Role, RoomId, ServerMsg,
+};
 use crate::room::{Millis, Room, RoomEvent};
 use crate::scoring::{percent, Debrief};
 use crate::workshop::SessionCmd;
@@ -35,10 +39,23 @@ pub enum RoomCmd {
         from: ParticipantId,
         msg: ClientMsg,
     },
-    /// The participant's connection ended.
+    /// The participant's connection ended; their seat is held for the grace window.
     Disconnected {
         from: ParticipantId,
     },
+    /// The participant is back and has been replayed what they missed.
+    Reconnected {
+        from: ParticipantId,
+    },
+    /// The participant is back but their missed frames are gone: attach `conn` and send
+    /// their whole view, here, so no room event in between reaches them twice.
+    Rejoin {
+        from: ParticipantId,
+        conn: Connection,
+        last_seq: u64,
+    },
+    /// The room's session was deleted: stop now.
+    Close,
     /// The trainer's control, from the workshop session.
     Host(HostAction),
     /// An observer's note.
@@ -63,6 +80,29 @@ impl RoomHandle {
     /// Queues a command; false if the room has closed.
     pub async fn send(&self, cmd: RoomCmd) -> bool {
         self.tx.send(cmd).await.is_ok()
+    }
+
+    /// Hands a reconnecting participant's connection to the room; gives it back if the
+    /// room has closed.
+    pub async fn rejoin(
+        &self,
+        from: ParticipantId,
+        conn: Connection,
+        last_seq: u64,
+    ) -> Result<(), Connection> {
+        match self
+            .tx
+            .send(RoomCmd::Rejoin {
+                from,
+                conn,
+                last_seq,
+            })
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(RoomCmd::Rejoin { conn, .. })) => Err(conn),
+            Err(_) => Ok(()),
+        }
     }
 
     /// Queues a command without waiting; false if the room has closed or is flooded.
@@ -99,6 +139,14 @@ pub enum RoomReport {
 
 pub(crate) struct RoomTask {
     pub room: Room,
+    /// The room's stream in the event log.
+    stream: String,
+    /// Every event applied so far, to rebuild a participant's view after a restart.
+    log: Vec<RoomEvent>,
+    /// When each seat's connection dropped (seller, buyer); none while connected.
+    away: [Option<Millis>; 2],
+    /// The workshop the room belongs to, to remind a trainee who comes back.
+    session: Option<SessionInfo>,
     pub seller: Arc<Participant>,
     /// None: the bot buyer holds the seat.
     pub buyer: Option<Arc<Participant>>,
@@ -138,8 +186,10 @@ fn bot_says(room: &Room, turn: BotTurn, at: Millis) -> Vec<RoomEvent> {
 }
 
 impl RoomTask {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         room: Room,
+        stream: String,
         seller: Arc<Participant>,
         buyer: Option<Arc<Participant>>,
         observers: Vec<Arc<Participant>>,
@@ -160,6 +210,10 @@ impl RoomTask {
         });
         Self {
             room,
+            stream,
+            log: Vec::new(),
+            away: [None, None],
+            session: None,
             seller,
             buyer,
             observers,
@@ -178,12 +232,54 @@ impl RoomTask {
         }
     }
 
-    /// Applies events in order, tells each seat and observer what it may know, and lets
-    /// the bot buyer (if any) react to each in turn.
-    fn commit(&mut self, events: Vec<RoomEvent>) {
+    pub fn with_session(mut self, session: Option<SessionInfo>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Seeds the log with events already applied (a room rebuilt from the event log).
+    pub fn with_log(mut self, log: Vec<RoomEvent>) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Saves `events`, then applies them in order, tells each seat and observer what it
+    /// may know, and lets the bot buyer (if any) react to each in turn. False if the log
+    /// refused them: then nothing changed.
+    async fn commit(&mut self, events: Vec<RoomEvent>) -> bool {
         let mut queue: VecDeque<RoomEvent> = events.into();
-        while let Some(event) = queue.pop_front() {
+        while !queue.is_empty() {
+            let batch: Vec<RoomEvent> = queue.drain(..).collect();
+            // Queue every append before awaiting any, so one batch is one commit.
+            let mut pending = Vec::with_capacity(batch.len());
+            for e in &batch {
+                let Ok(body) = serde_json::to_string(e) else {
+                    return false;
+                };
+                pending.push(self.hub.store().append_at(&self.stream, e.at(), body));
+            }
+            for p in pending {
+                if let Err(e) = p.await {
+                    tracing::error!(room = %self.room.id, error = %e, "room event not saved");
+                    return false;
+                }
+            }
+            for event in batch {
+                self.apply_and_tell(&event);
+                queue.extend(self.bot_reacts(&event));
+                self.log.push(event);
+            }
+        }
+        true
+    }
+
+    fn apply_and_tell(&mut self, event: &RoomEvent) {
+        let event = event.clone();
+        {
             self.room.apply(&event);
+            if matches!(event, RoomEvent::Chat { .. }) {
+                crate::metrics::chat_relayed();
+            }
             for role in [Role::Seller, Role::Buyer] {
                 if !self.room.is_present(role) {
                     continue;
@@ -211,7 +307,84 @@ impl RoomTask {
             ) {
                 self.debrief_reported += 1;
             }
-            queue.extend(self.bot_reacts(&event));
+        }
+    }
+
+    /// Sends `who` everything the room has told their role so far, then the clock as it
+    /// stands now (the replayed phase messages carry the time left back then).
+    fn rebuild_view(&self, who: &Participant) {
+        let Some(first) = self.log.first() else {
+            return;
+        };
+        let Some(mut replay) = Room::open(first, self.room.scenario.clone()) else {
+            return;
+        };
+        let role = self.room.role_of(who.id);
+        for e in &self.log {
+            replay.apply(e);
+            let msgs = match role {
+                Some(r) => replay.view(e, r),
+                None => replay.view_observer(e),
+            };
+            for m in msgs {
+                who.outbox.send(m);
+            }
+        }
+        who.outbox.send(self.room.phase_now(clock::now_ms()));
+        if let Some(r) = role {
+            if self.away[slot(r.other())].is_some() {
+                who.outbox.send(ServerMsg::PartnerAway {
+                    name: self.room.seat(r.other()).name.clone(),
+                    grace_ms: self.grace_left(r.other()),
+                });
+            }
+        }
+    }
+
+    fn grace_left(&self, role: Role) -> u64 {
+        let grace = self.hub.grace().as_millis() as u64;
+        self.away[slot(role)]
+            .map(|t| (t + grace).saturating_sub(clock::now_ms()))
+            .unwrap_or(grace)
+    }
+
+    /// When the first held seat is released.
+    fn grace_due(&self) -> Option<tokio::time::Instant> {
+        let grace = self.hub.grace().as_millis() as u64;
+        self.away
+            .iter()
+            .flatten()
+            .min()
+            .map(|t| clock::instant_at(t + grace))
+    }
+
+    /// Releases seats whose grace window has passed: their partner is told they left.
+    async fn release_expired_seats(&mut self) {
+        let grace = self.hub.grace().as_millis() as u64;
+        let now = clock::now_ms();
+        for role in [Role::Seller, Role::Buyer] {
+            if self.away[slot(role)].is_some_and(|t| t + grace <= now) {
+                self.away[slot(role)] = None;
+                if self.room.is_present(role) {
+                    self.commit(vec![RoomEvent::Left { role, at: now }]).await;
+                }
+                if let Some(p) = self.participant(role) {
+                    p.clear_room(self.room.id);
+                }
+            }
+        }
+    }
+
+    fn seat_away(&mut self, role: Role, since: Millis) {
+        self.away[slot(role)] = Some(since);
+        if !self.room.is_present(role.other()) {
+            return;
+        }
+        if let Some(other) = self.participant(role.other()) {
+            other.outbox.send(ServerMsg::PartnerAway {
+                name: self.room.seat(role).name.clone(),
+                grace_ms: self.grace_left(role),
+            });
         }
     }
 
@@ -272,12 +445,12 @@ impl RoomTask {
     }
 
     /// Says the bot's pending reply now.
-    fn flush_bot(&mut self) {
+    async fn flush_bot(&mut self) {
         let Some((_, turn)) = self.bot.as_mut().and_then(|s| s.pending.take()) else {
             return;
         };
         let events = bot_says(&self.room, turn, clock::now_ms());
-        self.commit(events);
+        self.commit(events).await;
     }
 
     fn snapshot(&self) -> LiveSnapshot {
@@ -301,8 +474,9 @@ impl RoomTask {
         if b.longest_monologue_words > LONG_MONOLOGUE_WORDS {
             flags.push(LiveFlag::LongMonologue);
         }
-        let seller_connected =
-            self.room.is_present(Role::Seller) && self.seller.outbox.is_connected();
+        let seller_connected = self.room.is_present(Role::Seller)
+            && self.away[0].is_none()
+            && self.seller.outbox.is_connected();
         let buyer_connected = self.room.is_present(Role::Buyer)
             && self.buyer.as_ref().is_none_or(|b| b.outbox.is_connected());
         if !seller_connected || !buyer_connected {
@@ -359,7 +533,18 @@ impl RoomTask {
     }
 
     pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
-        self.commit(first);
+        if !self.commit(first).await && self.log.is_empty() {
+            // The room could not even be recorded: tell the seats and give up on it.
+            for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
+                p.error(
+                    ErrorCode::Unavailable,
+                    "the server could not save the new room; try again",
+                );
+                p.clear_room(self.room.id);
+            }
+            self.hub.room_closed(self.room.id);
+            return;
+        }
         if self.bot.is_some() && self.room.bot.is_none() {
             // The bot has read its brief: the conversation starts when the seller is ready.
             let at = clock::now_ms();
@@ -372,16 +557,23 @@ impl RoomTask {
                     role: Role::Buyer,
                     at,
                 },
-            ]);
+            ])
+            .await;
         }
-        // A seat may have disconnected while the room was being opened.
+        // A seat may be without a connection already (dropped while the room opened, or
+        // the room was rebuilt after a restart): hold it for the grace window.
+        let now = clock::now_ms();
         for role in [Role::Seller, Role::Buyer] {
-            if self
-                .participant(role)
-                .is_some_and(|p| !p.outbox.is_connected())
+            if self.room.is_present(role)
+                && self
+                    .participant(role)
+                    .is_some_and(|p| !p.outbox.is_connected())
             {
-                let at = clock::now_ms();
-                self.commit(vec![RoomEvent::Left { role, at }]);
+                let since = self
+                    .participant(role)
+                    .and_then(|p| p.away_since())
+                    .unwrap_or(now);
+                self.seat_away(role, since);
             }
         }
         self.report(0).await;
@@ -398,20 +590,27 @@ impl RoomTask {
             };
             let before = self.debrief_reported;
             let bot_due = self.bot_due();
+            let grace_due = self.grace_due();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(cmd) => self.handle(cmd),
-                    None => break,
+                    Some(RoomCmd::Close) | None => break,
+                    Some(cmd) => self.handle(cmd).await,
                 },
                 _ = tokio::time::sleep_until(wake) => {
                     if self.room.phase == Phase::Debrief {
                         break;
                     }
                     let events = self.room.on_timer(clock::now_ms());
-                    self.commit(events);
+                    if !self.commit(events).await {
+                        // The log refused the phase change; try again shortly.
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 }
                 _ = tokio::time::sleep_until(bot_due.unwrap_or(wake)), if bot_due.is_some() => {
-                    self.flush_bot();
+                    self.flush_bot().await;
+                }
+                _ = tokio::time::sleep_until(grace_due.unwrap_or(wake)), if grace_due.is_some() => {
+                    self.release_expired_seats().await;
                 }
             }
             self.report(before).await;
@@ -427,7 +626,7 @@ impl RoomTask {
         tracing::info!(room = %id, "room closed");
     }
 
-    fn handle(&mut self, cmd: RoomCmd) {
+    async fn handle(&mut self, cmd: RoomCmd) {
         let now = clock::now_ms();
         match cmd {
             RoomCmd::Client { from, msg } => {
@@ -441,27 +640,66 @@ impl RoomTask {
                 if role == Role::Seller
                     && matches!(msg, ClientMsg::Chat { .. } | ClientMsg::EndConversation)
                 {
-                    self.flush_bot();
+                    self.flush_bot().await;
                 }
-                match self.room.decide(role, &msg, clock::now_ms()) {
-                    Ok(events) => self.commit(events),
-                    Err(e) => {
-                        if let Some(p) = self.participant(role) {
-                            p.error(e.code, e.message);
-                        }
-                    }
+                let result = self.room.decide(role, &msg, clock::now_ms());
+                let refusal = match result {
+                    Ok(events) => (!self.commit(events).await).then(|| {
+                        (
+                            ErrorCode::Unavailable,
+                            "the server could not save that; nothing changed, try again"
+                                .to_string(),
+                        )
+                    }),
+                    Err(e) => Some((e.code, e.message)),
+                };
+                if let (Some((code, message)), Some(p)) = (refusal, self.participant(role)) {
+                    crate::metrics::rejected(error_name(code));
+                    p.error(code, message);
                 }
             }
             RoomCmd::Disconnected { from } => {
                 if let Some(role) = self.room.role_of(from) {
-                    if self.room.is_present(role) {
-                        self.commit(vec![RoomEvent::Left { role, at: now }]);
+                    if self.room.is_present(role) && self.away[slot(role)].is_none() {
+                        self.seat_away(role, now);
                     }
                 }
             }
+            RoomCmd::Reconnected { from } => self.back(from),
+            RoomCmd::Rejoin {
+                from,
+                conn,
+                last_seq,
+            } => {
+                let who = match self.room.role_of(from) {
+                    Some(r) => self.participant(r).cloned(),
+                    None => self.observers.iter().find(|o| o.id == from).cloned(),
+                };
+                let Some(who) = who else {
+                    return;
+                };
+                let attached = who.outbox.attach(conn, last_seq);
+                who.outbox.send(ServerMsg::Reconnected {
+                    you: who.id,
+                    name: who.name(),
+                    replayed: attached == Attached::Replayed,
+                });
+                if attached == Attached::Rebuild {
+                    if let Some(s) = &self.session {
+                        who.outbox.send(ServerMsg::SessionJoined {
+                            session: s.id,
+                            title: s.title.clone(),
+                            code: s.code.clone(),
+                            name: who.name(),
+                        });
+                    }
+                    self.rebuild_view(&who);
+                }
+                self.back(from);
+            }
             RoomCmd::Host(action) => {
                 if let Ok(events) = self.room.decide_host(action, now) {
-                    self.commit(events);
+                    self.commit(events).await;
                 }
             }
             RoomCmd::ObserverNote { from, text } => {
@@ -469,10 +707,55 @@ impl RoomTask {
                     return;
                 };
                 match self.room.decide_observer_note(&o.name(), &text, now) {
-                    Ok(events) => self.commit(events),
+                    Ok(events) => {
+                        self.commit(events).await;
+                    }
                     Err(e) => o.error(e.code, e.message),
                 }
             }
+            RoomCmd::Close => {}
         }
+    }
+}
+
+impl RoomTask {
+    /// A held seat is taken again: the partner is told.
+    fn back(&mut self, from: ParticipantId) {
+        let Some(r) = self.room.role_of(from) else {
+            return;
+        };
+        let was_away = self.away[slot(r)].take().is_some();
+        if was_away && self.room.is_present(r.other()) {
+            if let Some(other) = self.participant(r.other()) {
+                other.outbox.send(ServerMsg::PartnerBack {
+                    name: self.room.seat(r).name.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn slot(role: Role) -> usize {
+    match role {
+        Role::Seller => 0,
+        Role::Buyer => 1,
+    }
+}
+
+/// The wire name of an error code, for metrics labels.
+pub fn error_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadMessage => "bad_message",
+        ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+        ErrorCode::NotIntroduced => "not_introduced",
+        ErrorCode::InvalidInput => "invalid_input",
+        ErrorCode::WrongPhase => "wrong_phase",
+        ErrorCode::WrongRole => "wrong_role",
+        ErrorCode::WrongState => "wrong_state",
+        ErrorCode::NotFound => "not_found",
+        ErrorCode::TooLarge => "too_large",
+        ErrorCode::RateLimited => "rate_limited",
+        ErrorCode::ReconnectFailed => "reconnect_failed",
+        ErrorCode::Unavailable => "unavailable",
     }
 }

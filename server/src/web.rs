@@ -47,6 +47,15 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(&state.hub),
+    )
+        .into_response()
+}
+
 /// What anyone may know about the loaded scenarios: never their hidden facts.
 pub async fn scenarios(State(state): State<AppState>) -> Json<Vec<ScenarioSummary>> {
     Json(

@@ -1,8 +1,12 @@
 //! A facilitated workshop session, owned by one task: its trainees, its host consoles,
 //! the round plan, the rooms of each round and their results. Trainees join with a short
 //! code; whoever holds the 128-bit host token is the host.
+//!
+//! Like a room, a session changes only by [`SessionEvent`]s applied to a
+//! [`SessionState`]; each event is committed to the event log before it is applied, so a
+//! restarted server rebuilds the session from the log.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +27,7 @@ use crate::protocol::{
     RoomId, ServerMsg, SessionId,
 };
 use crate::room::Millis;
-use crate::room_task::{LiveSnapshot, RoomCmd, RoomHandle, RoomReport};
+use crate::room_task::{LiveSnapshot, RoomCmd, RoomReport};
 use crate::scenario::{ScenarioId, Timings};
 use crate::scoring::Debrief;
 
@@ -47,22 +51,223 @@ pub const DEFAULT_TIMINGS: Timings = Timings {
 pub const STUCK_AFTER: Duration = Duration::from_secs(120);
 /// How often the session re-checks its rooms for stuck pairs.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-/// A session nobody has touched for this long (no host, no trainee connected) ends.
-pub const IDLE_SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
 
 /// Host tokens are 128 random bits, written as 32 hex digits.
-fn new_token() -> String {
+pub fn new_token() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares without stopping at the first difference, so timing reveals nothing.
-fn same_secret(a: &str, b: &str) -> bool {
+pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+/// The event-log stream of a session; its rooms' streams sit under it.
+pub fn stream_of(id: SessionId) -> String {
+    format!("session:{}", id.0)
+}
+
+/// Everything that can happen to a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SessionEvent {
+    Created {
+        session: SessionId,
+        code: String,
+        title: String,
+        token: String,
+        at: Millis,
+    },
+    /// A trainee joined; `member` is their participant id, stable for the session.
+    Joined {
+        member: ParticipantId,
+        name: String,
+        at: Millis,
+    },
+    /// A member came back on a new identity (another device) by joining with their name.
+    Rejoined {
+        member: ParticipantId,
+        participant: ParticipantId,
+        at: Millis,
+    },
+    Renamed {
+        member: ParticipantId,
+        name: String,
+        at: Millis,
+    },
+    Removed {
+        member: ParticipantId,
+        at: Millis,
+    },
+    /// A round began with these pairs (by member) in these rooms (in pair order).
+    RoundStarted {
+        round: u32,
+        channel: Channel,
+        timings: Timings,
+        pairs: Vec<PlannedPair>,
+        rooms: Vec<RoomId>,
+        at: Millis,
+    },
+    Broadcast {
+        text: String,
+        at: Millis,
+    },
+}
+
+impl SessionEvent {
+    pub fn at(&self) -> Millis {
+        match self {
+            SessionEvent::Created { at, .. }
+            | SessionEvent::Joined { at, .. }
+            | SessionEvent::Rejoined { at, .. }
+            | SessionEvent::Renamed { at, .. }
+            | SessionEvent::Removed { at, .. }
+            | SessionEvent::RoundStarted { at, .. }
+            | SessionEvent::Broadcast { at, .. } => *at,
+        }
+    }
+}
+
+/// A trainee as the session remembers them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// Stable within the session, even if the trainee comes back on another device.
+    pub id: ParticipantId,
+    pub name: String,
+    /// The participant currently holding this member's seat.
+    pub participant: ParticipantId,
+    pub sold: u32,
+    pub bought: u32,
+    pub observed: u32,
+}
+
+/// A round as started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundRecord {
+    pub number: u32,
+    pub channel: Channel,
+    pub timings: Timings,
+    pub started_at: Millis,
+    pub pairs: Vec<PlannedPair>,
+    pub rooms: Vec<RoomId>,
+}
+
+/// A session's persistent state: what its events say.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    pub id: SessionId,
+    pub code: String,
+    pub title: String,
+    pub token: String,
+    pub created_at: Millis,
+    pub last_event_at: Millis,
+    pub members: Vec<MemberRecord>,
+    pub rounds: Vec<RoundRecord>,
+    pub history: History,
+}
+
+impl SessionState {
+    /// A session from its `Created` event; none for any other.
+    pub fn open(event: &SessionEvent) -> Option<Self> {
+        let SessionEvent::Created {
+            session,
+            code,
+            title,
+            token,
+            at,
+        } = event
+        else {
+            return None;
+        };
+        Some(Self {
+            id: *session,
+            code: code.clone(),
+            title: title.clone(),
+            token: token.clone(),
+            created_at: *at,
+            last_event_at: *at,
+            members: Vec::new(),
+            rounds: Vec::new(),
+            history: History::default(),
+        })
+    }
+
+    pub fn member(&self, id: ParticipantId) -> Option<&MemberRecord> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    pub fn member_by_participant(&self, p: ParticipantId) -> Option<&MemberRecord> {
+        self.members.iter().find(|m| m.participant == p)
+    }
+
+    /// Applies one event. The only way a session's state changes.
+    pub fn apply(&mut self, event: &SessionEvent) {
+        self.last_event_at = self.last_event_at.max(event.at());
+        match event {
+            SessionEvent::Created { .. } => {}
+            SessionEvent::Joined { member, name, .. } => self.members.push(MemberRecord {
+                id: *member,
+                name: name.clone(),
+                participant: *member,
+                sold: 0,
+                bought: 0,
+                observed: 0,
+            }),
+            SessionEvent::Rejoined {
+                member,
+                participant,
+                ..
+            } => {
+                if let Some(m) = self.members.iter_mut().find(|m| m.id == *member) {
+                    m.participant = *participant;
+                }
+            }
+            SessionEvent::Renamed { member, name, .. } => {
+                if let Some(m) = self.members.iter_mut().find(|m| m.id == *member) {
+                    m.name = name.clone();
+                }
+            }
+            SessionEvent::Removed { member, .. } => self.members.retain(|m| m.id != *member),
+            SessionEvent::RoundStarted {
+                round,
+                channel,
+                timings,
+                pairs,
+                rooms,
+                at,
+            } => {
+                for p in pairs {
+                    let mut bump = |id: ParticipantId, f: fn(&mut MemberRecord)| {
+                        if let Some(m) = self.members.iter_mut().find(|m| m.id == id) {
+                            f(m);
+                        }
+                    };
+                    bump(p.seller, |m| m.sold += 1);
+                    if let Some(b) = p.buyer {
+                        bump(b, |m| m.bought += 1);
+                    }
+                    for o in &p.observers {
+                        bump(*o, |m| m.observed += 1);
+                    }
+                }
+                self.history.record(pairs);
+                self.rounds.push(RoundRecord {
+                    number: *round,
+                    channel: *channel,
+                    timings: *timings,
+                    started_at: *at,
+                    pairs: pairs.clone(),
+                    rooms: rooms.clone(),
+                });
+            }
+            SessionEvent::Broadcast { .. } => {}
+        }
+    }
 }
 
 /// What a session task hears.
@@ -79,14 +284,24 @@ pub enum SessionCmd {
         who: ParticipantId,
         msg: ClientMsg,
     },
-    Disconnected {
+    /// A member's or host's connection ended, or came back; with `rebuild`, they need
+    /// their whole view again (the server restarted since they last saw it).
+    Presence {
         who: ParticipantId,
+        rebuild: bool,
     },
     Room {
         room: RoomId,
         report: RoomReport,
     },
     Export(oneshot::Sender<SessionExport>),
+    /// Delete the session and its data; replies when the log no longer holds it.
+    Delete(oneshot::Sender<bool>),
+    /// Retention: close the session if nothing happened since `before` (the log is
+    /// purged separately).
+    Expire {
+        before: Millis,
+    },
 }
 
 /// The way into a session's task.
@@ -99,6 +314,15 @@ pub struct SessionHandle {
 }
 
 impl SessionHandle {
+    pub fn new(id: SessionId, code: String, token: &str, tx: mpsc::Sender<SessionCmd>) -> Self {
+        Self {
+            id,
+            code,
+            token: token.into(),
+            tx,
+        }
+    }
+
     pub fn token_matches(&self, token: &str) -> bool {
         same_secret(&self.token, token.trim())
     }
@@ -111,141 +335,185 @@ impl SessionHandle {
         self.tx.try_send(cmd).is_ok()
     }
 
+    pub fn sender(&self) -> mpsc::Sender<SessionCmd> {
+        self.tx.clone()
+    }
+
     /// The whole session's record, for exports.
     pub async fn export(&self) -> Option<SessionExport> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(SessionCmd::Export(tx)).await.ok()?;
         rx.await.ok()
     }
-}
 
-/// Starts a session's task.
-pub fn spawn(hub: Arc<Hub>, id: SessionId, code: String, title: String) -> SessionHandle {
-    let (tx, rx) = mpsc::channel(SESSION_QUEUE);
-    let token: Arc<str> = new_token().into();
-    let handle = SessionHandle {
-        id,
-        code: code.clone(),
-        token: token.clone(),
-        tx: tx.clone(),
-    };
-    let session = Session {
-        hub,
-        id,
-        code,
-        title,
-        token,
-        created_at: clock::now_ms(),
-        self_tx: tx,
-        members: Vec::new(),
-        hosts: Vec::new(),
-        plan: None,
-        rounds: Vec::new(),
-        history: History::default(),
-        rng: StdRng::from_rng(&mut rand::rng()),
-    };
-    tokio::spawn(session.run(rx));
-    handle
-}
-
-struct MemberState {
-    /// Stable within the session, even if the trainee reconnects.
-    id: ParticipantId,
-    name: String,
-    current: Arc<Participant>,
-    status: MemberStatus,
-    sold: u32,
-    bought: u32,
-    observed: u32,
-}
-
-impl MemberState {
-    fn connected(&self) -> bool {
-        self.current.outbox.is_connected()
+    /// Deletes the session's data; false if that failed or the session is gone.
+    pub async fn delete(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(SessionCmd::Delete(tx)).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 }
 
-struct RoomRecord {
-    handle: RoomHandle,
-    pair: PlannedPair,
-    seller: String,
-    buyer: String,
-    observers: Vec<String>,
-    channel: Channel,
+/// Starts the task of a session whose events are already applied to `state`.
+/// `pending` are events to commit first (the `Created` event of a new session).
+/// `debriefs` are the finished rooms' debriefs, when the session was rebuilt.
+pub fn spawn(
+    hub: Arc<Hub>,
+    state: SessionState,
+    pending: Vec<SessionEvent>,
+    tx: mpsc::Sender<SessionCmd>,
+    rx: mpsc::Receiver<SessionCmd>,
+    debriefs: Vec<(RoomId, Debrief)>,
+) {
+    let views = debriefs
+        .into_iter()
+        .map(|(id, d)| {
+            (
+                id,
+                RoomView {
+                    live: None,
+                    debrief: Some(d),
+                },
+            )
+        })
+        .collect();
+    let session = Session {
+        stream: stream_of(state.id),
+        state,
+        hub,
+        self_tx: tx,
+        hosts: Vec::new(),
+        plan: None,
+        views,
+        rng: StdRng::from_rng(&mut rand::rng()),
+    };
+    tokio::spawn(session.run(pending, rx));
+}
+
+/// What the session knows of a room from its reports.
+#[derive(Debug, Default)]
+struct RoomView {
     live: Option<LiveSnapshot>,
     debrief: Option<Debrief>,
 }
 
-struct Round {
-    number: u32,
-    channel: Channel,
-    timings: Timings,
-    started_at: Millis,
-    rooms: Vec<RoomRecord>,
-}
-
 struct Session {
+    state: SessionState,
+    stream: String,
     hub: Arc<Hub>,
-    id: SessionId,
-    code: String,
-    title: String,
-    token: Arc<str>,
-    created_at: Millis,
     self_tx: mpsc::Sender<SessionCmd>,
-    members: Vec<MemberState>,
     hosts: Vec<Arc<Participant>>,
     plan: Option<RoundPlan>,
-    rounds: Vec<Round>,
-    history: History,
+    views: HashMap<RoomId, RoomView>,
     rng: StdRng,
 }
 
 type HostResult = Result<(), (ErrorCode, String)>;
 
+fn saving_failed() -> (ErrorCode, String) {
+    (
+        ErrorCode::WrongState,
+        "the server could not save that; try again".into(),
+    )
+}
+
 impl Session {
-    async fn run(mut self, mut rx: mpsc::Receiver<SessionCmd>) {
+    async fn run(mut self, pending: Vec<SessionEvent>, mut rx: mpsc::Receiver<SessionCmd>) {
+        for e in pending {
+            if self.commit(e).await.is_err() {
+                tracing::error!(session = %self.state.id, "could not save a new session");
+            }
+        }
         let mut sweep = tokio::time::interval(SWEEP_EVERY);
-        let mut last_active = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(cmd) => {
-                        last_active = tokio::time::Instant::now();
-                        self.handle(cmd);
+                    Some(SessionCmd::Delete(reply)) => {
+                        let ok = self.delete().await;
+                        let _ = reply.send(ok);
+                        if ok {
+                            break;
+                        }
                     }
+                    Some(SessionCmd::Expire { before }) => {
+                        if self.state.last_event_at < before && self.idle() {
+                            break;
+                        }
+                    }
+                    Some(cmd) => self.handle(cmd).await,
                     None => break,
                 },
-                _ = sweep.tick() => {
-                    self.sweep();
-                    let anyone = self.hosts.iter().any(|h| h.outbox.is_connected())
-                        || self.members.iter().any(MemberState::connected);
-                    if anyone {
-                        last_active = tokio::time::Instant::now();
-                    } else if last_active.elapsed() > IDLE_SESSION_TTL {
-                        break;
-                    }
-                }
+                _ = sweep.tick() => self.sweep(),
             }
         }
-        self.hub.session_closed(self.id, &self.code);
-        tracing::info!(session = %self.id, "session closed");
+        self.hub.session_closed(self.state.id, &self.state.code);
+        tracing::info!(session = %self.state.id, "session closed");
     }
 
-    fn handle(&mut self, cmd: SessionCmd) {
+    /// Persists `event`, then applies it. Nothing changes if the log refuses it.
+    async fn commit(&mut self, event: SessionEvent) -> Result<(), ()> {
+        let body = serde_json::to_string(&event).map_err(|_| ())?;
+        if let Err(e) = self
+            .hub
+            .store()
+            .append_at(&self.stream, event.at(), body)
+            .await
+        {
+            tracing::error!(session = %self.state.id, error = %e, "session event not saved");
+            return Err(());
+        }
+        self.state.apply(&event);
+        Ok(())
+    }
+
+    fn idle(&self) -> bool {
+        !self.hosts.iter().any(|h| h.outbox.is_connected())
+            && !self.state.members.iter().any(|m| self.connected(m))
+    }
+
+    fn participant(&self, id: ParticipantId) -> Option<Arc<Participant>> {
+        self.hub.participant(id)
+    }
+
+    fn connected(&self, m: &MemberRecord) -> bool {
+        self.participant(m.participant)
+            .is_some_and(|p| p.outbox.is_connected())
+    }
+
+    async fn handle(&mut self, cmd: SessionCmd) {
         match cmd {
-            SessionCmd::Join { who } => self.join(who),
+            SessionCmd::Join { who } => self.join(who).await,
             SessionCmd::Host { who, created } => self.add_host(who, created),
             SessionCmd::FromHost { who, msg } => {
                 let Some(host) = self.hosts.iter().find(|h| h.id == who).cloned() else {
                     return;
                 };
-                if let Err((code, message)) = self.host_action(msg) {
+                if let Err((code, message)) = self.host_action(msg).await {
                     host.error(code, message);
                 }
             }
-            SessionCmd::Disconnected { who } => {
-                self.hosts.retain(|h| h.id != who);
-                if self.members.iter().any(|m| m.current.id == who) {
+            SessionCmd::Presence { who, rebuild } => {
+                self.hosts
+                    .retain(|h| h.id != who || h.outbox.is_connected());
+                if let Some(host) = self.hosts.iter().find(|h| h.id == who) {
+                    if rebuild {
+                        host.outbox
+                            .send(ServerMsg::Console(Box::new(self.console())));
+                    }
+                }
+                if self.state.member_by_participant(who).is_some() {
+                    if rebuild {
+                        if let Some(p) = self.participant(who) {
+                            p.outbox.send(ServerMsg::SessionJoined {
+                                session: self.state.id,
+                                title: self.state.title.clone(),
+                                code: self.state.code.clone(),
+                                name: p.name(),
+                            });
+                        }
+                    }
                     self.push_console();
                 }
             }
@@ -253,6 +521,7 @@ impl Session {
             SessionCmd::Export(reply) => {
                 let _ = reply.send(self.export());
             }
+            SessionCmd::Delete(_) | SessionCmd::Expire { .. } => {}
         }
     }
 
@@ -266,97 +535,103 @@ impl Session {
         self.to_hosts(ServerMsg::Console(Box::new(self.console())));
     }
 
-    fn join(&mut self, who: Arc<Participant>) {
+    fn own_handle(&self) -> SessionHandle {
+        SessionHandle::new(
+            self.state.id,
+            self.state.code.clone(),
+            &self.state.token,
+            self.self_tx.clone(),
+        )
+    }
+
+    async fn join(&mut self, who: Arc<Participant>) {
         let name = who.name();
         let lower = name.to_lowercase();
-        if let Some(m) = self
+        let existing = self
+            .state
             .members
-            .iter_mut()
+            .iter()
             .find(|m| m.name.to_lowercase() == lower)
-        {
-            if m.connected() {
+            .cloned();
+        let event = match existing {
+            Some(m) if m.participant == who.id => None,
+            Some(m) if self.connected(&m) => {
                 who.error(
                     ErrorCode::InvalidInput,
                     format!("someone called {name} is already in this workshop; add an initial"),
                 );
                 return;
             }
-            // The same person back on a new connection: they keep their history.
-            m.current = who.clone();
-            m.status = MemberStatus::Lobby;
-        } else {
-            if self.members.len() >= MAX_MEMBERS {
+            // The same person back on another device: they keep their history.
+            Some(m) => Some(SessionEvent::Rejoined {
+                member: m.id,
+                participant: who.id,
+                at: clock::now_ms(),
+            }),
+            None if self.state.members.len() >= MAX_MEMBERS => {
                 who.error(
                     ErrorCode::WrongState,
                     format!("this workshop is full ({MAX_MEMBERS} people)"),
                 );
                 return;
             }
-            self.members.push(MemberState {
-                id: who.id,
+            None => Some(SessionEvent::Joined {
+                member: who.id,
                 name: name.clone(),
-                current: who.clone(),
-                status: MemberStatus::Lobby,
-                sold: 0,
-                bought: 0,
-                observed: 0,
-            });
+                at: clock::now_ms(),
+            }),
+        };
+        if let Some(event) = event {
+            if self.commit(event).await.is_err() {
+                let (code, message) = saving_failed();
+                who.error(code, message);
+                return;
+            }
         }
         who.set_session(Some(SessionSeat::Trainee(self.own_handle())));
         who.outbox.send(ServerMsg::SessionJoined {
-            session: self.id,
-            title: self.title.clone(),
-            code: self.code.clone(),
+            session: self.state.id,
+            title: self.state.title.clone(),
+            code: self.state.code.clone(),
             name,
         });
         self.push_console();
     }
 
-    fn own_handle(&self) -> SessionHandle {
-        SessionHandle {
-            id: self.id,
-            code: self.code.clone(),
-            token: self.token.clone(),
-            tx: self.self_tx.clone(),
-        }
-    }
-
     fn add_host(&mut self, who: Arc<Participant>, created: bool) {
         if created {
             who.outbox.send(ServerMsg::SessionCreated {
-                session: self.id,
-                title: self.title.clone(),
-                code: self.code.clone(),
-                host_token: self.token.to_string(),
-                join_path: format!("/?join={}", self.code),
-                host_path: format!("/host#{}", self.token),
+                session: self.state.id,
+                title: self.state.title.clone(),
+                code: self.state.code.clone(),
+                host_token: self.state.token.clone(),
+                join_path: format!("/?join={}", self.state.code),
+                host_path: format!("/host#{}", self.state.token),
             });
         }
-        self.hosts.push(who.clone());
+        if !self.hosts.iter().any(|h| h.id == who.id) {
+            self.hosts.push(who.clone());
+        }
         who.outbox
             .send(ServerMsg::Console(Box::new(self.console())));
     }
 
-    fn member(&self, id: ParticipantId) -> Option<&MemberState> {
-        self.members.iter().find(|m| m.id == id)
-    }
-
     fn name_of(&self, id: ParticipantId) -> String {
-        self.member(id)
+        self.state
+            .member(id)
             .map(|m| m.name.clone())
             .unwrap_or_else(|| "(gone)".into())
     }
 
-    fn current_round(&self) -> Option<&Round> {
-        self.rounds.last()
-    }
-
     fn round_running(&self) -> bool {
-        self.current_round()
-            .is_some_and(|r| r.rooms.iter().any(|room| room.debrief.is_none()))
+        self.state.rounds.last().is_some_and(|r| {
+            r.rooms.iter().any(|id| {
+                self.views.get(id).is_none_or(|v| v.debrief.is_none()) && self.hub.has_room(*id)
+            })
+        })
     }
 
-    fn host_action(&mut self, msg: ClientMsg) -> HostResult {
+    async fn host_action(&mut self, msg: ClientMsg) -> HostResult {
         match msg {
             ClientMsg::PlanRound {
                 scenario,
@@ -365,16 +640,16 @@ impl Session {
                 odd,
             } => self.plan_round(scenario, channel, timings.unwrap_or(DEFAULT_TIMINGS), odd),
             ClientMsg::SetPairs { pairs } => self.set_pairs(pairs),
-            ClientMsg::StartRound => self.start_round(),
+            ClientMsg::StartRound => self.start_round().await,
             ClientMsg::Pause { room } => self.control(room, HostAction::Pause),
             ClientMsg::Resume { room } => self.control(room, HostAction::Resume),
             ClientMsg::Extend { room, seconds } => {
                 self.control(room, HostAction::Extend { seconds })
             }
             ClientMsg::EndPhase { room } => self.control(room, HostAction::End),
-            ClientMsg::Broadcast { text } => self.broadcast(&text),
-            ClientMsg::Rename { participant, name } => self.rename(participant, &name),
-            ClientMsg::Remove { participant } => self.remove(participant),
+            ClientMsg::Broadcast { text } => self.broadcast(&text).await,
+            ClientMsg::Rename { participant, name } => self.rename(participant, &name).await,
+            ClientMsg::Remove { participant } => self.remove(participant).await,
             other => Err((
                 ErrorCode::WrongState,
                 format!(
@@ -424,9 +699,10 @@ impl Session {
             }
         }
         let present: Vec<ParticipantId> = self
+            .state
             .members
             .iter()
-            .filter(|m| m.connected())
+            .filter(|m| self.connected(m))
             .map(|m| m.id)
             .collect();
         let all: Vec<ScenarioId> = self
@@ -438,16 +714,16 @@ impl Session {
             .collect();
         let plan = pairing::plan(
             &present,
-            &self.history,
+            &self.state.history,
             odd,
             scenario.as_ref(),
             &all,
             &mut self.rng,
         )
         .map_err(|e| (ErrorCode::WrongState, e.to_string()))?;
-        let warnings = pairing::warnings(&plan.pairs, &self.history, |p| self.name_of(p));
+        let warnings = pairing::warnings(&plan.pairs, &self.state.history, |p| self.name_of(p));
         self.plan = Some(RoundPlan {
-            round: self.rounds.len() as u32 + 1,
+            round: self.state.rounds.len() as u32 + 1,
             channel,
             timings,
             odd,
@@ -462,7 +738,7 @@ impl Session {
         let Some(plan) = &self.plan else {
             return Err((ErrorCode::WrongState, "plan a round first".into()));
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for p in &pairs {
             if self.hub.library().get(&p.scenario).is_none() {
                 return Err((ErrorCode::NotFound, format!("no scenario `{}`", p.scenario)));
@@ -471,7 +747,7 @@ impl Session {
                 .chain(p.buyer)
                 .chain(p.observers.iter().copied())
             {
-                if self.member(who).is_none() {
+                if self.state.member(who).is_none() {
                     return Err((
                         ErrorCode::NotFound,
                         format!("participant {who} is not in this workshop"),
@@ -485,131 +761,130 @@ impl Session {
                 }
             }
         }
-        let mut warnings = pairing::warnings(&pairs, &self.history, |p| self.name_of(p));
-        for m in self.members.iter().filter(|m| m.connected()) {
+        let mut warnings = pairing::warnings(&pairs, &self.state.history, |p| self.name_of(p));
+        for m in self.state.members.iter().filter(|m| self.connected(m)) {
             if !seen.contains(&m.id) {
                 warnings.push(format!("{} sits this round out", m.name));
             }
         }
-        let plan = RoundPlan {
+        self.plan = Some(RoundPlan {
             pairs,
             warnings,
             ..plan.clone()
-        };
-        self.plan = Some(plan);
+        });
         self.push_console();
         Ok(())
     }
 
-    fn start_round(&mut self) -> HostResult {
+    async fn start_round(&mut self) -> HostResult {
         if self.round_running() {
             return Err((ErrorCode::WrongState, "a round is already running".into()));
         }
-        let Some(plan) = self.plan.take() else {
+        let Some(plan) = self.plan.clone() else {
             return Err((ErrorCode::WrongState, "plan a round first".into()));
         };
         if plan.pairs.is_empty() {
-            self.plan = Some(plan);
             return Err((ErrorCode::WrongState, "the plan has no pairs".into()));
         }
-        let number = self.rounds.len() as u32 + 1;
-        let mut rooms = Vec::new();
-        for m in &mut self.members {
-            m.status = MemberStatus::Lobby;
-        }
-        for pair in &plan.pairs {
-            let Some(scenario) = self.hub.library().get(&pair.scenario).cloned() else {
-                continue;
-            };
-            let find = |id: ParticipantId| self.member(id).map(|m| m.current.clone());
-            let Some(seller) = find(pair.seller) else {
-                continue;
-            };
-            let buyer = pair.buyer.and_then(find);
-            if pair.buyer.is_some() && buyer.is_none() {
-                continue;
-            }
-            let observers: Vec<Arc<Participant>> =
-                pair.observers.iter().filter_map(|o| find(*o)).collect();
-            // Anyone still sitting in last round's debrief moves on to the new room.
-            for p in std::iter::once(&seller)
-                .chain(buyer.iter())
-                .chain(observers.iter())
-            {
-                if let Some(old) = p.room() {
-                    old.try_send(RoomCmd::Client {
-                        from: p.id,
-                        msg: ClientMsg::LeaveRoom,
-                    });
-                    p.set_room(None);
-                }
-                p.set_observing(None);
-            }
-            let bot_name = format!("{} (bot)", scenario.buyer.name);
-            let record = RoomRecord {
-                handle: self.hub.open_room(RoomSpec {
-                    seller: seller.clone(),
-                    buyer: buyer.clone(),
-                    observers: observers.clone(),
-                    scenario,
-                    channel: plan.channel,
-                    timings: plan.timings,
-                    reporter: Some(self.self_tx.clone()),
-                }),
-                seller: self.name_of(pair.seller),
-                buyer: pair.buyer.map(|b| self.name_of(b)).unwrap_or(bot_name),
-                observers: pair.observers.iter().map(|o| self.name_of(*o)).collect(),
-                pair: pair.clone(),
-                channel: plan.channel,
-                live: None,
-                debrief: None,
-            };
-            rooms.push(record);
-        }
-        for pair in &plan.pairs {
-            let mut set = |id: ParticipantId, status: MemberStatus| {
-                if let Some(m) = self.members.iter_mut().find(|m| m.id == id) {
-                    m.status = status;
-                    match status {
-                        MemberStatus::Selling => m.sold += 1,
-                        MemberStatus::Buying => m.bought += 1,
-                        MemberStatus::Observing => m.observed += 1,
-                        MemberStatus::Lobby => {}
-                    }
-                }
-            };
-            set(pair.seller, MemberStatus::Selling);
-            if let Some(b) = pair.buyer {
-                set(b, MemberStatus::Buying);
-            }
-            for o in &pair.observers {
-                set(*o, MemberStatus::Observing);
-            }
-        }
-        self.history.record(&plan.pairs);
-        self.rounds.push(Round {
-            number,
+        let pairs: Vec<PlannedPair> = plan
+            .pairs
+            .iter()
+            .filter(|p| {
+                self.hub.library().get(&p.scenario).is_some()
+                    && std::iter::once(p.seller)
+                        .chain(p.buyer)
+                        .all(|m| self.state.member(m).is_some())
+            })
+            .cloned()
+            .collect();
+        let rooms: Vec<RoomId> = pairs.iter().map(|_| RoomId(self.hub.next_id())).collect();
+        let number = self.state.rounds.len() as u32 + 1;
+        let event = SessionEvent::RoundStarted {
+            round: number,
             channel: plan.channel,
             timings: plan.timings,
-            started_at: clock::now_ms(),
-            rooms,
-        });
-        tracing::info!(session = %self.id, round = number, "round started");
+            pairs: pairs.clone(),
+            rooms: rooms.clone(),
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        self.plan = None;
+        for (pair, room) in pairs.iter().zip(&rooms) {
+            self.open_room(pair, *room, plan.channel, plan.timings);
+        }
+        tracing::info!(session = %self.state.id, round = number, "round started");
         self.push_console();
         Ok(())
     }
 
+    /// Seats a planned pair in room `id`, moving anyone still in last round's room.
+    fn open_room(&mut self, pair: &PlannedPair, id: RoomId, channel: Channel, timings: Timings) {
+        let Some(scenario) = self.hub.library().get(&pair.scenario).cloned() else {
+            return;
+        };
+        let find = |m: ParticipantId| {
+            self.state
+                .member(m)
+                .and_then(|m| self.participant(m.participant))
+        };
+        let Some(seller) = find(pair.seller) else {
+            return;
+        };
+        let buyer = pair.buyer.and_then(find);
+        if pair.buyer.is_some() && buyer.is_none() {
+            return;
+        }
+        let observers: Vec<Arc<Participant>> =
+            pair.observers.iter().filter_map(|o| find(*o)).collect();
+        for p in std::iter::once(&seller)
+            .chain(buyer.iter())
+            .chain(observers.iter())
+        {
+            if let Some(old) = p.room() {
+                old.try_send(RoomCmd::Client {
+                    from: p.id,
+                    msg: ClientMsg::LeaveRoom,
+                });
+                p.set_room(None);
+            }
+            p.set_observing(None);
+        }
+        self.views.insert(id, RoomView::default());
+        self.hub.open_room(RoomSpec {
+            id: Some(id),
+            seller,
+            buyer,
+            observers,
+            scenario,
+            channel,
+            timings,
+            session: Some(crate::hub::SessionInfo {
+                id: self.state.id,
+                title: self.state.title.clone(),
+                code: self.state.code.clone(),
+            }),
+            reporter: Some(self.self_tx.clone()),
+        });
+    }
+
     fn control(&mut self, room: Option<RoomId>, action: HostAction) -> HostResult {
-        let Some(round) = self.current_round() else {
+        let Some(round) = self.state.rounds.last() else {
             return Err((ErrorCode::WrongState, "no round has started".into()));
         };
-        let targets: Vec<&RoomRecord> = round
+        let targets: Vec<RoomId> = round
             .rooms
             .iter()
-            .filter(|r| room.is_none_or(|id| r.handle.id == id))
-            .filter(|r| r.debrief.is_none())
+            .copied()
+            .filter(|id| room.is_none_or(|r| r == *id))
+            .filter(|id| self.views.get(id).is_none_or(|v| v.debrief.is_none()))
             .collect();
-        if targets.is_empty() {
+        let mut sent = false;
+        for id in targets {
+            if let Some(handle) = self.hub.room(id) {
+                sent |= handle.try_send(RoomCmd::Host(action));
+            }
+        }
+        if !sent {
             return Err((
                 ErrorCode::NotFound,
                 match room {
@@ -618,13 +893,10 @@ impl Session {
                 },
             ));
         }
-        for r in targets {
-            r.handle.try_send(RoomCmd::Host(action));
-        }
         Ok(())
     }
 
-    fn broadcast(&self, text: &str) -> HostResult {
+    async fn broadcast(&mut self, text: &str) -> HostResult {
         let text = text.trim();
         let n = text.chars().count();
         if n == 0 || n > MAX_BROADCAST_CHARS {
@@ -633,20 +905,28 @@ impl Session {
                 format!("a broadcast must be 1 to {MAX_BROADCAST_CHARS} characters"),
             ));
         }
+        let event = SessionEvent::Broadcast {
+            text: text.to_string(),
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
         let msg = ServerMsg::Broadcast {
             text: text.to_string(),
         };
-        for m in &self.members {
-            m.current.outbox.send(msg.clone());
+        for m in &self.state.members {
+            if let Some(p) = self.participant(m.participant) {
+                p.outbox.send(msg.clone());
+            }
         }
         self.to_hosts(msg);
         Ok(())
     }
 
-    fn rename(&mut self, who: ParticipantId, name: &str) -> HostResult {
+    async fn rename(&mut self, who: ParticipantId, name: &str) -> HostResult {
         let name = clean_name(name).map_err(|e| (ErrorCode::InvalidInput, e))?;
         let lower = name.to_lowercase();
         if self
+            .state
             .members
             .iter()
             .any(|m| m.id != who && m.name.to_lowercase() == lower)
@@ -656,33 +936,50 @@ impl Session {
                 format!("someone is already called {name}"),
             ));
         }
-        let m = self.members.iter_mut().find(|m| m.id == who).ok_or((
-            ErrorCode::NotFound,
-            format!("participant {who} is not in this workshop"),
-        ))?;
-        m.name = name.clone();
-        m.current.set_name(name.clone());
-        m.current.outbox.send(ServerMsg::Renamed { name });
+        let Some(m) = self.state.member(who).cloned() else {
+            return Err((
+                ErrorCode::NotFound,
+                format!("participant {who} is not in this workshop"),
+            ));
+        };
+        let event = SessionEvent::Renamed {
+            member: who,
+            name: name.clone(),
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        if let Some(p) = self.participant(m.participant) {
+            p.set_name(name.clone());
+            p.outbox.send(ServerMsg::Renamed { name });
+        }
         self.push_console();
         Ok(())
     }
 
-    fn remove(&mut self, who: ParticipantId) -> HostResult {
-        let pos = self.members.iter().position(|m| m.id == who).ok_or((
-            ErrorCode::NotFound,
-            format!("participant {who} is not in this workshop"),
-        ))?;
-        let m = self.members.remove(pos);
-        if let Some(room) = m.current.room() {
-            room.try_send(RoomCmd::Client {
-                from: m.current.id,
-                msg: ClientMsg::LeaveRoom,
-            });
-            m.current.set_room(None);
+    async fn remove(&mut self, who: ParticipantId) -> HostResult {
+        let Some(m) = self.state.member(who).cloned() else {
+            return Err((
+                ErrorCode::NotFound,
+                format!("participant {who} is not in this workshop"),
+            ));
+        };
+        let event = SessionEvent::Removed {
+            member: who,
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        if let Some(p) = self.participant(m.participant) {
+            if let Some(room) = p.room() {
+                room.try_send(RoomCmd::Client {
+                    from: p.id,
+                    msg: ClientMsg::LeaveRoom,
+                });
+                p.set_room(None);
+            }
+            p.set_observing(None);
+            p.set_session(None);
+            p.outbox.send(ServerMsg::Removed);
         }
-        m.current.set_observing(None);
-        m.current.set_session(None);
-        m.current.outbox.send(ServerMsg::Removed);
         if let Some(plan) = &mut self.plan {
             plan.pairs
                 .retain(|p| p.seller != who && p.buyer != Some(who));
@@ -694,43 +991,84 @@ impl Session {
         Ok(())
     }
 
+    async fn delete(&mut self) -> bool {
+        match self.hub.store().delete_streams(&self.stream).await {
+            Ok(_) => {
+                for round in &self.state.rounds {
+                    for id in &round.rooms {
+                        if let Some(room) = self.hub.room(*id) {
+                            room.try_send(RoomCmd::Close);
+                        }
+                    }
+                }
+                for m in &self.state.members {
+                    if let Some(p) = self.participant(m.participant) {
+                        p.set_session(None);
+                        p.outbox.send(ServerMsg::Removed);
+                    }
+                }
+                for h in &self.hosts {
+                    h.set_session(None);
+                    h.outbox.send(ServerMsg::SessionDeleted);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(session = %self.state.id, error = %e, "could not delete session data");
+                false
+            }
+        }
+    }
+
     fn room_report(&mut self, room: RoomId, report: RoomReport) {
-        let Some((ri, idx)) = self.rounds.iter().enumerate().rev().find_map(|(ri, r)| {
-            r.rooms
-                .iter()
-                .position(|x| x.handle.id == room)
-                .map(|i| (ri, i))
-        }) else {
-            return;
-        };
+        let view = self.views.entry(room).or_default();
         match report {
             RoomReport::Live(snap) => {
-                self.rounds[ri].rooms[idx].live = Some(snap);
-                if let Some(card) = self.live_card(ri, idx) {
+                view.live = Some(snap);
+                if let Some(card) = self.live_card(room) {
                     self.to_hosts(ServerMsg::Live(Box::new(card)));
                 }
             }
             RoomReport::Debrief(d) => {
-                self.rounds[ri].rooms[idx].debrief = Some(*d);
-                let results = self.results(ri);
-                self.to_hosts(ServerMsg::RoundResults(Box::new(results)));
+                view.debrief = Some(*d);
+                if let Some(ri) = self.round_of(room) {
+                    let results = self.results(ri);
+                    self.to_hosts(ServerMsg::RoundResults(Box::new(results)));
+                }
             }
         }
+    }
+
+    fn round_of(&self, room: RoomId) -> Option<usize> {
+        self.state
+            .rounds
+            .iter()
+            .rposition(|r| r.rooms.contains(&room))
+    }
+
+    fn pair_of(&self, room: RoomId) -> Option<(&RoundRecord, &PlannedPair)> {
+        let ri = self.round_of(room)?;
+        let round = &self.state.rounds[ri];
+        let i = round.rooms.iter().position(|r| *r == room)?;
+        Some((round, round.pairs.get(i)?))
     }
 
     /// Flags pairs that have gone quiet; the room itself cannot notice silence.
     fn sweep(&mut self) {
         let now = clock::now_ms();
         let stuck_ms = STUCK_AFTER.as_millis() as u64;
-        let Some(ri) = self.rounds.len().checked_sub(1) else {
+        let Some(round) = self.state.rounds.last() else {
             return;
         };
-        let mut cards = Vec::new();
-        for (i, r) in self.rounds[ri].rooms.iter_mut().enumerate() {
-            let Some(live) = &mut r.live else { continue };
+        let channel = round.channel;
+        let mut changed = Vec::new();
+        for id in &round.rooms {
+            let Some(live) = self.views.get_mut(id).and_then(|v| v.live.as_mut()) else {
+                continue;
+            };
             let stuck = live.phase == Phase::Conversation
                 && !live.paused
-                && r.channel == Channel::Chat
+                && channel == Channel::Chat
                 && now.saturating_sub(live.last_activity_at) > stuck_ms;
             let flagged = live.flags.contains(&LiveFlag::Stuck);
             if stuck != flagged {
@@ -739,36 +1077,48 @@ impl Session {
                 } else {
                     live.flags.retain(|f| *f != LiveFlag::Stuck);
                 }
-                cards.push(i);
+                changed.push(*id);
             }
         }
-        for i in cards {
-            if let Some(card) = self.live_card(ri, i) {
+        for id in changed {
+            if let Some(card) = self.live_card(id) {
                 self.to_hosts(ServerMsg::Live(Box::new(card)));
             }
         }
     }
 
-    fn live_card(&self, ri: usize, idx: usize) -> Option<LiveRoom> {
-        let round = self.rounds.get(ri)?;
-        let r = round.rooms.get(idx)?;
-        let live = r.live.as_ref()?;
+    fn buyer_name(&self, pair: &PlannedPair) -> String {
+        match pair.buyer {
+            Some(b) => self.name_of(b),
+            None => self
+                .hub
+                .library()
+                .get(&pair.scenario)
+                .map(|s| format!("{} (bot)", s.buyer.name))
+                .unwrap_or_else(|| "Bot buyer".into()),
+        }
+    }
+
+    fn live_card(&self, room: RoomId) -> Option<LiveRoom> {
+        let (round, pair) = self.pair_of(room)?;
+        let live = self.views.get(&room)?.live.as_ref()?;
+        let now = clock::now_ms();
         Some(LiveRoom {
-            room: r.handle.id,
+            room,
             round: round.number,
-            scenario: r.pair.scenario.clone(),
-            channel: r.channel,
-            seller: r.seller.clone(),
-            buyer: r.buyer.clone(),
-            observers: r.observers.clone(),
-            bot_buyer: r.pair.buyer.is_none(),
+            scenario: pair.scenario.clone(),
+            channel: round.channel,
+            seller: self.name_of(pair.seller),
+            buyer: self.buyer_name(pair),
+            observers: pair.observers.iter().map(|o| self.name_of(*o)).collect(),
+            bot_buyer: pair.buyer.is_none(),
             phase: live.phase,
+            // The snapshot was taken earlier; count down to now unless paused.
             remaining_ms: live.remaining_ms.map(|ms| {
-                // The snapshot was taken earlier; count down to now unless paused.
                 if live.paused {
                     ms
                 } else {
-                    ms.saturating_sub(clock::now_ms().saturating_sub(live.taken_at))
+                    ms.saturating_sub(now.saturating_sub(live.taken_at))
                 }
             }),
             paused: live.paused,
@@ -779,34 +1129,34 @@ impl Session {
             flags: live.flags.clone(),
             seller_connected: live.seller_connected,
             buyer_connected: live.buyer_connected,
-            idle_ms: clock::now_ms().saturating_sub(live.last_activity_at),
+            idle_ms: now.saturating_sub(live.last_activity_at),
         })
     }
 
-    fn pair_result(&self, ri: usize, r: &RoomRecord) -> PairResult {
-        let d = r.debrief.as_ref();
-        let live = r.live.as_ref();
-        let uncovered = d
-            .map(|d| d.headline.percent)
-            .or(live.map(|l| l.uncovered_percent))
-            .unwrap_or(0);
+    fn pair_result(&self, ri: usize, room: RoomId, pair: &PlannedPair) -> PairResult {
+        let view = self.views.get(&room);
+        let d = view.and_then(|v| v.debrief.as_ref());
+        let live = view.and_then(|v| v.live.as_ref());
         // The seller's last finished round as seller, before this one.
-        let previous = self.rounds[..ri].iter().rev().find_map(|round| {
-            round
-                .rooms
-                .iter()
-                .find(|x| x.pair.seller == r.pair.seller)
-                .and_then(|x| x.debrief.as_ref())
+        let previous = self.state.rounds[..ri].iter().rev().find_map(|round| {
+            let i = round.pairs.iter().position(|p| p.seller == pair.seller)?;
+            let id = round.rooms.get(i)?;
+            self.views
+                .get(id)
+                .and_then(|v| v.debrief.as_ref())
                 .map(|d| d.headline.percent)
         });
         PairResult {
-            room: r.handle.id,
-            scenario: r.pair.scenario.clone(),
-            seller_id: r.pair.seller,
-            seller: r.seller.clone(),
-            buyer: r.buyer.clone(),
+            room,
+            scenario: pair.scenario.clone(),
+            seller_id: pair.seller,
+            seller: self.name_of(pair.seller),
+            buyer: self.buyer_name(pair),
             finished: d.is_some(),
-            uncovered_percent: uncovered,
+            uncovered_percent: d
+                .map(|d| d.headline.percent)
+                .or(live.map(|l| l.uncovered_percent))
+                .unwrap_or(0),
             facts_uncovered: d
                 .map(|d| d.headline.facts_uncovered)
                 .or(live.map(|l| l.facts_uncovered))
@@ -829,22 +1179,37 @@ impl Session {
         }
     }
 
+    fn debriefs(&self, round: &RoundRecord) -> Vec<(ScenarioId, Option<&Debrief>)> {
+        round
+            .rooms
+            .iter()
+            .zip(&round.pairs)
+            .map(|(id, p)| {
+                (
+                    p.scenario.clone(),
+                    self.views.get(id).and_then(|v| v.debrief.as_ref()),
+                )
+            })
+            .collect()
+    }
+
     fn results(&self, ri: usize) -> RoundResults {
-        let round = &self.rounds[ri];
+        let round = &self.state.rounds[ri];
         let pairs: Vec<PairResult> = round
             .rooms
             .iter()
-            .map(|r| self.pair_result(ri, r))
+            .zip(&round.pairs)
+            .map(|(id, p)| self.pair_result(ri, *id, p))
             .collect();
         let mut tallies: Vec<FactTally> = Vec::new();
         let mut index: HashMap<(ScenarioId, String), usize> = HashMap::new();
-        for r in &round.rooms {
-            let Some(d) = &r.debrief else { continue };
+        for (scenario, d) in self.debriefs(round) {
+            let Some(d) = d else { continue };
             for f in &d.facts {
-                let key = (r.pair.scenario.clone(), f.id.0.clone());
+                let key = (scenario.clone(), f.id.0.clone());
                 let i = *index.entry(key).or_insert_with(|| {
                     tallies.push(FactTally {
-                        scenario: r.pair.scenario.clone(),
+                        scenario: scenario.clone(),
                         id: f.id.clone(),
                         kind: f.kind,
                         weight: f.weight,
@@ -868,64 +1233,96 @@ impl Session {
                 .then(b.weight.cmp(&a.weight))
                 .then(a.id.cmp(&b.id))
         });
-        let average = |round: &Round| -> Option<u32> {
-            let done: Vec<u32> = round
-                .rooms
+        let average = |round: &RoundRecord| -> Option<u32> {
+            let done: Vec<u32> = self
+                .debriefs(round)
                 .iter()
-                .filter_map(|r| r.debrief.as_ref().map(|d| d.headline.percent))
+                .filter_map(|(_, d)| d.map(|d| d.headline.percent))
                 .collect();
             (!done.is_empty()).then(|| done.iter().sum::<u32>() / done.len() as u32)
         };
         RoundResults {
             round: round.number,
+            pairs_playing: pairs.iter().filter(|p| !p.finished).count() as u32,
             pairs,
             facts: tallies,
             average_uncovered: average(round),
-            previous_average_uncovered: ri.checked_sub(1).and_then(|p| average(&self.rounds[p])),
-            pairs_playing: round.rooms.iter().filter(|r| r.debrief.is_none()).count() as u32,
+            previous_average_uncovered: ri
+                .checked_sub(1)
+                .and_then(|p| average(&self.state.rounds[p])),
         }
     }
 
-    fn console(&self) -> ConsoleState {
-        let live = match self.rounds.len().checked_sub(1) {
-            Some(ri) => (0..self.rounds[ri].rooms.len())
-                .filter_map(|i| self.live_card(ri, i))
-                .collect(),
-            None => Vec::new(),
+    fn status(&self, m: &MemberRecord) -> MemberStatus {
+        let Some(round) = self.state.rounds.last() else {
+            return MemberStatus::Lobby;
         };
+        for (id, p) in round.rooms.iter().zip(&round.pairs) {
+            if self.views.get(id).is_some_and(|v| v.debrief.is_some()) {
+                continue;
+            }
+            if p.seller == m.id {
+                return MemberStatus::Selling;
+            }
+            if p.buyer == Some(m.id) {
+                return MemberStatus::Buying;
+            }
+            if p.observers.contains(&m.id) {
+                return MemberStatus::Observing;
+            }
+        }
+        MemberStatus::Lobby
+    }
+
+    fn console(&self) -> ConsoleState {
+        let live = self
+            .state
+            .rounds
+            .last()
+            .map(|r| {
+                r.rooms
+                    .iter()
+                    .filter_map(|id| self.live_card(*id))
+                    .collect()
+            })
+            .unwrap_or_default();
         ConsoleState {
-            session: self.id,
-            title: self.title.clone(),
-            code: self.code.clone(),
-            join_path: format!("/?join={}", self.code),
+            session: self.state.id,
+            title: self.state.title.clone(),
+            code: self.state.code.clone(),
+            join_path: format!("/?join={}", self.state.code),
             participants: self
+                .state
                 .members
                 .iter()
                 .map(|m| Member {
                     id: m.id,
                     name: m.name.clone(),
-                    connected: m.connected(),
-                    status: m.status,
+                    connected: self.connected(m),
+                    status: self.status(m),
                     rounds_sold: m.sold,
                     rounds_bought: m.bought,
                     rounds_observed: m.observed,
                 })
                 .collect(),
-            rounds_started: self.rounds.len() as u32,
+            rounds_started: self.state.rounds.len() as u32,
             plan: self.plan.clone(),
             live,
-            results: (0..self.rounds.len()).map(|ri| self.results(ri)).collect(),
+            results: (0..self.state.rounds.len())
+                .map(|ri| self.results(ri))
+                .collect(),
             lan_urls: self.hub.lan_urls().to_vec(),
         }
     }
 
     fn export(&self) -> SessionExport {
         SessionExport {
-            session: self.id,
-            title: self.title.clone(),
-            code: self.code.clone(),
-            created_at: self.created_at,
+            session: self.state.id,
+            title: self.state.title.clone(),
+            code: self.state.code.clone(),
+            created_at: self.state.created_at,
             participants: self
+                .state
                 .members
                 .iter()
                 .map(|m| ExportParticipant {
@@ -934,6 +1331,7 @@ impl Session {
                 })
                 .collect(),
             rounds: self
+                .state
                 .rounds
                 .iter()
                 .enumerate()
@@ -946,15 +1344,16 @@ impl Session {
                     pairs: r
                         .rooms
                         .iter()
-                        .map(|room| ExportPair {
-                            room: room.handle.id,
-                            scenario: room.pair.scenario.clone(),
-                            seller_id: room.pair.seller,
-                            seller: room.seller.clone(),
-                            buyer_id: room.pair.buyer,
-                            buyer: room.buyer.clone(),
-                            observers: room.observers.clone(),
-                            debrief: room.debrief.clone(),
+                        .zip(&r.pairs)
+                        .map(|(id, p)| ExportPair {
+                            room: *id,
+                            scenario: p.scenario.clone(),
+                            seller_id: p.seller,
+                            seller: self.name_of(p.seller),
+                            buyer_id: p.buyer,
+                            buyer: self.buyer_name(p),
+                            observers: p.observers.iter().map(|o| self.name_of(*o)).collect(),
+                            debrief: self.views.get(id).and_then(|v| v.debrief.clone()),
                         })
                         .collect(),
                 })

@@ -1,20 +1,29 @@
 //! One websocket connection: a reader loop that decodes client messages and routes them
-//! (to the hub before pairing, to the room after), and a writer task that drains the
-//! participant's bounded outbox onto the socket.
+//! (to the hub before pairing, to the room after, to the session for host actions), and
+//! a writer task that drains the participant's bounded outbox onto the socket.
+//!
+//! The reader also keeps the connection honest: a heartbeat notices dead peers, a rate
+//! limit refuses floods, and the Origin check keeps other web pages out.
 
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{mpsc, Notify};
 
-use crate::hub::{clean_name, Hub, Participant, SessionSeat};
+use crate::hub::{clean_name, Participant, SessionSeat};
 use crate::outbox::{Connection, Outbox, Outgoing, OUTBOX_CAPACITY};
-use crate::protocol::ScenarioSummary;
-use crate::protocol::{decode_client, ClientMsg, ErrorCode, ServerMsg, PROTOCOL_VERSION};
-use crate::room_task::RoomCmd;
+use crate::protocol::{
+    decode_client, ClientMsg, ErrorCode, ScenarioSummary, ServerMsg, PROTOCOL_VERSION,
+};
+use crate::room_task::{error_name, RoomCmd};
 use crate::workshop::SessionCmd;
 use crate::AppState;
 
@@ -27,16 +36,117 @@ pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Write buffer per connection, for the same reason.
 pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A socket that cannot take a close frame within this time is simply dropped.
-const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-/// Close code for a reader that fell too far behind (RFC 6455 "policy violation").
-pub const CLOSE_TOO_SLOW: u16 = 1008;
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Close code for a reader that fell too far behind or flooded (RFC 6455 "policy violation").
+pub const CLOSE_POLICY: u16 = 1008;
+/// Close code when the server stops (RFC 6455 "service restart").
+pub const CLOSE_RESTART: u16 = 1012;
+/// How often the server pings an idle connection.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+/// A connection silent for this long (no message, no pong) is dead: three missed pings.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Messages a connection may send per second on average. People type far slower; a
+/// client sending more is broken or hostile.
+pub const MESSAGES_PER_SECOND: u32 = 20;
+/// Short bursts above that are fine (a reconnecting client catching up, quick reveals).
+pub const MESSAGE_BURST: u32 = 40;
+/// Refusals in a row after which a flooding connection is closed.
+pub const FLOOD_STRIKES: u32 = 100;
+/// Joining attempts (hello, reconnect, join codes, host links) per second per IP. A room
+/// behind one NAT joins within a minute; guessing a code at this pace takes decades.
+pub const JOINS_PER_SECOND: u32 = 2;
+/// The burst a whole workshop behind one address needs when everyone joins at once.
+pub const JOIN_BURST: u32 = 120;
 
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// How fast one connection may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRate {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for MessageRate {
+    fn default() -> Self {
+        Self {
+            per_second: MESSAGES_PER_SECOND,
+            burst: MESSAGE_BURST,
+        }
+    }
+}
+
+/// Limits shared by every connection.
+pub struct Guards {
+    joins: DefaultKeyedRateLimiter<IpAddr>,
+    rate: MessageRate,
+    /// Extra origins (scheme://host:port) allowed besides the server's own address.
+    allowed_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Guards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guards")
+            .field("allowed_origins", &self.allowed_origins)
+            .finish()
+    }
+}
+
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Guards {
+    pub fn new(allowed_origins: Vec<String>, rate: MessageRate) -> Self {
+        Self {
+            joins: RateLimiter::keyed(
+                Quota::per_second(nonzero(JOINS_PER_SECOND)).allow_burst(nonzero(JOIN_BURST)),
+            ),
+            rate,
+            allowed_origins,
+        }
+    }
+
+    fn join_allowed(&self, ip: IpAddr) -> bool {
+        self.joins.check_key(&ip).is_ok()
+    }
+}
+
+/// Browsers always send `Origin`; it must name this server (or an allowed origin) so a
+/// page elsewhere cannot drive a visitor's browser into a workshop. Tools that send no
+/// Origin (tests, load generators) are not browsers and pass.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let bare = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or(origin);
+    bare.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&headers, &state.guards.allowed_origins) {
+        crate::metrics::rejected("origin");
+        return (
+            StatusCode::FORBIDDEN,
+            "this page's origin may not connect; open Uncover from its own address",
+        )
+            .into_response();
+    }
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(socket, state.hub.clone()))
+        .on_upgrade(move |socket| serve(socket, state, peer.ip()))
 }
 
 async fn write_loop(
@@ -44,12 +154,22 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Outgoing>,
 ) {
     while let Some(item) = rx.recv().await {
-        match item {
-            Outgoing::Text(text) => {
-                if sink.send(Message::Text(text)).await.is_err() {
-                    return;
+        let sent = match item {
+            Outgoing::Text(text) => sink.send(Message::Text(text)).await,
+            Outgoing::Replay(frames) => {
+                let mut result = Ok(());
+                for text in frames {
+                    result = sink.feed(Message::Text(text)).await;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                match result {
+                    Ok(()) => sink.flush().await,
+                    Err(e) => Err(e),
                 }
             }
+            Outgoing::Ping => sink.send(Message::Ping(Default::default())).await,
             Outgoing::Close(code, reason) => {
                 let frame = Message::Close(Some(CloseFrame {
                     code,
@@ -58,35 +178,83 @@ async fn write_loop(
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
                 return;
             }
+        };
+        if sent.is_err() {
+            return;
         }
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
 }
 
-async fn serve(socket: WebSocket, hub: Arc<Hub>) {
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
+    crate::metrics::rejected(error_name(code));
+    ServerMsg::Error {
+        code,
+        message: message.into(),
+    }
+}
+
+/// Tells `outbox` why a message was refused.
+fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
+    outbox.send(error(code, message));
+}
+
+async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
+    crate::metrics::connection_opened();
+    let hub = state.hub.clone();
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let kill = Arc::new(Notify::new());
-    let outbox = Arc::new(Outbox::new(Connection::new(tx, kill.clone())));
+    let conn = Connection::new(tx, kill.clone());
+    let conn_id = conn.id;
+    // Until the client says who it is, it has an outbox of its own.
+    let fresh = Arc::new(Outbox::new(conn));
     let writer = tokio::spawn(write_loop(sink, rx));
     let mut me: Option<Arc<Participant>> = None;
+    let rate = state.guards.rate;
+    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
+        Quota::per_second(nonzero(rate.per_second)).allow_burst(nonzero(rate.burst)),
+    );
+    let mut strikes = 0u32;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+    heartbeat.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
+    let mut closing = state.closing.clone();
 
     loop {
+        let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
         let frame = tokio::select! {
             frame = stream.next() => frame,
             _ = kill.notified() => {
-                tracing::info!("connection dropped: outbox full");
-                outbox.close(CLOSE_TOO_SLOW, "too slow: messages were piling up");
+                tracing::info!(connection = conn_id, "connection dropped by the server");
+                out.close(CLOSE_POLICY, "too slow: messages were piling up");
+                break;
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > HEARTBEAT_TIMEOUT {
+                    tracing::info!(connection = conn_id, "connection silent too long");
+                    break;
+                }
+                out.ping();
+                continue;
+            }
+            _ = closing.changed() => {
+                out.send(ServerMsg::ServerClosing {
+                    reason: "the server is restarting; you will be reconnected".into(),
+                });
+                out.close(CLOSE_RESTART, "server restarting");
                 break;
             }
         };
+        last_heard = tokio::time::Instant::now();
         let text = match frame {
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Binary(_))) => {
-                outbox.send(error(
+                refuse(
+                    out,
                     ErrorCode::BadMessage,
                     "binary frames are not supported; send JSON text",
-                ));
+                );
                 continue;
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -99,40 +267,60 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                     || msg.contains("too big")
                     || msg.contains("Space limit")
                 {
-                    outbox.send(error(
+                    refuse(
+                        out,
                         ErrorCode::TooLarge,
                         format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
-                    ));
-                    outbox.close(1009, "message too big");
+                    );
+                    out.close(1009, "message too big");
                 }
                 tracing::debug!(error = %msg, "websocket read ended");
                 break;
             }
         };
+        if limiter.check().is_err() {
+            strikes += 1;
+            if strikes >= FLOOD_STRIKES {
+                out.close(CLOSE_POLICY, "flooding: too many messages");
+                break;
+            }
+            refuse(
+                out,
+                ErrorCode::RateLimited,
+                format!("slow down: at most {} messages a second", rate.per_second),
+            );
+            continue;
+        }
+        strikes = 0;
         let msg = match decode_client(text.as_str()) {
             Ok(m) => m,
             Err(reason) => {
-                outbox.send(error(ErrorCode::BadMessage, reason));
+                refuse(out, ErrorCode::BadMessage, reason);
                 continue;
             }
         };
+        if is_join_attempt(&msg) && !state.guards.join_allowed(ip) {
+            refuse(
+                out,
+                ErrorCode::RateLimited,
+                "too many attempts from your network; wait a minute",
+            );
+            continue;
+        }
         match (&me, msg) {
             (None, ClientMsg::Hello { protocol, name }) => {
                 if protocol != PROTOCOL_VERSION {
-                    outbox.send(error(
-                        ErrorCode::UnsupportedProtocol,
-                        format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"),
-                    ));
+                    refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
                     continue;
                 }
                 let name = match clean_name(&name) {
                     Ok(n) => n,
                     Err(e) => {
-                        outbox.send(error(ErrorCode::InvalidInput, e));
+                        refuse(out, ErrorCode::InvalidInput, e);
                         continue;
                     }
                 };
-                let p = hub.introduce(name, outbox.clone());
+                let p = hub.introduce(name, fresh.clone());
                 p.outbox.send(ServerMsg::Welcome {
                     protocol: PROTOCOL_VERSION,
                     you: p.id,
@@ -143,18 +331,48 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
                         .iter()
                         .map(|s| ScenarioSummary::from(s.as_ref()))
                         .collect(),
+                    resume_token: p.resume_token().to_string(),
                 });
                 me = Some(p);
             }
-            (None, _) => outbox.send(error(
+            (
+                None,
+                ClientMsg::Reconnect {
+                    protocol,
+                    token,
+                    last_seq,
+                },
+            ) => {
+                if protocol != PROTOCOL_VERSION {
+                    refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
+                    continue;
+                }
+                match hub.resume(&token, last_seq, &fresh).await {
+                    Ok(p) => me = Some(p),
+                    Err((code, message)) => refuse(out, code, message),
+                }
+            }
+            (None, _) => refuse(
+                out,
                 ErrorCode::NotIntroduced,
                 "say hello first: {\"type\":\"hello\",\"protocol\":1,\"name\":\"…\"}",
-            )),
+            ),
+            (Some(p), ClientMsg::Hello { .. } | ClientMsg::Reconnect { .. }) => {
+                p.error(
+                    ErrorCode::WrongState,
+                    "you have already said hello on this connection",
+                );
+            }
             (Some(p), ClientMsg::LeaveRoom) => {
                 if p.room().is_some() {
                     hub.leave_room(p).await;
                 } else {
                     p.error(ErrorCode::WrongState, "you are not in a room");
+                }
+            }
+            (Some(p), ClientMsg::DeleteSession) => {
+                if let Err((code, message)) = hub.delete_hosted_session(p).await {
+                    p.error(code, message);
                 }
             }
             (Some(p), msg) if is_host_action(&msg) => match p.session() {
@@ -183,11 +401,26 @@ async fn serve(socket: WebSocket, hub: Arc<Hub>) {
         }
     }
 
-    if let Some(p) = &me {
-        hub.disconnected(p).await;
+    match &me {
+        Some(p) => hub.disconnected(p, conn_id).await,
+        None => {
+            fresh.detach(conn_id);
+        }
     }
-    outbox.detach();
     let _ = writer.await;
+    crate::metrics::connection_closed();
+}
+
+/// Messages that try a code or a secret, limited per address.
+fn is_join_attempt(msg: &ClientMsg) -> bool {
+    matches!(
+        msg,
+        ClientMsg::Hello { .. }
+            | ClientMsg::Reconnect { .. }
+            | ClientMsg::JoinSession { .. }
+            | ClientMsg::JoinPairLink { .. }
+            | ClientMsg::HostSession { .. }
+    )
 }
 
 /// Messages only a session's host may send.
@@ -207,9 +440,33 @@ fn is_host_action(msg: &ClientMsg) -> bool {
     )
 }
 
-fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
-    ServerMsg::Error {
-        code,
-        message: message.into(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_pages_from_this_server_may_open_a_socket() {
+        assert!(origin_allowed(
+            &headers(Some("http://10.0.0.5:8080"), "10.0.0.5:8080"),
+            &[]
+        ));
+        assert!(origin_allowed(&headers(None, "10.0.0.5:8080"), &[]));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example"), "10.0.0.5:8080"),
+            &[]
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://uncover.example.org"), "10.0.0.5:8080"),
+            &["https://uncover.example.org".into()]
+        ));
     }
 }

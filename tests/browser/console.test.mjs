@@ -1,11 +1,11 @@
 // Browser test: a trainer runs a workshop round from the console at /host while three
 // trainees play on their own pages, all in Debian's Chromium against the real server.
-// The trainer creates the workshop (and keeps a secret host link), the trainees join
+// An unknown host link is refused; the trainer creates the workshop (and keeps a secret host link), the trainees join
 // with the code, the trainer renames one, plans a round with the bot buyer for the odd one
 // out, then overrides the plan so that person observes instead, swaps roles, and starts.
 // From the live view the trainer ends the briefing, sees the pair's messages and uncovered
-// share grow as the buyer reveals a fact, broadcasts, pauses and resumes, and ends the
-// remaining phases for everyone. The room debrief must show the same uncovered share as
+// share grow as the buyer reveals a fact, broadcasts, pauses and resumes, sees the pair
+// flagged when the buyer's connection drops, and ends the remaining phases for everyone. The room debrief must show the same uncovered share as
 // the trainees' own debrief, the leaderboard only when asked, and the exports must
 // download. Screenshots of the join panel, the live view and the room debrief go to
 // artifacts/ at the repository root.
@@ -67,8 +67,12 @@ test("a trainer runs a round from the console and the room debrief matches the t
 async function runWorkshop(problems) {
   const host = await newPage(browser, "Console", PROJECTOR, problems);
 
+  // ---- a host link that this server does not know is refused, in words ----
+  await host.goto(`${baseUrl}/host#${"0".repeat(32)}`);
+  await host.locator("#screen-start .alert", { hasText: "not valid" }).waitFor();
+  assert.equal(await host.evaluate(() => window.location.hash), "", "the wrong token leaves the address");
+
   // ---- create the workshop: the host link is kept in the address and on this device ----
-  await host.goto(`${baseUrl}/host`);
   await host.locator("#session-title").fill(TITLE);
   await host.locator("#create-session").click();
   await host.locator("#join-code").waitFor();
@@ -111,7 +115,8 @@ async function runWorkshop(problems) {
   // ---- the lobby: rename Cleo; her own page follows ----
   await view(host, "lobby");
   await host.locator("#people .person").nth(2).waitFor();
-  const cleoRow = host.locator("#people .person", { hasText: "Cleo" });
+  const cleoId = await host.locator("#people .person", { hasText: "Cleo" }).getAttribute("data-id");
+  const cleoRow = host.locator(`#people .person[data-id="${cleoId}"]`);
   await cleoRow.locator('[data-action="rename"]').click();
   await cleoRow.locator(".rename-input").fill("Cleo M");
   await cleoRow.locator('button[type="submit"]').click();
@@ -202,11 +207,17 @@ async function runWorkshop(problems) {
   await host.locator("#live-grid").screenshot({ path: path.join(artifacts, "console-live-paused.png") });
   await card.locator('[data-action="resume"]').click();
   await host.locator("#live-grid .live-card:not(.is-paused)").waitFor();
-  await host.locator("#observer-note-input").count(); // the console has no observer box
   await observer.locator("#observer-note-input").fill("Started from the buyer's goals.");
   await observer.locator("#observer-note-add").click();
   await observer.locator("#observer-notes li", { hasText: "buyer's goals" }).waitFor();
   await host.screenshot({ path: path.join(artifacts, "console-live.png") });
+
+  // The buyer's connection drops: the card says so in words, not only in colour.
+  const buyerName = names[who("buyer")];
+  await buyer.context().close();
+  await host.locator("#live-grid .live-card.is-alert .live-alert", { hasText: `Disconnected: ${buyerName}` }).waitFor();
+  await host.locator("#live-summary", { hasText: "1 needs attention" }).waitFor();
+  await host.locator("#live-grid").screenshot({ path: path.join(artifacts, "console-live-alert.png") });
 
   // End the conversation and the recap for everyone (the button asks for a second click).
   for (const phase of ["recap", "debrief"]) {
@@ -234,6 +245,9 @@ async function runWorkshop(problems) {
     "the only uncovered fact is listed last: most missed first");
   assert.equal(await host.locator("#leaderboard").count(), 0, "the leaderboard is off by default");
   await host.screenshot({ path: path.join(artifacts, "console-room-debrief.png"), fullPage: true });
+  await host.locator("#theme-toggle").click();
+  assert.equal(await host.evaluate(() => document.documentElement.dataset.theme), "dark");
+  await host.screenshot({ path: path.join(artifacts, "console-room-debrief-dark.png"), fullPage: true });
   await host.locator("#leaderboard-toggle").click();
   await host.locator("#leaderboard li", { hasText: names[who("seller")] }).waitFor();
   await observer.locator("#obs-h + .note-list", { hasText: "buyer's goals" }).waitFor();
@@ -269,5 +283,5 @@ async function runWorkshop(problems) {
   assert.ok(await host.locator("#start-round").isEnabled());
 
   assert.deepEqual(problems, [], "no dialog opened and no script error happened");
-  for (const page of [host, ...Object.values(pages)]) await page.context().close();
+  for (const page of [host, seller, observer]) await page.context().close();
 }

@@ -1,12 +1,16 @@
-// Shared by the browser tests: starts the Uncover server binary on a free port and
-// launches Debian's Chromium through playwright-core, and makes pages that record any
-// dialog or script error so a test can fail on them.
+// Shared by the browser tests: starts the Uncover server binary on a free port (each
+// with its own fresh event log, unless a test names one), launches Debian's Chromium
+// through playwright-core, and makes pages that record any dialog or script error so a
+// test can fail on them. For the reconnection tests it can also kill the server outright
+// and put a TCP proxy between a page and the server whose connections can be cut.
 //
 // Env: UNCOVER_BIN (server binary, default ../../target/debug/uncover),
 //      CHROMIUM_PATH (default /usr/bin/chromium).
 
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -27,11 +31,38 @@ const SERVER_STOP_MS = 5_000;
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Starts the server on 127.0.0.1 with a port the OS picks; resolves to { child, url, log }. */
-export function startServer() {
-  const log = [];
+/** Event-log folders made by `startServer`, removed when their server stops. */
+const madeDataDirs = new WeakMap();
+
+/** A TCP port that was free a moment ago, for a server that must come back on the same one. */
+export function freePort() {
   return new Promise((resolve, reject) => {
-    const child = spawn(serverBin, ["--bind", "127.0.0.1:0"], {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh folder for an event log, for tests that restart the server on the same data. */
+export function tempDataPath() {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), "uncover-browser-")), "events.sqlite");
+}
+
+/**
+ * Starts the server on 127.0.0.1; resolves to { child, url, log }.
+ * @param {object} [options]
+ * @param {number} [options.port] a fixed port (default: one the OS picks)
+ * @param {string} [options.data] the event log file (default: a fresh one, removed on stop)
+ * @param {string[]} [options.args] more command-line options
+ */
+export function startServer({ port = 0, data = null, args = [] } = {}) {
+  const log = [];
+  const dataPath = data ?? tempDataPath();
+  return new Promise((resolve, reject) => {
+    const child = spawn(serverBin, ["--bind", `127.0.0.1:${port}`, "--data", dataPath, ...args], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "warn" },
@@ -49,6 +80,7 @@ export function startServer() {
       const m = buffered.match(/Trainees:\s+(http:\/\/\S+?)\/?\s/);
       if (m) {
         clearTimeout(timer);
+        if (data === null) madeDataDirs.set(child, path.dirname(dataPath));
         resolve({ child, url: m[1], log });
       }
     });
@@ -65,12 +97,70 @@ export function startServer() {
 }
 
 export async function stopServer(child) {
-  if (!child || child.exitCode !== null) return;
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    const timeout = setTimeout(() => child.kill("SIGKILL"), SERVER_STOP_MS);
+    await exited;
+    clearTimeout(timeout);
+  }
+  const dir = child && madeDataDirs.get(child);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Kills the server at once (SIGKILL: no drain, no goodbye) and waits until it is gone. */
+export async function killServer(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGINT");
-  const timeout = setTimeout(() => child.kill("SIGKILL"), SERVER_STOP_MS);
+  child.kill("SIGKILL");
   await exited;
-  clearTimeout(timeout);
+}
+
+/**
+ * A TCP proxy on a free port in front of `target` (an http://host:port URL). `cut()`
+ * drops every connection through it and refuses new ones, as a lost network would;
+ * `restore()` lets connections through again on the same port.
+ */
+export async function startProxy(target) {
+  const { hostname, port: targetPort } = new URL(target);
+  const sockets = new Set();
+  const track = (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => s.destroy());
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(targetPort), hostname);
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  const listen = (port) => new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve(server.address().port);
+    });
+  });
+  const port = await listen(0);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async cut() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    async restore() {
+      await listen(port);
+    },
+    async stop() {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 export function launchBrowser() {

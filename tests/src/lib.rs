@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
 use uncover::scenario::Library;
-use uncover::AppState;
+use uncover::store::{EventLog, MemoryLog};
+use uncover::{AppState, ServerOptions};
 
 /// How long a test waits for an expected message before failing. Generous: CI machines
 /// are slow, and a failing test should say what it waited for rather than hang.
@@ -58,11 +61,33 @@ impl TestServer {
     }
 
     pub async fn spawn_with(library: Library) -> Self {
+        Self::spawn_on(
+            library,
+            Arc::new(MemoryLog::new()),
+            ServerOptions::default(),
+        )
+        .await
+    }
+
+    /// The bundled and test scenarios, with options changed by `change`.
+    pub async fn spawn_with_options(change: impl FnOnce(&mut ServerOptions)) -> Self {
+        let mut options = ServerOptions::default();
+        change(&mut options);
+        Self::spawn_on(test_library(), Arc::new(MemoryLog::new()), options).await
+    }
+
+    /// A server on `store` (rebuilt from what it holds) with `options`.
+    pub async fn spawn_on(
+        library: Library,
+        store: Arc<dyn EventLog>,
+        options: ServerOptions,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::new(library);
+        let state = AppState::build(library, store, options);
+        state.recover().await.expect("the event log reads back");
         let (stop, stopped) = oneshot::channel::<()>();
         let served = state.clone();
         tokio::spawn(async move {
@@ -86,14 +111,12 @@ impl TestServer {
 
     /// A websocket connection that has not said hello yet.
     pub async fn connect(&self) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .expect("websocket connects");
-        Client {
-            ws,
-            seen: Vec::new(),
-            raw: Vec::new(),
-        }
+        Client::connect(self.addr).await
+    }
+
+    /// A new connection taking back the seat of `token`, having seen up to `last_seq`.
+    pub async fn reconnect(&self, token: &str, last_seq: u64) -> Client {
+        Client::reconnect(self.addr, token, last_seq).await
     }
 
     /// A connection that has said hello and received its welcome.
@@ -146,6 +169,17 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The bundled scenarios plus the `quick` and `steady` test scenarios.
+pub fn test_library() -> Library {
+    let mut files = bundled_sources();
+    files.push((
+        PathBuf::from("fixtures/quick.toml"),
+        QUICK_SCENARIO.to_string(),
+    ));
+    files.push((PathBuf::from("fixtures/steady.toml"), steady_scenario()));
+    Library::from_sources(files).expect("test scenarios are valid")
 }
 
 fn bundled_sources() -> Vec<(PathBuf, String)> {
@@ -217,6 +251,44 @@ pub struct Client {
 }
 
 impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("websocket connects");
+        Client {
+            ws,
+            seen: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A new connection that sends `reconnect` (the caller reads the answer).
+    pub async fn reconnect(addr: SocketAddr, token: &str, last_seq: u64) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send(json!({"type": "reconnect", "protocol": 1, "token": token, "last_seq": last_seq}))
+            .await;
+        c
+    }
+
+    /// The resume token from this connection's `welcome`.
+    pub fn token(&self) -> String {
+        self.seen
+            .iter()
+            .find(|v| v["type"] == "welcome")
+            .and_then(|v| v["resume_token"].as_str())
+            .expect("a welcome with a resume token")
+            .to_string()
+    }
+
+    /// The highest `seq` received so far.
+    pub fn last_seq(&self) -> u64 {
+        self.seen
+            .iter()
+            .filter_map(|v| v["seq"].as_u64())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub async fn send(&mut self, msg: Value) {
         self.send_text(&msg.to_string()).await;
     }

@@ -4,6 +4,8 @@
 // A test that cannot unwrap has failed; panicking is how it says so.
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 use uncover::scenario::{facts_in_dependency_order, Library};
 use uncover_tests::{body, TestServer};
@@ -248,11 +250,14 @@ async fn the_buyer_can_dispute_a_recap_match_and_both_see_the_new_figure() {
 }
 
 #[tokio::test]
-async fn a_partner_who_disconnects_is_announced_and_the_round_can_finish() {
-    let server = TestServer::spawn().await;
+async fn a_partner_who_disconnects_is_held_then_released_and_the_round_can_finish() {
+    let server = TestServer::spawn_with_options(|o| o.hub.grace = Duration::from_millis(300)).await;
     let (mut seller, buyer) = server.conversation("steady").await;
     buyer.close().await;
-    assert_eq!(seller.expect("partner_left").await["type"], "partner_left");
+    let away = seller.expect("partner_away").await;
+    assert!(away["grace_ms"].as_u64().is_some_and(|ms| ms <= 300));
+    // Nobody came back within the grace window: the seat is released.
+    seller.expect("partner_left").await;
     seller.send(json!({"type": "end_conversation"})).await;
     seller.expect_phase("recap").await;
     seller

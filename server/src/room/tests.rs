@@ -374,6 +374,8 @@ mod task {
         }
         let scenario = hub.library().all()[0].clone();
         hub.open_room(crate::hub::RoomSpec {
+            id: None,
+            session: None,
             seller: people[0].clone(),
             buyer: Some(people[1].clone()),
             observers: Vec::new(),

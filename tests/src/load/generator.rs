@@ -512,6 +512,9 @@ async fn drive(
                         s.delivered += 1;
                         let _ = s.latency.record(latency.clamp(1, HISTOGRAM_MAX_MICROS));
                     });
+                } else if *stop.borrow() {
+                    // Partners leaving as the run shuts down are not trouble.
+                    continue;
                 } else if let Ok(v) = serde_json::from_str::<Value>(text) {
                     match v["type"].as_str() {
                         Some("error") => shared.with_stats(|s| {

@@ -1,0 +1,234 @@
+//! Rebuilding the server from its event log at start: participants (so they can
+//! reconnect with their tokens), workshop sessions, and every room still in play, whose
+//! clocks get back the time the server was down.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::clock;
+use crate::hub::{room_stream, Hub, Participant, ParticipantEvent, SessionSeat};
+use crate::outbox::Outbox;
+use crate::protocol::{Phase, Role, RoomId, SessionId};
+use crate::room::{Millis, Room, RoomEvent};
+use crate::room_task::{RoomHandle, RoomTask, DEBRIEF_LINGER, ROOM_QUEUE};
+use crate::scoring::Debrief;
+use crate::store::StoredEvent;
+use crate::workshop::{self, SessionEvent, SessionHandle, SessionState};
+
+/// What was rebuilt, for the start-up log line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    pub participants: usize,
+    pub sessions: usize,
+    pub rooms_resumed: usize,
+    pub rooms_finished: usize,
+    /// Events that could not be read (a newer server's, or damaged); they are skipped.
+    pub unreadable: usize,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(e: &StoredEvent, bad: &mut usize) -> Option<T> {
+    match serde_json::from_str(&e.body) {
+        Ok(v) => Some(v),
+        Err(err) => {
+            tracing::warn!(stream = %e.stream, id = e.id, error = %err, "skipping an unreadable event");
+            *bad += 1;
+            None
+        }
+    }
+}
+
+fn id_after(stream: &str, prefix: &str) -> Option<u64> {
+    stream.strip_prefix(prefix)?.parse().ok()
+}
+
+/// The session a room stream sits under, and the room's id.
+fn room_of(stream: &str) -> Option<(Option<SessionId>, RoomId)> {
+    match stream.split_once('/') {
+        Some((session, room)) => Some((
+            Some(SessionId(id_after(session, "session:")?)),
+            RoomId(id_after(room, "room:")?),
+        )),
+        None => Some((None, RoomId(id_after(stream, "room:")?))),
+    }
+}
+
+/// Rebuilds everything in `events` (in commit order) into `hub` and starts the tasks.
+pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
+    let mut out = Recovered::default();
+    let Some(down_since) = events.iter().map(|e| e.at_ms).max() else {
+        return out;
+    };
+    let now = clock::now_ms();
+    let downtime = now.saturating_sub(down_since);
+    let mut streams: BTreeMap<String, Vec<StoredEvent>> = BTreeMap::new();
+    for e in events {
+        streams.entry(e.stream.clone()).or_default().push(e);
+    }
+    let mut max_id = 0u64;
+
+    for (stream, evs) in &streams {
+        let Some(id) = id_after(stream, "participant:") else {
+            continue;
+        };
+        max_id = max_id.max(id);
+        for e in evs {
+            if let Some(ParticipantEvent::Introduced {
+                id, name, token, ..
+            }) = parse::<ParticipantEvent>(e, &mut out.unreadable)
+            {
+                let p = hub.register(id, name, token, Arc::new(Outbox::default()));
+                p.mark_away(down_since);
+                out.participants += 1;
+            }
+        }
+    }
+
+    struct Pending {
+        state: SessionState,
+        tx: mpsc::Sender<workshop::SessionCmd>,
+        rx: mpsc::Receiver<workshop::SessionCmd>,
+        debriefs: Vec<(RoomId, Debrief)>,
+    }
+    let mut sessions: HashMap<SessionId, Pending> = HashMap::new();
+    for (stream, evs) in &streams {
+        if stream.contains('/') {
+            continue;
+        }
+        let Some(id) = id_after(stream, "session:") else {
+            continue;
+        };
+        max_id = max_id.max(id);
+        let mut parsed = evs
+            .iter()
+            .filter_map(|e| parse::<SessionEvent>(e, &mut out.unreadable));
+        let Some(mut state) = parsed.next().as_ref().and_then(SessionState::open) else {
+            continue;
+        };
+        for e in parsed {
+            state.apply(&e);
+        }
+        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
+        let handle = SessionHandle::new(state.id, state.code.clone(), &state.token, tx.clone());
+        for m in &state.members {
+            if let Some(p) = hub.participant(m.participant) {
+                p.set_name(m.name.clone());
+                p.set_session(Some(SessionSeat::Trainee(handle.clone())));
+            }
+        }
+        hub.add_session(handle);
+        sessions.insert(
+            state.id,
+            Pending {
+                state,
+                tx,
+                rx,
+                debriefs: Vec::new(),
+            },
+        );
+    }
+
+    for (stream, evs) in &streams {
+        let Some((session, room_id)) = room_of(stream) else {
+            continue;
+        };
+        if !stream.starts_with("room:") && session.is_none() {
+            continue;
+        }
+        max_id = max_id.max(room_id.0);
+        let log: Vec<RoomEvent> = evs
+            .iter()
+            .filter_map(|e| parse::<RoomEvent>(e, &mut out.unreadable))
+            .collect();
+        let Some(first) = log.first() else { continue };
+        let RoomEvent::Opened { scenario, .. } = first else {
+            continue;
+        };
+        let Some(scenario) = hub.library().get(scenario).cloned() else {
+            tracing::warn!(room = %room_id, scenario = %scenario, "room skipped: its scenario is no longer loaded");
+            continue;
+        };
+        let Some(mut room) = Room::open(first, scenario) else {
+            continue;
+        };
+        for e in &log {
+            room.apply(e);
+        }
+        let mut pending = session.and_then(|s| sessions.get_mut(&s));
+        if room.phase == Phase::Debrief {
+            if let Some(p) = pending.as_mut() {
+                p.debriefs.push((room_id, room.debrief()));
+            }
+            out.rooms_finished += 1;
+            let last = log.last().map(RoomEvent::at).unwrap_or(0);
+            if last + DEBRIEF_LINGER.as_millis() as Millis <= now || room.is_abandoned() {
+                continue;
+            }
+        } else if room.is_abandoned() {
+            continue;
+        } else {
+            out.rooms_resumed += 1;
+        }
+        let person = |role: Role| hub.participant(room.seat(role).participant);
+        let Some(seller) = person(Role::Seller) else {
+            continue;
+        };
+        let buyer = if room.bot.is_some() {
+            None
+        } else {
+            match person(Role::Buyer) {
+                Some(b) => Some(b),
+                None => continue,
+            }
+        };
+        let observers: Vec<Arc<Participant>> = room
+            .observers
+            .iter()
+            .filter_map(|s| hub.participant(s.participant))
+            .collect();
+        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+        let handle = RoomHandle::new(room_id, tx);
+        hub.add_room(handle.clone());
+        seller.set_room(Some(handle.clone()));
+        if let Some(b) = &buyer {
+            b.set_room(Some(handle.clone()));
+        }
+        for o in &observers {
+            o.set_observing(Some(handle.clone()));
+        }
+        let info = pending.as_ref().map(|p| crate::hub::SessionInfo {
+            id: p.state.id,
+            title: p.state.title.clone(),
+            code: p.state.code.clone(),
+        });
+        let reporter = pending.map(|p| p.tx.clone());
+        let resume = if room.phase != Phase::Debrief && !room.is_paused() && downtime > 0 {
+            vec![RoomEvent::ClockStopped {
+                ms: downtime,
+                at: now,
+            }]
+        } else {
+            Vec::new()
+        };
+        let task = RoomTask::new(
+            room,
+            room_stream(session, room_id),
+            seller,
+            buyer,
+            observers,
+            hub.clone(),
+            reporter,
+        )
+        .with_log(log)
+        .with_session(info);
+        tokio::spawn(task.run(resume, rx));
+    }
+
+    out.sessions = sessions.len();
+    for (_, p) in sessions {
+        workshop::spawn(hub.clone(), p.state, Vec::new(), p.tx, p.rx, p.debriefs);
+    }
+    hub.reserve_ids_up_to(max_id);
+    out
+}

@@ -1,0 +1,365 @@
+//! Nothing lost: reconnection with replay, a server killed with SIGKILL and started
+//! again on the same data, a reader that stops reading, and floods of bad input.
+
+// A test that cannot unwrap has failed; panicking is how it says so.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+use uncover::ws::MessageRate;
+use uncover_tests::{Client, TestServer};
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_with_nothing_missed_or_duplicated() {
+    let server = TestServer::spawn().await;
+    let (mut seller, mut buyer) = server.conversation("steady").await;
+    seller.chat("First question?").await;
+    buyer.expect_chat_from("seller").await;
+    let token = buyer.token();
+    let seen = buyer.last_seq();
+    buyer.close().await;
+
+    // The seller keeps talking while the buyer is away.
+    let away = seller.expect("partner_away").await;
+    assert_eq!(away["name"], seller_partner(&seller).as_str());
+    for i in 0..3 {
+        seller.chat(&format!("While you were away {i}")).await;
+        seller.expect_chat_from("seller").await;
+    }
+
+    let mut back = server.reconnect(&token, seen).await;
+    let mut replayed = Vec::new();
+    loop {
+        let v = back.next().await.unwrap();
+        if v["type"] == "reconnected" {
+            assert_eq!(v["replayed"], true);
+            break;
+        }
+        replayed.push(v);
+    }
+    let seqs: Vec<u64> = replayed
+        .iter()
+        .map(|v| v["seq"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (seen + 1..seen + 1 + seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "every missed frame, in order, none twice");
+    let texts: Vec<&str> = replayed
+        .iter()
+        .filter(|v| v["type"] == "chat")
+        .map(|v| v["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "While you were away 0",
+            "While you were away 1",
+            "While you were away 2"
+        ]
+    );
+    seller.expect("partner_back").await;
+
+    // The round carries on over the new connection.
+    back.chat("I'm back.").await;
+    assert_eq!(seller.expect_chat_from("buyer").await["text"], "I'm back.");
+    back.send(json!({"type": "reveal", "fact": "steady-goal"}))
+        .await;
+    back.expect("revealed").await;
+}
+
+fn seller_partner(seller: &Client) -> String {
+    seller
+        .seen
+        .iter()
+        .find(|v| v["type"] == "room_opened")
+        .and_then(|v| v["partner"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_unknown_token_is_refused_and_hello_still_works() {
+    let server = TestServer::spawn().await;
+    let mut c = server.reconnect("not-a-token", 5).await;
+    c.expect_error("reconnect_failed").await;
+    c.send(json!({"type": "hello", "protocol": 1, "name": "Ana"}))
+        .await;
+    c.expect("welcome").await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_dropped_while_its_partner_keeps_flowing() {
+    let server = TestServer::spawn_with_options(|o| {
+        o.message_rate = MessageRate {
+            per_second: 100_000,
+            burst: 100_000,
+        };
+    })
+    .await;
+    let (mut seller, mut buyer) = server.conversation("steady").await;
+    // From here on the buyer reads nothing.
+    let line = "x".repeat(1_900);
+    let mut dropped_at = None;
+    for i in 0..20_000 {
+        seller.chat(&line).await;
+        loop {
+            let v = seller.next().await.expect("the seller stays connected");
+            if v["type"] == "partner_away" {
+                dropped_at = Some(i);
+            }
+            if v["type"] == "chat" && v["from"] == "seller" {
+                break;
+            }
+        }
+        if dropped_at.is_some() {
+            break;
+        }
+    }
+    let at = dropped_at.expect("the silent buyer was cut off");
+    assert!(at > 256, "only after its queue filled ({at} messages)");
+    // After the drop the seller's own chat still flows.
+    seller.chat("still here").await;
+    assert_eq!(
+        seller.expect_chat_from("seller").await["text"],
+        "still here"
+    );
+    // The buyer's socket was closed by the server: reading it reaches the end.
+    let mut frames = 0;
+    while buyer.next().await.is_some() {
+        frames += 1;
+    }
+    assert!(
+        frames < at + 50,
+        "the buyer got no more than what was queued"
+    );
+}
+
+#[tokio::test]
+async fn flooding_is_refused_then_cut_off_and_other_rooms_are_unaffected() {
+    let server = TestServer::spawn().await;
+    let (mut s1, mut b1) = server.conversation("steady").await;
+    let mut flooder = server.join("Flo").await;
+    for _ in 0..400 {
+        flooder.send(json!({"type": "cancel_waiting"})).await;
+    }
+    // Refusals first, then the server closes the socket (`next` ends; it would fail on
+    // a timeout if the connection stayed open). Closing while the flood is still unread
+    // resets the TCP connection, so some refusals in flight are lost: count at least one.
+    let mut limited = 0;
+    while let Some(v) = flooder.next().await {
+        if v["code"] == "rate_limited" {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 1, "floods are refused with rate_limited");
+    s1.chat("Unaffected?").await;
+    assert_eq!(b1.expect_chat_from("seller").await["text"], "Unaffected?");
+}
+
+#[tokio::test]
+async fn garbage_frames_never_break_the_server() {
+    let server = TestServer::spawn().await;
+    let (mut s1, mut b1) = server.conversation("steady").await;
+    let mut c = server.join("Gus").await;
+    let junk = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "{\"type\":1}",
+        "{\"type\":\"chat\",\"text\":{\"nested\":[1,2,3]}}",
+        "{\"type\":\"hello\",\"protocol\":-1,\"name\":\"x\"}",
+        "{\"type\":\"reveal\",\"fact\":null}",
+        "\u{0000}\u{ffff}",
+        "{\"type\":\"extend\",\"seconds\":99999999999}",
+    ];
+    for j in junk {
+        c.send_text(j).await;
+        let v = c.next().await.expect("an answer, not a dropped connection");
+        assert_eq!(v["type"], "error", "for {j:?}");
+    }
+    c.send_raw(Message::Binary(vec![0xff; 1000].into())).await;
+    c.expect_error("bad_message").await;
+    s1.chat("Still fine?").await;
+    assert_eq!(b1.expect_chat_from("seller").await["text"], "Still fine?");
+}
+
+/// The `uncover` binary `make test` builds before running the tests.
+fn server_binary() -> PathBuf {
+    let path = std::env::var_os("UNCOVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/uncover"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p uncover` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// The real server as a separate process, so it can be killed with SIGKILL.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(data: &Path, addr: SocketAddr) -> Self {
+        let mut child = Command::new(server_binary())
+            .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line.unwrap().starts_with("Press Ctrl+C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+async fn join(addr: SocketAddr, name: &str) -> Client {
+    let mut c = Client::connect(addr).await;
+    c.send(json!({"type": "hello", "protocol": 1, "name": name}))
+        .await;
+    c.expect("welcome").await;
+    c
+}
+
+/// The chat lines a client got as its rebuilt view, and the phase it ends on.
+async fn rebuilt(c: &mut Client, marker: &str) -> (Vec<Value>, Value) {
+    let v = c.next().await.unwrap();
+    assert_eq!(v["type"], "reconnected", "{v}");
+    assert_eq!(v["replayed"], false, "a restarted server rebuilds the view");
+    c.chat(marker).await;
+    let mut chats = Vec::new();
+    let mut phase = Value::Null;
+    loop {
+        let v = c.next().await.unwrap();
+        match v["type"].as_str() {
+            Some("chat") if v["text"] == marker => return (chats, phase),
+            Some("chat") => chats.push(v),
+            Some("phase") => phase = v,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_round_comes_back_with_every_acknowledged_message() {
+    let dir = std::env::temp_dir().join(format!("uncover-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+
+    const PAIRS: usize = 3;
+    const LINES: usize = 15;
+    let mut pairs = Vec::new();
+    for p in 0..PAIRS {
+        let mut a = join(addr, &format!("A{p}")).await;
+        let mut b = join(addr, &format!("B{p}")).await;
+        a.send(json!({"type": "create_pair_link", "scenario": "distributor-inventory"}))
+            .await;
+        let code = a.expect("pair_link").await["code"].clone();
+        b.send(json!({"type": "join_pair_link", "code": code}))
+            .await;
+        a.expect("room_opened").await;
+        b.expect("room_opened").await;
+        for c in [&mut a, &mut b] {
+            c.send(json!({"type": "ready"})).await;
+        }
+        a.expect_phase("conversation").await;
+        b.expect_phase("conversation").await;
+        pairs.push((a, b));
+    }
+    // Everyone chats; a line counts as acknowledged once its sender got the echo back.
+    let mut acked: Vec<HashSet<String>> = vec![HashSet::new(); PAIRS];
+    for i in 0..LINES {
+        for (p, (a, b)) in pairs.iter_mut().enumerate() {
+            for (who, c) in [("a", &mut *a), ("b", &mut *b)] {
+                let text = format!("pair {p} {who} line {i}");
+                c.chat(&text).await;
+                if i + 1 < LINES {
+                    // The last lines are left in flight when the server dies.
+                    loop {
+                        let v = c.next().await.unwrap();
+                        if v["type"] == "chat" && v["text"] == text.as_str() {
+                            acked[p].insert(text.clone());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let tokens: Vec<(String, u64, String, u64)> = pairs
+        .iter()
+        .map(|(a, b)| (a.token(), a.last_seq(), b.token(), b.last_seq()))
+        .collect();
+    server.kill();
+    drop(pairs);
+
+    let server = ServerProcess::start(&data, addr);
+    for (p, (ta, sa, tb, sb)) in tokens.iter().enumerate() {
+        let mut a = Client::reconnect(server.addr, ta, *sa).await;
+        let mut b = Client::reconnect(server.addr, tb, *sb).await;
+        let (chats_a, phase) = rebuilt(&mut a, &format!("pair {p} a back")).await;
+        let (chats_b, _) = rebuilt(&mut b, &format!("pair {p} b back")).await;
+        // What `a` said after the restart is part of the room `b` comes back to.
+        assert!(chats_b
+            .iter()
+            .any(|c| c["text"] == format!("pair {p} a back").as_str()));
+        for chats in [&chats_a, &chats_b] {
+            let indices: Vec<u64> = chats.iter().map(|c| c["index"].as_u64().unwrap()).collect();
+            let expected: Vec<u64> = (0..indices.len() as u64).collect();
+            assert_eq!(
+                indices, expected,
+                "pair {p}: a whole transcript, nothing twice"
+            );
+            let texts: HashSet<&str> = chats.iter().map(|c| c["text"].as_str().unwrap()).collect();
+            assert_eq!(texts.len(), chats.len(), "pair {p}: no line twice");
+            for line in &acked[p] {
+                assert!(texts.contains(line.as_str()), "pair {p} lost {line:?}");
+            }
+        }
+        assert_eq!(phase["phase"], "conversation", "the round resumes");
+        let left = phase["remaining_ms"].as_u64().unwrap();
+        assert!(
+            left > 500_000,
+            "the timer resumes with the time that was left ({left} ms)"
+        );
+    }
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

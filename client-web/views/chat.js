@@ -48,6 +48,13 @@ export function chatPanel(ctx) {
       on: { click: () => { input.value = ctx.openingLine; updateCounter(); input.focus(); } },
     }, "Use my opening line")
     : null;
+  /** Lines sent but not yet echoed back by the server. If the connection drops first
+   * they go back in the box rather than vanish: a dead socket can swallow a send. */
+  const unconfirmed = [];
+  /** What `connectionLost` put back in the box, while it is still untouched there. */
+  let restored = null;
+  const note = h("p", { class: "composer-note", id: "chat-note", role: "status", hidden: true });
+
   const form = h("form", { class: "composer", id: "composer" },
     input,
     note,
@@ -58,13 +65,6 @@ export function chatPanel(ctx) {
     counter.textContent = `${n} / ${MAX_CHAT_CHARS}`;
     counter.classList.toggle("is-near", n > MAX_CHAT_CHARS * 0.9);
   }
-
-  /** Lines sent but not yet echoed back by the server. If the connection drops first
-   * they go back in the box rather than vanish: a dead socket can swallow a send. */
-  const unconfirmed = [];
-  /** What `connectionLost` put back in the box, while it is still untouched there. */
-  let restored = null;
-  const note = h("p", { class: "composer-note", id: "chat-note", role: "status", hidden: true });
 
   function setRestored(text) {
     restored = text;

@@ -548,6 +548,30 @@ mod tests {
         assert!(err.contains("teleport"), "{err}");
     }
 
+    proptest::proptest! {
+        /// Whatever arrives, the decoder answers with a message or a reason, never a panic.
+        #[test]
+        fn decoding_any_text_never_panics(text in ".{0,300}") {
+            let _ = decode_client(&text);
+        }
+
+        #[test]
+        fn decoding_json_shaped_input_never_panics(
+            kind in "[a-z_]{0,20}",
+            field in "[a-z_]{0,12}",
+            value in proptest::prop_oneof![
+                proptest::strategy::Just("null".to_string()),
+                "-?[0-9]{1,25}",
+                "\"[^\"\\\\]{0,40}\"",
+                proptest::strategy::Just("[1,{}]".to_string()),
+                proptest::strategy::Just("{\"a\":[]}".to_string()),
+            ],
+        ) {
+            let text = format!("{{\"type\":\"{kind}\",\"{field}\":{value}}}");
+            let _ = decode_client(&text);
+        }
+    }
+
     #[test]
     fn frames_carry_seq_beside_the_tag() {
         let frame = ServerFrame {

@@ -363,3 +363,92 @@ async fn a_server_killed_mid_round_comes_back_with_every_acknowledged_message() 
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
+    let dir = std::env::temp_dir().join(format!("uncover-session-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+
+    let mut host = join(addr, "Trainer").await;
+    host.send(json!({"type": "create_session", "title": "Tuesday cohort"}))
+        .await;
+    let created = host.expect("session_created").await;
+    let (session, token, code) = (
+        created["session"].as_u64().unwrap(),
+        created["host_token"].as_str().unwrap().to_string(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let mut people = Vec::new();
+    for name in ["Ana", "Ben"] {
+        let mut t = join(addr, name).await;
+        t.send(json!({"type": "join_session", "code": code})).await;
+        t.expect("session_joined").await;
+        people.push(t);
+    }
+    host.send(json!({"type": "plan_round", "scenario": "distributor-inventory"}))
+        .await;
+    loop {
+        if !host.expect("console").await["plan"].is_null() {
+            break;
+        }
+    }
+    host.send(json!({"type": "start_round"})).await;
+    for t in &mut people {
+        t.expect("room_opened").await;
+    }
+    host.send(json!({"type": "end_phase"})).await;
+    for t in &mut people {
+        t.expect_phase("conversation").await;
+    }
+    for _ in 0..2 {
+        host.send(json!({"type": "end_phase"})).await;
+    }
+    for t in &mut people {
+        t.expect("debrief").await;
+    }
+    loop {
+        let r = host.expect("round_results").await;
+        if r["pairs_playing"] == 0 {
+            break;
+        }
+    }
+    server.kill();
+
+    // After the restart the host link still opens the same workshop, with its round.
+    let server = ServerProcess::start(&data, addr);
+    let mut console = join(addr, "Trainer").await;
+    console
+        .send(json!({"type": "host_session", "token": token}))
+        .await;
+    let c = console.expect("console").await;
+    assert_eq!(c["title"], "Tuesday cohort");
+    assert_eq!(c["code"], code.as_str());
+    assert_eq!(c["participants"].as_array().unwrap().len(), 2);
+    assert_eq!(c["rounds_started"], 1);
+    assert_eq!(c["results"][0]["pairs"][0]["finished"], true);
+    let auth = format!("Bearer {token}");
+    let path = format!("/api/sessions/{session}/export?format=json");
+    let (status, body) = uncover_tests::http_get_with(addr, &path, &[("Authorization", &auth)]).await;
+    assert_eq!(status, 200);
+    let export: Value = serde_json::from_str(&body).unwrap();
+    assert!(export["rounds"][0]["pairs"][0]["debrief"]["facts"].is_array());
+
+    // The trainer deletes it: gone now, and still gone after another restart.
+    console.send(json!({"type": "delete_session"})).await;
+    console.expect("session_deleted").await;
+    let (status, _) = uncover_tests::http_get_with(addr, &path, &[("Authorization", &auth)]).await;
+    assert_eq!(status, 401);
+    server.kill();
+    let server = ServerProcess::start(&data, addr);
+    let mut again = join(addr, "Trainer").await;
+    again
+        .send(json!({"type": "host_session", "token": token}))
+        .await;
+    again.expect_error("not_found").await;
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

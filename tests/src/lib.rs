@@ -171,6 +171,25 @@ impl Drop for TestServer {
     }
 }
 
+/// The `uncover` binary, for tests that run it as a separate process. `make test` builds
+/// it first; `UNCOVER_BIN` points elsewhere. A missing binary fails the test, with the
+/// command that builds it, rather than letting it pass unchecked.
+pub fn server_binary() -> PathBuf {
+    let path = std::env::var_os("UNCOVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/debug")
+                .join(format!("uncover{}", std::env::consts::EXE_SUFFIX))
+        });
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p uncover` first (make test does)",
+        path.display()
+    );
+    path
+}
+
 /// The bundled scenarios plus the `quick` and `steady` test scenarios.
 pub fn test_library() -> Library {
     let mut files = bundled_sources();

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use uncover::scenario::{json_schema, Library};
+use uncover_tests::server_binary;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/bad-scenarios")
@@ -61,15 +62,6 @@ fn shipped_scenarios_pass_the_check() {
     assert!(!library.is_empty());
 }
 
-/// The `uncover` binary next to this test's own build output, if it has been built.
-fn built_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // target/<profile>/deps/check_cli-<hash> -> target/<profile>/uncover
-    let profile_dir = exe.parent()?.parent()?;
-    let bin = profile_dir.join(format!("uncover{}", std::env::consts::EXE_SUFFIX));
-    bin.is_file().then_some(bin)
-}
-
 fn run(bin: &Path, args: &[&std::ffi::OsStr]) -> Output {
     Command::new(bin)
         .args(args)
@@ -79,10 +71,7 @@ fn run(bin: &Path, args: &[&std::ffi::OsStr]) -> Output {
 
 #[test]
 fn check_command_prints_each_problem_and_fails() {
-    let Some(bin) = built_binary() else {
-        eprintln!("skipped: build the binary first with `cargo build -p uncover`");
-        return;
-    };
+    let bin = server_binary();
     let out = run(&bin, &["check".as_ref(), fixtures().as_os_str()]);
     assert!(!out.status.success(), "check must fail on broken files");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -108,10 +97,7 @@ fn check_command_prints_each_problem_and_fails() {
 
 #[test]
 fn check_command_passes_the_shipped_scenarios() {
-    let Some(bin) = built_binary() else {
-        eprintln!("skipped: build the binary first with `cargo build -p uncover`");
-        return;
-    };
+    let bin = server_binary();
     let out = run(&bin, &["check".as_ref(), scenarios().as_os_str()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -130,10 +116,7 @@ fn check_command_passes_the_shipped_scenarios() {
 
 #[test]
 fn schema_command_prints_the_published_schema() {
-    let Some(bin) = built_binary() else {
-        eprintln!("skipped: build the binary first with `cargo build -p uncover`");
-        return;
-    };
+    let bin = server_binary();
     let out = run(&bin, &["schema".as_ref()]);
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), json_schema());

@@ -7,13 +7,13 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use uncover::ws::MessageRate;
-use uncover_tests::{Client, TestServer};
+use uncover_tests::{server_binary, Client, TestServer};
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_with_nothing_missed_or_duplicated() {
@@ -187,19 +187,6 @@ async fn garbage_frames_never_break_the_server() {
     c.expect_error("bad_message").await;
     s1.chat("Still fine?").await;
     assert_eq!(b1.expect_chat_from("seller").await["text"], "Still fine?");
-}
-
-/// The `uncover` binary `make test` builds before running the tests.
-fn server_binary() -> PathBuf {
-    let path = std::env::var_os("UNCOVER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/uncover"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p uncover` first (make test does)",
-        path.display()
-    );
-    path
 }
 
 /// The real server as a separate process, so it can be killed with SIGKILL.
@@ -432,7 +419,8 @@ async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
     assert_eq!(c["results"][0]["pairs"][0]["finished"], true);
     let auth = format!("Bearer {token}");
     let path = format!("/api/sessions/{session}/export?format=json");
-    let (status, body) = uncover_tests::http_get_with(addr, &path, &[("Authorization", &auth)]).await;
+    let (status, body) =
+        uncover_tests::http_get_with(addr, &path, &[("Authorization", &auth)]).await;
     assert_eq!(status, 200);
     let export: Value = serde_json::from_str(&body).unwrap();
     assert!(export["rounds"][0]["pairs"][0]["debrief"]["facts"].is_array());

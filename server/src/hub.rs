@@ -196,6 +196,7 @@ impl Participant {
     }
 
     pub fn error(&self, code: ErrorCode, message: impl Into<String>) {
+        crate::metrics::rejected(crate::room_task::error_name(code));
         self.outbox.send(ServerMsg::Error {
             code,
             message: message.into(),

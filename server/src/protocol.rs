@@ -256,6 +256,26 @@ pub enum ClientMsg {
     DeleteSession,
 }
 
+impl ClientMsg {
+    /// Messages only a workshop session's host may send.
+    pub fn is_host_action(&self) -> bool {
+        matches!(
+            self,
+            ClientMsg::PlanRound { .. }
+                | ClientMsg::SetPairs { .. }
+                | ClientMsg::StartRound
+                | ClientMsg::Pause { .. }
+                | ClientMsg::Resume { .. }
+                | ClientMsg::Extend { .. }
+                | ClientMsg::EndPhase { .. }
+                | ClientMsg::Broadcast { .. }
+                | ClientMsg::Rename { .. }
+                | ClientMsg::Remove { .. }
+                | ClientMsg::DeleteSession
+        )
+    }
+}
+
 /// A server message with its per-participant sequence number.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerFrame {

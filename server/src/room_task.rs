@@ -654,7 +654,6 @@ impl RoomTask {
                     Err(e) => Some((e.code, e.message)),
                 };
                 if let (Some((code, message)), Some(p)) = (refusal, self.participant(role)) {
-                    crate::metrics::rejected(error_name(code));
                     p.error(code, message);
                 }
             }

@@ -375,7 +375,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     p.error(code, message);
                 }
             }
-            (Some(p), msg) if is_host_action(&msg) => match p.session() {
+            (Some(p), msg) if msg.is_host_action() => match p.session() {
                 Some(SessionSeat::Host(s)) => {
                     s.send(SessionCmd::FromHost { who: p.id, msg }).await;
                 }
@@ -420,23 +420,6 @@ fn is_join_attempt(msg: &ClientMsg) -> bool {
             | ClientMsg::JoinSession { .. }
             | ClientMsg::JoinPairLink { .. }
             | ClientMsg::HostSession { .. }
-    )
-}
-
-/// Messages only a session's host may send.
-fn is_host_action(msg: &ClientMsg) -> bool {
-    matches!(
-        msg,
-        ClientMsg::PlanRound { .. }
-            | ClientMsg::SetPairs { .. }
-            | ClientMsg::StartRound
-            | ClientMsg::Pause { .. }
-            | ClientMsg::Resume { .. }
-            | ClientMsg::Extend { .. }
-            | ClientMsg::EndPhase { .. }
-            | ClientMsg::Broadcast { .. }
-            | ClientMsg::Rename { .. }
-            | ClientMsg::Remove { .. }
     )
 }
 

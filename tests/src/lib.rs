@@ -299,6 +299,14 @@ impl Client {
             .to_string()
     }
 
+    /// A message of `kind` already received (the first one).
+    pub fn expect_seen(&self, kind: &str) -> &Value {
+        self.seen
+            .iter()
+            .find(|v| v["type"] == kind)
+            .unwrap_or_else(|| panic!("no `{kind}` received yet"))
+    }
+
     /// The highest `seq` received so far.
     pub fn last_seq(&self) -> u64 {
         self.seen

@@ -121,3 +121,26 @@ fn schema_command_prints_the_published_schema() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), json_schema());
 }
+
+#[test]
+fn the_server_refuses_to_start_on_a_broken_scenario_folder() {
+    let out = run(
+        &server_binary(),
+        &[
+            "serve".as_ref(),
+            "--bind".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--data".as_ref(),
+            ":memory:".as_ref(),
+            "--scenarios".as_ref(),
+            fixtures().as_os_str(),
+        ],
+    );
+    assert!(!out.status.success(), "it must not serve broken scenarios");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (file, line, field) = expected_problems()[0];
+    assert!(
+        stderr.contains(&format!("{file}:{line}: {field}")),
+        "the file, line and field are named:\n{stderr}"
+    );
+}

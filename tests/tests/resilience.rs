@@ -440,3 +440,75 @@ async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_tells_clients_flushes_the_log_and_exits_cleanly() {
+    let dir = std::env::temp_dir().join(format!("uncover-term-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let mut server = ServerProcess::start(&data, addr);
+    let mut a = join(addr, "Ana").await;
+    let mut b = join(addr, "Ben").await;
+    a.send(json!({"type": "create_pair_link"})).await;
+    let code = a.expect("pair_link").await["code"].clone();
+    b.send(json!({"type": "join_pair_link", "code": code}))
+        .await;
+    a.expect("room_opened").await;
+    a.send(json!({"type": "ready"})).await;
+    b.send(json!({"type": "ready"})).await;
+    a.expect_phase("conversation").await;
+    a.chat("Saved before the stop?").await;
+    let own_role = a.expect_seen("room_opened")["role"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.expect_chat_from(&own_role).await;
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(a.expect("server_closing").await["type"], "server_closing");
+    assert!(
+        a.next().await.is_none(),
+        "the socket is closed after the notice"
+    );
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "a drain exits cleanly: {exit:?}");
+
+    let server = ServerProcess::start(&data, addr);
+    let mut back = Client::reconnect(server.addr, &a.token(), a.last_seq()).await;
+    let (chats, _) = rebuilt(&mut back, "after the restart").await;
+    assert!(chats.iter().any(|c| c["text"] == "Saved before the stop?"));
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn metrics_count_connections_messages_and_refusals() {
+    let server = TestServer::spawn().await;
+    let (mut seller, mut buyer) = server.conversation("steady").await;
+    seller.chat("Counted?").await;
+    buyer.expect_chat_from("seller").await;
+    buyer.chat("").await;
+    buyer.expect_error("invalid_input").await;
+    let (status, body) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    for name in [
+        "uncover_connections",
+        "uncover_rooms",
+        "uncover_sessions",
+        "uncover_messages_relayed_total",
+        "uncover_event_log_commits",
+        "uncover_rejected_inputs_total{reason=\"invalid_input\"}",
+    ] {
+        assert!(body.contains(name), "{name} missing from:\n{body}");
+    }
+    assert!(
+        !body.contains("steady-goal"),
+        "no hidden fact leaves through metrics"
+    );
+}

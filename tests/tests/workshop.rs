@@ -15,6 +15,8 @@ struct Workshop {
     session: u64,
     code: String,
     token: String,
+    /// Trainee names, in the order of `trainees`.
+    roster: Vec<String>,
     trainees: Vec<Client>,
     /// Trainee name by participant id.
     names: HashMap<u64, String>,
@@ -23,6 +25,11 @@ struct Workshop {
 const NAMES: [&str; 9] = ["Ana", "Ben", "Cy", "Dee", "Eli", "Fay", "Gus", "Hal", "Ida"];
 
 async fn workshop(server: &TestServer) -> Workshop {
+    let names: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+    workshop_of(server, names).await
+}
+
+async fn workshop_of(server: &TestServer, roster: Vec<String>) -> Workshop {
     let mut host = server.join("Trainer").await;
     host.send(json!({"type": "create_session", "title": "Discovery basics"}))
         .await;
@@ -32,7 +39,7 @@ async fn workshop(server: &TestServer) -> Workshop {
     assert_eq!(token.len(), 32, "a 128-bit token in hex");
     assert_eq!(created["host_path"], format!("/host#{token}"));
     let mut trainees = Vec::new();
-    for name in NAMES {
+    for name in &roster {
         let mut t = server.join(name).await;
         t.send(json!({"type": "join_session", "code": code.to_lowercase()}))
             .await;
@@ -40,7 +47,7 @@ async fn workshop(server: &TestServer) -> Workshop {
         assert_eq!(joined["title"], "Discovery basics");
         trainees.push(t);
     }
-    let console = latest_console(&mut host, 9).await;
+    let console = latest_console(&mut host, roster.len()).await;
     let names = console["participants"]
         .as_array()
         .unwrap()
@@ -57,6 +64,7 @@ async fn workshop(server: &TestServer) -> Workshop {
         session: created["session"].as_u64().unwrap(),
         code,
         token,
+        roster,
         trainees,
         names,
     }
@@ -83,8 +91,8 @@ async fn planned(host: &mut Client) -> Value {
 }
 
 fn trainee(w: &mut Workshop, id: u64) -> &mut Client {
-    let name = w.names[&id].clone();
-    let i = NAMES.iter().position(|n| *n == name).unwrap();
+    let name = &w.names[&id];
+    let i = w.roster.iter().position(|n| n == name).unwrap();
     &mut w.trainees[i]
 }
 
@@ -124,6 +132,12 @@ async fn play_round(w: &mut Workshop, odd: &str) -> Vec<Value> {
     for p in &pairs {
         let seller = p["seller"].as_u64().unwrap();
         let Some(buyer) = p["buyer"].as_u64() else {
+            // The bot buyer is ready at once and answers in character.
+            let t = trainee(w, seller);
+            t.send(json!({"type": "ready"})).await;
+            t.expect_phase("conversation").await;
+            t.chat("What are you hoping to achieve this year?").await;
+            t.expect_chat_from("buyer").await;
             continue;
         };
         trainee(w, seller).send(json!({"type": "ready"})).await;
@@ -473,4 +487,85 @@ async fn a_second_console_takes_the_host_seat_with_the_token() {
         w.trainees[0].expect("broadcast").await["text"],
         "From the laptop"
     );
+}
+
+#[tokio::test]
+async fn twenty_one_people_two_rounds_and_the_room_debrief_matches_the_exports() {
+    let server = TestServer::spawn().await;
+    server
+        .state
+        .hub
+        .set_bot_settings(uncover::bot::BotSettings {
+            reply_delay: uncover::bot::ReplyDelay::NONE,
+            ..Default::default()
+        });
+    let roster: Vec<String> = (1..=21).map(|i| format!("Trainee {i:02}")).collect();
+    let mut w = workshop_of(&server, roster).await;
+    let mut results = Vec::new();
+    for round in 1..=2u64 {
+        let pairs = play_round(&mut w, "bot").await;
+        assert_eq!(pairs.len(), 11, "ten pairs and the odd one with the bot");
+        assert_eq!(pairs.iter().filter(|p| p["buyer"].is_null()).count(), 1);
+        // The bot pair finishes by itself once its seller ends the conversation.
+        let bot_seller = pairs
+            .iter()
+            .find(|p| p["buyer"].is_null())
+            .and_then(|p| p["seller"].as_u64())
+            .unwrap();
+        let t = trainee(&mut w, bot_seller);
+        t.expect_phase("recap").await;
+        t.send(json!({"type": "recap", "text": "Faster tests."}))
+            .await;
+        t.expect("debrief").await;
+        results.push(finished_results(&mut w.host, round).await);
+    }
+    let auth = format!("Bearer {}", w.token);
+    let (_, body) = http_get_with(
+        server.addr,
+        &format!("/api/sessions/{}/export?format=json", w.session),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    let export: Value = serde_json::from_str(&body).unwrap();
+    for (i, r) in results.iter().enumerate() {
+        // The live message is the results plus its envelope (`type`, `seq`).
+        let mut live = r.clone();
+        if let Some(o) = live.as_object_mut() {
+            o.remove("type");
+            o.remove("seq");
+        }
+        assert_eq!(
+            export["rounds"][i]["results"],
+            live,
+            "round {} matches",
+            i + 1
+        );
+    }
+    let (_, csv) = http_get_with(
+        server.addr,
+        &format!("/api/sessions/{}/export?format=csv", w.session),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    // 21 people a round, two rounds: every participant has a row per round.
+    assert_eq!(csv.lines().count(), 1 + 42);
+    for r in &results {
+        for p in r["pairs"].as_array().unwrap() {
+            let row = format!(
+                ",{},{},{},{},",
+                p["uncovered_percent"],
+                p["facts_uncovered"],
+                p["facts_total"],
+                p["captured_percent"]
+            );
+            let seller_row = csv
+                .lines()
+                .find(|l| {
+                    l.starts_with(&format!("{},{},", r["round"], p["room"]))
+                        && l.contains(",seller,")
+                })
+                .unwrap();
+            assert!(seller_row.contains(&row), "{seller_row} has {row}");
+        }
+    }
 }

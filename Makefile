@@ -36,5 +36,9 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	@test -d $(BROWSER_DIR)/node_modules/playwright-core || { cd $(BROWSER_DIR) && npm ci --no-audit --no-fund; }
 
+## Load and latency against bare relays (docs/benchmarks.md); BENCH_FULL=1 for 60 s runs.
+bench:
+	bash tests/bench/run.sh
+
 fmt:
 	$(CARGO) fmt --all

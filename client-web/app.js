@@ -24,6 +24,8 @@ const params = new URLSearchParams(window.location.search);
 /** After `reconnected` without a replay, the server's room and workshop send the view
  * again within moments; with nothing by then, the participant is simply in the lobby. */
 const REBUILD_SETTLE_MS = 1500;
+/** The rebuilt view comes in one burst; this long without a message means it is all here. */
+const REBUILD_QUIET_MS = 300;
 /** sessionStorage key for text typed in a room, kept over a reload. */
 const DRAFTS_KEY = "uncover.drafts";
 
@@ -49,10 +51,8 @@ const state = {
   leaving: false,
   /** The room (or observed room) on screen, to match drafts to it. */
   roomId: null,
-  /** Replaying the history after a reload: rebuild the screens without toasts or sends. */
-  quietReplay: false,
-  /** A local "leave the room" already re-applied during this quiet replay. */
-  leftReapplied: false,
+  /** The `seq` of the message that opened the room on screen. */
+  roomSeq: 0,
   /** After `reconnected` without a replay: { gotView, timer } until the view is rebuilt. */
   rebuild: null,
   /** Text typed in a room before a reload or a rebuild: { room, fields }. */
@@ -61,13 +61,16 @@ const state = {
   seatLost: null,
   /** The waiting state being asked for again after a reconnect. */
   requeue: null,
+  /** Such requests not yet answered; each may come back as "already waiting". */
+  requeueAsks: 0,
 };
 
 const root = byId("app");
 let screen = null;
 let view = null;
 
-const conn = new Connection({ onMessage, onStatus, parkOnClose: true });
+// A seat worth keeping when the tab closes: in a round, or in a workshop.
+const conn = new Connection({ onMessage, onStatus, parkWhen: () => inRoomScreen() || screen === "session" });
 /** True while handling a message from a quiet replay. */
 let quiet = false;
 
@@ -202,9 +205,9 @@ function hideBanner() {
 
 /** A calm, non-blocking line at the top while the connection is away. */
 function showReconnecting(detail) {
-  view?.connectionLost?.();
   const b = banner();
   if (b.dataset.state === "reconnecting") return;
+  view?.connectionLost?.();
   b.dataset.state = "reconnecting";
   b.className = "conn-banner is-reconnecting";
   b.setAttribute("role", "status");
@@ -280,8 +283,6 @@ function showResuming() {
  * or when this tab takes the seat back from another one). */
 function resumeFromStart() {
   state.name = conn.seat?.name ?? state.name;
-  state.quietReplay = true;
-  state.leftReapplied = false;
   if (!state.drafts) state.drafts = currentDrafts();
   conn.resume({ fromStart: true });
 }
@@ -302,6 +303,7 @@ function finishResume(waitingBefore) {
     state.requeue = waitingBefore;
     state.waiting = null;
     view.update();
+    state.requeueAsks += 1;
     send({ type: waitingBefore.kind === "link" ? "create_pair_link" : "find_partner", ...scenario });
   }
   sendInviteCodes();
@@ -321,10 +323,11 @@ function sendInviteCodes() {
 }
 
 /** `reconnected` without a replay: forget what this page knew and let the messages
- * that follow rebuild it. The old screen stays up until they do, so nothing flickers. */
+ * that follow rebuild it. The old screen stays up until they do, and "Catching up…"
+ * shows until the burst is over. */
 function startRebuild() {
   if (!state.drafts) state.drafts = currentDrafts();
-  const waitingBefore = state.waiting;
+  const waitingBefore = state.waiting ?? state.requeue;
   state.waiting = null;
   state.session = null;
   state.role = null;
@@ -334,18 +337,38 @@ function startRebuild() {
   // The view that follows is the server's own account; an earlier local leave is in it.
   conn.setNote("leftAt", 0);
   clearTimeout(state.rebuild?.timer);
-  const rebuild = { gotView: false, timer: 0 };
-  rebuild.timer = setTimeout(() => {
+  const rebuild = { gotView: false, timer: 0, settle: null };
+  rebuild.settle = () => {
     if (state.rebuild !== rebuild) return;
     state.rebuild = null;
     if (!rebuild.gotView) {
       state.roomId = null;
       showLobby();
     }
+    if (banner().dataset.state === "catching-up") hideBanner();
     finishResume(waitingBefore);
-  }, REBUILD_SETTLE_MS);
+  };
+  rebuild.timer = setTimeout(rebuild.settle, REBUILD_SETTLE_MS);
   state.rebuild = rebuild;
+  showCatchingUp();
   if (!state.scenarios.length) loadScenarios();
+}
+
+/** A message of a rebuilt view arrived: wait for the rest of the burst. */
+function rebuildProgress() {
+  const rebuild = state.rebuild;
+  if (!rebuild?.gotView) return;
+  clearTimeout(rebuild.timer);
+  rebuild.timer = setTimeout(rebuild.settle, REBUILD_QUIET_MS);
+}
+
+function showCatchingUp() {
+  const b = banner();
+  b.dataset.state = "catching-up";
+  b.className = "conn-banner is-reconnecting";
+  b.setAttribute("role", "status");
+  replace(b, h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { id: "conn-text" }, "Back online. Catching up…"));
+  b.hidden = false;
 }
 
 /** The lobby's scenario list, when no `welcome` brought it (a rebuilt view). */
@@ -371,28 +394,28 @@ function inRoomScreen() {
 }
 
 function onMessage(msg, meta = {}) {
-  quiet = Boolean(meta.replaying && state.quietReplay);
-  if (state.quietReplay && !state.leftReapplied && typeof msg.seq === "number") {
-    // The user left this room after the last message of it: leave it again here.
-    const leftAt = conn.note("leftAt");
-    if (leftAt && msg.seq > leftAt && inRoomScreen()) {
-      state.leftReapplied = true;
-      leaveLocally();
-    }
+  // Replayed after a reload: rebuild the screen, but old errors and notices are not news.
+  quiet = Boolean(meta.replaying);
+  const leftAt = conn.note("leftAt");
+  if (leftAt && msg.seq > leftAt && inRoomScreen() && state.roomSeq <= leftAt) {
+    // A replay passed the moment the user left this room (a step the server never
+    // sees, after a debrief for instance): leave it again here.
+    leaveLocally();
   }
   try {
     handleMessage(msg);
   } finally {
     quiet = false;
   }
+  if (msg.type !== "reconnected") rebuildProgress();
 }
 
 function handleMessage(msg) {
   switch (msg.type) {
     case "reconnected": {
       state.name = msg.name;
-      const waitingBefore = state.waiting;
-      state.quietReplay = false;
+      // A request to wait again may itself have been cut off by this drop.
+      const waitingBefore = state.waiting ?? state.requeue;
       if (msg.replayed) {
         if (screen === "resuming") showLobby();
         finishResume(waitingBefore);
@@ -417,6 +440,7 @@ function handleMessage(msg) {
       if (!quiet) sendInviteCodes();
       return;
     case "waiting":
+      state.requeueAsks = Math.max(0, state.requeueAsks - (state.requeue ? 1 : 0));
       state.requeue = null;
       state.waiting = { kind: "queue", scenario: msg.scenario ?? null, botAvailable: false };
       if (screen === "lobby") view.update();
@@ -433,6 +457,7 @@ function handleMessage(msg) {
       if (state.requeue?.kind === "link" && state.requeue.code !== msg.code && screen === "lobby") {
         view.error("Your connection dropped, so your private link was replaced: send this new one to your colleague.");
       }
+      state.requeueAsks = Math.max(0, state.requeueAsks - (state.requeue ? 1 : 0));
       state.requeue = null;
       state.waiting = {
         kind: "link",
@@ -454,7 +479,8 @@ function handleMessage(msg) {
       showLobby();
       return;
     case "broadcast":
-      showBroadcast(msg.text);
+      // An old notice from the trainer is not news after a reload.
+      if (!quiet) showBroadcast(msg.text);
       return;
     case "renamed":
       state.name = msg.name;
@@ -471,6 +497,7 @@ function handleMessage(msg) {
     case "observing":
       gotView();
       state.roomId = msg.room;
+      state.roomSeq = msg.seq ?? 0;
       state.role = "observer";
       state.phase = "briefing";
       state.partnerPresent = false;
@@ -479,7 +506,10 @@ function handleMessage(msg) {
     case "room_opened":
       gotView();
       state.roomId = msg.room;
+      state.roomSeq = msg.seq ?? 0;
       state.waiting = null;
+      state.requeue = null;
+      state.requeueAsks = 0;
       state.leaving = false;
       state.role = msg.role;
       state.phase = "briefing";
@@ -531,7 +561,6 @@ function handleMessage(msg) {
 /** The server no longer holds this seat: start again as a new participant, in the
  * lobby, and say why. */
 function seatLost() {
-  state.quietReplay = false;
   state.waiting = null;
   state.session = null;
   state.role = null;
@@ -543,15 +572,16 @@ function seatLost() {
     return;
   }
   state.name = name;
-  state.seatLost = "You were away too long and your seat was given up, so you are back in the lobby. Sorry about that.";
+  state.seatLost = "Your place could not be kept (you were away too long, or the server was reset), so you are back in the lobby.";
   conn.hello(name);
 }
 
 function onError(msg) {
   const text = sentence(msg.message);
-  if (state.requeue && msg.code === "wrong_state") {
+  if (state.requeueAsks > 0 && msg.code === "wrong_state") {
     // Still waiting from before the drop: nothing was lost.
-    state.waiting = state.requeue;
+    state.requeueAsks -= 1;
+    if (state.requeue) state.waiting = state.requeue;
     state.requeue = null;
     if (screen === "lobby") view.update();
     return;

@@ -37,7 +37,7 @@ export function socketUrl(loc = window.location) {
 
 /** The wait before reconnect attempt `n` (0-based): doubling, capped, with jitter so a
  * room full of phones does not come back in the same instant after a restart. */
-export function retryDelay(n, first = RETRY_FIRST_MS) {
+function retryDelay(n, first = RETRY_FIRST_MS) {
   const full = Math.min(RETRY_MAX_MS, first * 2 ** Math.min(n, 16));
   return Math.round(full / 2 + (Math.random() * full) / 2);
 }
@@ -80,17 +80,18 @@ export class Connection {
   /**
    * @param {object} handlers
    * @param {(msg: object, meta: {replaying: boolean}) => void} handlers.onMessage a server
-   *   message; `replaying` while frames come before `reconnected` (caught-up history)
+   *   message; `replaying` when this tab had already shown it before a reload (see
+   *   `resume({ fromStart })`), so it rebuilds the screen but is not news
    * @param {(status: string, detail?: object) => void} handlers.onStatus
    *   "connecting" (first attempt), "online" (introduced or seat taken back),
    *   "reconnecting" ({ reason, attempt, retryInMs }), "replaced" (the seat was taken
    *   by another tab), or "closed" ({ reason }: no seat to go back to)
    * @param {string} [handlers.seatKey] where the seat is kept; pages with different
    *   seats (trainee page, trainer's console) use different keys
-   * @param {boolean} [handlers.parkOnClose] leave the seat for a new tab when this one
-   *   closes (see `adoptParkedSeat`)
+   * @param {() => boolean} [handlers.parkWhen] when this tab closes, leave its seat for
+   *   a new tab if this says the seat is worth keeping (see `adoptParkedSeat`)
    */
-  constructor({ onMessage, onStatus, seatKey = "uncover.seat", parkOnClose = false }) {
+  constructor({ onMessage, onStatus, seatKey = "uncover.seat", parkWhen = null }) {
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.seatKey = seatKey;
@@ -103,6 +104,10 @@ export class Connection {
     this.name = "";
     /** A `reconnect` was sent and its answer has not come yet. */
     this.resuming = false;
+    /** Frames up to this `seq` were shown by this tab before it reloaded. */
+    this.seenBefore = 0;
+    /** A resume from the first message is under way (retries keep asking for it). */
+    this.fromStart = false;
     /** The socket has been introduced (welcome or reconnected arrived). */
     this.introduced = false;
     this.attempt = 0;
@@ -118,8 +123,10 @@ export class Connection {
       // A phone waking up: timers were throttled while it slept, so try at once.
       if (document.visibilityState === "visible" && this.retryTimer !== null) this.retryNow();
     });
-    if (parkOnClose) {
-      window.addEventListener("pagehide", () => this.park());
+    if (parkWhen) {
+      window.addEventListener("pagehide", () => {
+        if (parkWhen()) this.park();
+      });
       window.addEventListener("pageshow", () => this.unpark());
     }
   }
@@ -141,6 +148,8 @@ export class Connection {
       return;
     }
     this.lastSeq = 0;
+    this.seenBefore = 0;
+    this.fromStart = false;
     this.connect();
   }
 
@@ -150,7 +159,14 @@ export class Connection {
   resume({ fromStart = false } = {}) {
     if (!this.hasSeat) return false;
     this.stopped = false;
-    this.lastSeq = fromStart ? 0 : this.seat.seq ?? 0;
+    if (fromStart && !this.fromStart) {
+      this.fromStart = true;
+      this.seenBefore = this.seat.seq ?? 0;
+    }
+    // A retry of a resume from the start asks from the start again: the page still has
+    // no view to add the missed messages to.
+    this.lastSeq = this.fromStart ? 0 : this.seat.seq ?? 0;
+    if (!this.fromStart) this.seenBefore = 0;
     this.connect();
     return true;
   }
@@ -159,6 +175,7 @@ export class Connection {
    * good and forget the seat. */
   leave() {
     this.stopped = true;
+    this.fromStart = false;
     this.clearTimers();
     this.forgetSeat();
     this.closeSocket(1000, "leaving");
@@ -317,7 +334,7 @@ export class Connection {
         this.saveSeat();
       }
     }
-    const replaying = this.resuming && frame.type !== "reconnected";
+    const replaying = typeof frame.seq === "number" && frame.seq <= this.seenBefore;
     switch (frame.type) {
       case "welcome":
         this.seat = { token: frame.resume_token, seq: this.lastSeq, name: frame.name, notes: {} };
@@ -326,6 +343,9 @@ export class Connection {
         break;
       case "reconnected":
         this.resuming = false;
+        this.fromStart = false;
+        // Without a replay the server may number from 1 again: nothing after is old.
+        if (!frame.replayed) this.seenBefore = 0;
         if (this.seat) {
           this.seat.name = frame.name;
           this.saveSeat();

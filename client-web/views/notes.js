@@ -65,6 +65,14 @@ export function notesPanel(ctx) {
       lastSent = "";
       status.textContent = "Not saved.";
     },
+    /** The server's copy after a rebuilt view; text typed here since wins. */
+    restore(text) {
+      if (input.value && input.value !== lastSent) return;
+      input.value = text;
+      lastSent = text;
+      counter.textContent = `${charCount(text)} / ${MAX_NOTES_CHARS}`;
+      status.textContent = "Saved";
+    },
     flush: save,
     destroy() {
       clearTimeout(timer);

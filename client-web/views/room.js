@@ -235,6 +235,9 @@ export function roomView(ctx) {
         case "notes_saved":
           notes?.saved();
           return true;
+        case "notes_restored":
+          notes?.restore(msg.text);
+          return true;
         case "partner_submitted":
           recap.submitted(msg.role);
           return true;

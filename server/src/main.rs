@@ -116,7 +116,41 @@ async fn serve(args: ServeArgs) -> ExitCode {
         addr.ip().to_string()
     };
     let lan_urls = lan_urls(addr);
-    println!("Uncover is running with {} scenario(s).", library.len());
+    let store = match uncover::store::open(&args.data) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the event log: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = ServerOptions {
+        hub: HubConfig {
+            lan_urls: lan_urls.clone(),
+            grace: Duration::from_secs(args.grace_secs),
+        },
+        allowed_origins: args.allowed_origins.clone(),
+        retention: (args.retention_days > 0)
+            .then(|| Duration::from_secs(args.retention_days * 24 * 60 * 60)),
+        ..ServerOptions::default()
+    };
+    let scenarios = library.len();
+    let state = AppState::build(library, store, options);
+    state.hub.set_bot_settings(args.bot_settings());
+    // Rebuild before announcing the addresses: whoever reads them may connect at once.
+    let recovered = match state.recover().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot read the event log {}: {e}", args.data.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if recovered.unreadable > 0 {
+        eprintln!(
+            "  {} unreadable event(s) were skipped",
+            recovered.unreadable
+        );
+    }
+    println!("Uncover is running with {scenarios} scenario(s).");
     println!("  Trainees:  http://{host}:{}/", addr.port());
     println!("  Trainer:   http://{host}:{}/host", addr.port());
     for url in &lan_urls {
@@ -129,42 +163,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         );
     }
     println!("  Health:    http://{host}:{}/healthz", addr.port());
-    let store = match uncover::store::open(&args.data) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot open the event log: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let options = ServerOptions {
-        hub: HubConfig {
-            lan_urls,
-            grace: Duration::from_secs(args.grace_secs),
-        },
-        allowed_origins: args.allowed_origins.clone(),
-        retention: (args.retention_days > 0)
-            .then(|| Duration::from_secs(args.retention_days * 24 * 60 * 60)),
-        ..ServerOptions::default()
-    };
-    let state = AppState::build(library, store, options);
-    state.hub.set_bot_settings(args.bot_settings());
-    match state.recover().await {
-        Ok(r) => {
-            println!(
-                "  Data:      {} ({} session(s), {} round(s) resumed)",
-                args.data.display(),
-                r.sessions,
-                r.rooms_resumed
-            );
-            if r.unreadable > 0 {
-                eprintln!("  {} unreadable event(s) were skipped", r.unreadable);
-            }
-        }
-        Err(e) => {
-            eprintln!("cannot read the event log {}: {e}", args.data.display());
-            return ExitCode::FAILURE;
-        }
-    }
+    println!(
+        "  Data:      {} ({} session(s), {} round(s) resumed)",
+        args.data.display(),
+        recovered.sessions,
+        recovered.rooms_resumed
+    );
     println!("Press Ctrl+C to stop.");
     let shutdown = shutdown_signal();
     match uncover::run(listener, state, shutdown).await {

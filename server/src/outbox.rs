@@ -51,7 +51,8 @@ impl Connection {
         }
     }
 
-    fn close(&self, code: u16, reason: &'static str) {
+    /// Closes this connection's socket (not whichever connection the participant has now).
+    pub fn close(&self, code: u16, reason: &'static str) {
         let _ = self.tx.try_send(Outgoing::Close(code, reason));
         self.kill.notify_one();
     }

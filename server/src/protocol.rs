@@ -355,8 +355,10 @@ pub enum ServerMsg {
     },
     /// Buyer only: a reveal was undone.
     Unrevealed { fact: FactId },
-    /// Your saved notes (after a reconnect, or an acknowledgement of `notes`).
+    /// Your notes were saved (`length` in characters).
     NotesSaved { length: u32 },
+    /// Your saved notes, when your view is rebuilt after a restart.
+    NotesRestored { text: String },
     /// Your partner submitted their recap (seller) or feedback (buyer).
     PartnerSubmitted { role: Role },
     /// The round is over: the hidden story, the figures and the transcript. Sent again

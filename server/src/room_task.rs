@@ -332,6 +332,12 @@ impl RoomTask {
         }
         who.outbox.send(self.room.phase_now(clock::now_ms()));
         if let Some(r) = role {
+            let notes = &self.room.notes[slot(r)];
+            if !notes.is_empty() {
+                who.outbox.send(ServerMsg::NotesRestored {
+                    text: notes.clone(),
+                });
+            }
             if self.away[slot(r.other())].is_some() {
                 who.outbox.send(ServerMsg::PartnerAway {
                     name: self.room.seat(r.other()).name.clone(),

@@ -207,9 +207,12 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     let kill = Arc::new(Notify::new());
     let conn = Connection::new(tx, kill.clone());
     let conn_id = conn.id;
+    // This connection's own handle: closes here must never reach a newer connection
+    // that replaced this one on the participant's outbox.
+    let own = conn.clone();
     // Until the client says who it is, it has an outbox of its own.
     let fresh = Arc::new(Outbox::new(conn));
-    let writer = tokio::spawn(write_loop(sink, rx));
+    let mut writer = tokio::spawn(write_loop(sink, rx));
     let mut me: Option<Arc<Participant>> = None;
     let rate = state.guards.rate;
     let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
@@ -226,8 +229,9 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
         let frame = tokio::select! {
             frame = stream.next() => frame,
             _ = kill.notified() => {
+                // Cut off for being too slow, or replaced by a newer connection; whoever
+                // did it has already sent the close frame if one could be sent.
                 tracing::info!(connection = conn_id, "connection dropped by the server");
-                out.close(CLOSE_POLICY, "too slow: messages were piling up");
                 break;
             }
             _ = heartbeat.tick() => {
@@ -242,7 +246,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 out.send(ServerMsg::ServerClosing {
                     reason: "the server is restarting; you will be reconnected".into(),
                 });
-                out.close(CLOSE_RESTART, "server restarting");
+                own.close(CLOSE_RESTART, "server restarting");
                 break;
             }
         };
@@ -272,7 +276,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                         ErrorCode::TooLarge,
                         format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
                     );
-                    out.close(1009, "message too big");
+                    own.close(1009, "message too big");
                 }
                 tracing::debug!(error = %msg, "websocket read ended");
                 break;
@@ -281,7 +285,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
         if limiter.check().is_err() {
             strikes += 1;
             if strikes >= FLOOD_STRIKES {
-                out.close(CLOSE_POLICY, "flooding: too many messages");
+                own.close(CLOSE_POLICY, "flooding: too many messages");
                 break;
             }
             refuse(
@@ -407,7 +411,14 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
             fresh.detach(conn_id);
         }
     }
-    let _ = writer.await;
+    drop(own);
+    // A writer stuck on a reader that stopped reading would never finish by itself.
+    if tokio::time::timeout(CLOSE_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
     crate::metrics::connection_closed();
 }
 

@@ -51,6 +51,11 @@ export function tempDataPath() {
   return path.join(mkdtempSync(path.join(os.tmpdir(), "uncover-browser-")), "events.sqlite");
 }
 
+/** Removes the folder `tempDataPath` made for `data`. */
+export function removeTempData(data) {
+  rmSync(path.dirname(data), { recursive: true, force: true });
+}
+
 /**
  * Starts the server on 127.0.0.1; resolves to { child, url, log }.
  * @param {object} [options]
@@ -117,13 +122,16 @@ export async function killServer(child) {
 }
 
 /**
- * A TCP proxy on a free port in front of `target` (an http://host:port URL). `cut()`
- * drops every connection through it and refuses new ones, as a lost network would;
- * `restore()` lets connections through again on the same port.
+ * A TCP proxy on a free port in front of `target` (an http://host:port URL). `stall()`
+ * silently throws away whatever is sent either way while connections stay open (a
+ * network that died without saying so); `cut()` drops every connection and refuses new
+ * ones, as a lost network would; `restore()` lets connections through again on the same
+ * port.
  */
 export async function startProxy(target) {
   const { hostname, port: targetPort } = new URL(target);
   const sockets = new Set();
+  const pairs = new Set();
   const track = (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -135,7 +143,12 @@ export async function startProxy(target) {
     track(upstream);
     client.pipe(upstream);
     upstream.pipe(client);
-    client.on("close", () => upstream.destroy());
+    const pair = [client, upstream];
+    pairs.add(pair);
+    client.on("close", () => {
+      pairs.delete(pair);
+      upstream.destroy();
+    });
     upstream.on("close", () => client.destroy());
   });
   const listen = (port) => new Promise((resolve, reject) => {
@@ -148,6 +161,13 @@ export async function startProxy(target) {
   const port = await listen(0);
   return {
     url: `http://127.0.0.1:${port}`,
+    stall() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        for (const s of [client, upstream]) s.on("data", () => {});
+      }
+    },
     async cut() {
       const closed = new Promise((resolve) => server.close(resolve));
       for (const s of sockets) s.destroy();

@@ -1,6 +1,6 @@
 // Browser test: the lobby on a phone. Waiting for a partner can be cancelled, a wrong pair
-// or workshop code is refused with a message the trainee can read, and the name is
-// remembered for the next visit.
+// or workshop code is refused with a message the trainee can read, a reload keeps the
+// seat, and the name is remembered for the next visit.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -49,8 +49,16 @@ test("a trainee can wait and cancel, is told when a code is wrong, and is rememb
     await page.locator('[data-join="join_session"] button').click();
     await page.locator("#screen-lobby .alert", { hasText: "NOPE77" }).waitFor();
 
+    // A reload keeps the seat: straight back to the lobby, nothing asked again.
     await page.reload();
-    assert.equal(await page.locator("#name-input").inputValue(), "Cleo", "the name is remembered");
+    await page.locator("#screen-lobby").waitFor();
+    assert.equal(await page.locator("#my-name").textContent(), "Cleo");
+    assert.equal(await page.locator("#screen-lobby .alert:not([hidden])").count(), 0, "old refusals are not shown again");
+
+    // The next visit (a new tab) asks for the name again, already filled in.
+    const next = await page.context().newPage();
+    await next.goto(`${baseUrl}/`);
+    assert.equal(await next.locator("#name-input").inputValue(), "Cleo", "the name is remembered");
     assert.deepEqual(problems, []);
   });
 });

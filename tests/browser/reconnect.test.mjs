@@ -1,15 +1,19 @@
 // Browser test: nobody loses their round to the network or to a server restart.
 //
 // (a) Two trainees play a round, each page behind its own TCP proxy. The buyer's network
-//     drops (the proxy cuts the connection and refuses new ones: Chromium's
-//     `setOffline` does not close an open WebSocket, so a real cut is used). The buyer
-//     sees a calm "Reconnecting…" banner and keeps what they typed; the seller sees that
-//     the buyer's connection dropped and chats on. When the network is back the buyer's
-//     page returns by itself and shows the seller's line exactly once. A reload mid-round
+//     first dies silently (a line sent then is lost), then drops (the proxy cuts the
+//     connection and refuses new ones: Chromium's `setOffline` does not close an open
+//     WebSocket, so a real cut is used). The buyer sees a calm "Reconnecting…" banner
+//     and gets the lost line back in the box; the seller sees that the buyer's
+//     connection dropped and chats on. When the network is back the buyer's page
+//     returns by itself and shows the seller's line exactly once. A reload mid-round
 //     keeps the seat, the transcript and the text being typed.
 // (b) The server is killed with SIGKILL mid-conversation and started again on the same
 //     port and event log. Both pages come back by themselves, in the same round, with
 //     the whole transcript shown once, the buyer's reveal kept and the clock running.
+// (c) The same for a trainer's console and a trainee waiting in the workshop.
+// (d) A seat the restarted server does not know: back to the lobby, with the reason.
+// (e) A place in the queue survives a network drop.
 //
 // Screenshots of the banners go to artifacts/ at the repository root.
 // Run: cd tests/browser && npm ci && node --test   (see harness.mjs for the env vars)
@@ -18,8 +22,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  artifacts, DESKTOP, PHONE, freePort, killServer, launchBrowser, newPage, startProxy,
-  startServer, stopServer, tempDataPath, withProblems,
+  artifacts, DESKTOP, PHONE, freePort, killServer, launchBrowser, newPage, removeTempData,
+  startProxy, startServer, stopServer, tempDataPath, withProblems,
 } from "./harness.mjs";
 
 const SCENARIO_ID = "distributor-inventory";
@@ -116,7 +120,14 @@ async function networkDrop(problems, proxies) {
   await say(seller, "Thanks for seeing me. What is on your mind this week?");
   await waitForLine(buyer, "What is on your mind this week?");
 
-  // The buyer's network goes.
+  // The buyer's network dies without a word: a line sent now is lost on the way.
+  const unsent = "Sorry, my connection went. Where were we?";
+  proxyOf.get(buyer).stall();
+  await buyer.locator("#chat-input").fill(unsent);
+  await buyer.locator("#chat-input").press("Enter");
+  assert.equal(await buyer.locator("#chat-input").inputValue(), "", "the socket looked fine, so the box emptied");
+
+  // Then the network goes for good.
   await proxyOf.get(buyer).cut();
   await buyer.locator("#conn-banner.is-reconnecting:not([hidden])", { hasText: "Reconnecting" }).waitFor();
   await buyer.screenshot({ path: path.join(artifacts, `reconnecting-banner-${tag}.png`) });
@@ -132,10 +143,11 @@ async function networkDrop(problems, proxies) {
   const whileAway = "While you were away: how many people count the stock by hand?";
   await say(seller, whileAway);
 
-  // What the buyer types meanwhile is not thrown away.
-  const unsent = "Sorry, my connection went. Where were we?";
+  // The line the server never confirmed is back in the box, with a note, and pressing
+  // Enter while disconnected does not throw it away.
   await openTab(buyer, "chat");
-  await buyer.locator("#chat-input").fill(unsent);
+  assert.equal(await buyer.locator("#chat-input").inputValue(), unsent, "the unconfirmed line is back in the box");
+  await buyer.locator("#chat-note:not([hidden])", { hasText: "back in the box" }).waitFor();
   await buyer.locator("#chat-input").press("Enter");
   assert.equal(await buyer.locator("#chat-input").inputValue(), unsent, "an unsent message stays in the box");
   assert.equal(await countLine(seller, unsent), 0);
@@ -186,6 +198,7 @@ test("after the server is killed and restarted both trainees are back in their r
     await withProblems(problems, () => serverRestart(problems, servers, { port, data }));
   } finally {
     for (const s of servers) await stopServer(s.child);
+    removeTempData(data);
   }
 });
 
@@ -254,3 +267,125 @@ async function serverRestart(problems, servers, options) {
   await ana.context().close();
   await ben.context().close();
 }
+
+test("the trainer's console and a trainee waiting in the workshop come back after a restart", { timeout: 240_000 }, async () => {
+  const problems = [];
+  const port = await freePort();
+  const data = tempDataPath();
+  const servers = [await startServer({ port, data })];
+  try {
+    await withProblems(problems, () => workshopRestart(problems, servers, { port, data }));
+  } finally {
+    for (const s of servers) await stopServer(s.child);
+    removeTempData(data);
+  }
+});
+
+async function workshopRestart(problems, servers, options) {
+  const url = servers[0].url;
+  const title = "Thursday follow-up";
+  const host = await newPage(browser, "Console", DESKTOP, problems);
+  await host.goto(`${url}/host`);
+  await host.locator("#session-title").fill(title);
+  await host.locator("#create-session").click();
+  await host.locator("#join-code").waitFor();
+  const code = (await host.locator("#join-code").textContent()).trim();
+  const cleo = await newPage(browser, "Cleo", PHONE, problems);
+  await cleo.goto(`${url}/?join=${code}`);
+  await cleo.locator("#name-input").fill("Cleo");
+  await cleo.locator("#name-submit").click();
+  await cleo.locator("#screen-session").waitFor();
+  await host.locator("#names-wall .name-tile", { hasText: "Cleo" }).waitFor();
+
+  await killServer(servers[0].child);
+  await host.locator("#conn-banner.is-reconnecting:not([hidden])", { hasText: "Reconnecting" }).waitFor();
+  await cleo.locator("#conn-banner.is-reconnecting:not([hidden])").waitFor();
+  await host.screenshot({ path: path.join(artifacts, "reconnecting-banner-console.png") });
+  servers.push(await startServer(options));
+
+  // Both come back by themselves: the console with its workshop, Cleo in its lobby.
+  for (const page of [host, cleo]) await page.locator("#conn-banner").waitFor({ state: "hidden", timeout: 30_000 });
+  assert.equal(await host.locator("#console-title").textContent(), title);
+  await host.locator("#names-wall .name-tile", { hasText: "Cleo" }).waitFor();
+  await cleo.locator("#screen-session").waitFor();
+  assert.equal(await cleo.locator("#session-title").textContent(), title);
+
+  // The console holds the host seat again: it can plan a round for Cleo.
+  await host.locator('.tab-btn[data-view="lobby"]').click();
+  await host.locator("#plan-round").click();
+  await host.locator("#plan-pairs .plan-pair").first().waitFor();
+
+  assert.deepEqual(unexpected(problems), [], "no dialog opened and no script error happened");
+  await host.context().close();
+  await cleo.context().close();
+}
+
+test("a trainee whose seat is gone is back in the lobby with a reason, not stuck", { timeout: 120_000 }, async () => {
+  const problems = [];
+  const port = await freePort();
+  // The second server starts on the same port with a fresh event log: it has never
+  // heard of this trainee's resume token.
+  const servers = [await startServer({ port })];
+  try {
+    await withProblems(problems, async () => {
+      const page = await newPage(browser, "Dev", PHONE, problems);
+      await page.goto(`${servers[0].url}/`);
+      await page.locator("#name-input").fill("Dev");
+      await page.locator("#name-submit").click();
+      await page.locator("#screen-lobby").waitFor();
+      await killServer(servers[0].child);
+      await page.locator("#conn-banner.is-reconnecting:not([hidden])").waitFor();
+      servers.push(await startServer({ port }));
+      await page.locator("#screen-lobby .alert", { hasText: "could not be kept" }).waitFor({ timeout: 30_000 });
+      await page.locator("#conn-banner").waitFor({ state: "hidden" });
+      assert.equal(await page.locator("#my-name").textContent(), "Dev", "the same name, without asking again");
+      await page.locator("#find-partner").click();
+      await page.locator("#waiting", { hasText: "Looking for a partner" }).waitFor();
+      assert.deepEqual(unexpected(problems), [], "no dialog opened and no script error happened");
+      await page.context().close();
+    });
+  } finally {
+    for (const s of servers) await stopServer(s.child);
+  }
+});
+
+test("a trainee waiting for a partner is still waiting after a network drop, and gets paired", { timeout: 120_000 }, async () => {
+  const problems = [];
+  const { child, url } = await startServer();
+  const proxy = await startProxy(url);
+  try {
+    await withProblems(problems, async () => {
+      const eve = await newPage(browser, "Eve", PHONE, problems);
+      await eve.goto(`${proxy.url}/`);
+      await eve.locator("#name-input").fill("Eve");
+      await eve.locator("#name-submit").click();
+      await eve.locator("#screen-lobby").waitFor();
+      await eve.locator("#find-partner").click();
+      await eve.locator("#waiting", { hasText: "Looking for a partner" }).waitFor();
+
+      await proxy.cut();
+      await eve.locator("#conn-banner.is-reconnecting:not([hidden])").waitFor();
+      await proxy.restore();
+      await eve.locator("#conn-banner").waitFor({ state: "hidden", timeout: 30_000 });
+      await eve.locator("#waiting", { hasText: "Looking for a partner" }).waitFor();
+      assert.equal(await eve.locator("#screen-lobby .alert:not([hidden])").count(), 0, "no error for the drop");
+
+      // Her place in the queue holds on the server: the next trainee is paired with her.
+      const finn = await newPage(browser, "Finn", DESKTOP, problems);
+      await finn.goto(`${url}/`);
+      await finn.locator("#name-input").fill("Finn");
+      await finn.locator("#name-submit").click();
+      await finn.locator("#screen-lobby").waitFor();
+      await finn.locator("#find-partner").click();
+      await eve.locator("#room").waitFor();
+      await finn.locator("#room").waitFor();
+      assert.equal(await eve.locator("#partner-name").textContent(), "Finn");
+      assert.deepEqual(unexpected(problems), [], "no dialog opened and no script error happened");
+      await eve.context().close();
+      await finn.context().close();
+    });
+  } finally {
+    await proxy.stop();
+    await stopServer(child);
+  }
+});

@@ -465,6 +465,9 @@ async fn sigterm_tells_clients_flushes_the_log_and_exits_cleanly() {
         .unwrap()
         .to_string();
     a.expect_chat_from(&own_role).await;
+    a.send(json!({"type": "notes", "text": "third depot? who decides?"}))
+        .await;
+    a.expect("notes_saved").await;
 
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
@@ -483,6 +486,11 @@ async fn sigterm_tells_clients_flushes_the_log_and_exits_cleanly() {
     let mut back = Client::reconnect(server.addr, &a.token(), a.last_seq()).await;
     let (chats, _) = rebuilt(&mut back, "after the restart").await;
     assert!(chats.iter().any(|c| c["text"] == "Saved before the stop?"));
+    assert_eq!(
+        back.expect_seen("notes_restored")["text"],
+        "third depot? who decides?",
+        "private notes come back too"
+    );
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }

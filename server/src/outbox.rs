@@ -15,9 +15,11 @@ use crate::protocol::{ServerFrame, ServerMsg};
 /// Frames queued per connection before it counts as too slow. A round produces a few
 /// hundred messages at most; 256 covers any burst a healthy phone absorbs.
 pub const OUTBOX_CAPACITY: usize = 256;
-/// Frames kept per participant for replay. A ten-minute round sends a few hundred; 1,024
-/// covers a whole round, so a reconnect mid-round always replays rather than rebuilds.
-pub const REPLAY_FRAMES: usize = 1024;
+/// Bytes of recent frames kept per participant for replay: a dozen chat lines, enough to
+/// cover a Wi-Fi blip or a phone waking up. Longer gaps are rebuilt by the room from its
+/// own state instead, so this only trades memory for how often that happens; at
+/// thousands of connections every kilobyte kept here is megabytes of server memory.
+pub const REPLAY_BYTES: usize = 4 * 1024;
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
@@ -75,6 +77,7 @@ struct State {
     /// may report it gone, never a stale one replaced by a reconnect.
     conn_id: Option<u64>,
     history: VecDeque<(u64, Utf8Bytes)>,
+    history_bytes: usize,
 }
 
 /// One participant's numbered outbound messages.
@@ -91,6 +94,7 @@ impl Default for Outbox {
                 conn: None,
                 conn_id: None,
                 history: VecDeque::new(),
+                history_bytes: 0,
             }),
         }
     }
@@ -120,10 +124,14 @@ impl Outbox {
                 return;
             }
         };
-        if st.history.len() == REPLAY_FRAMES {
-            st.history.pop_front();
-        }
+        st.history_bytes += text.len();
         st.history.push_back((seq, text.clone()));
+        while st.history_bytes > REPLAY_BYTES {
+            match st.history.pop_front() {
+                Some((_, old)) => st.history_bytes -= old.len(),
+                None => break,
+            }
+        }
         let Some(conn) = st.conn.as_ref() else {
             return;
         };
@@ -188,6 +196,7 @@ impl Outbox {
             // Number on from what the client has seen, so its view of `seq` stays ordered.
             st.next_seq = st.next_seq.max(last_seq + 1);
             st.history.clear();
+            st.history_bytes = 0;
             Attached::Rebuild
         };
         st.conn_id = Some(conn.id);

@@ -994,6 +994,8 @@ impl Session {
     async fn delete(&mut self) -> bool {
         match self.hub.store().delete_streams(&self.stream).await {
             Ok(_) => {
+                // Unlisted first, so nobody reaches it once anyone has been told it is gone.
+                self.hub.session_closed(self.state.id, &self.state.code);
                 for round in &self.state.rounds {
                     for id in &round.rooms {
                         if let Some(room) = self.hub.room(*id) {

@@ -35,6 +35,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Write buffer per connection, for the same reason.
 pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// Frames written per flush at most, so one busy connection's writer yields now and then.
+const WRITE_BATCH: usize = 64;
 /// A socket that cannot take a close frame within this time is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Close code for a reader that fell too far behind or flooded (RFC 6455 "policy violation").
@@ -153,33 +155,44 @@ async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
 ) {
-    while let Some(item) = rx.recv().await {
-        let sent = match item {
-            Outgoing::Text(text) => sink.send(Message::Text(text)).await,
-            Outgoing::Replay(frames) => {
-                let mut result = Ok(());
-                for text in frames {
-                    result = sink.feed(Message::Text(text)).await;
-                    if result.is_err() {
-                        break;
-                    }
-                }
-                match result {
-                    Ok(()) => sink.flush().await,
-                    Err(e) => Err(e),
-                }
+    while let Some(first) = rx.recv().await {
+        // Everything already waiting goes out with one flush: under load that is one
+        // write for many frames instead of one write each.
+        let mut items = vec![first];
+        while items.len() < WRITE_BATCH {
+            match rx.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
             }
-            Outgoing::Ping => sink.send(Message::Ping(Default::default())).await,
-            Outgoing::Close(code, reason) => {
-                let frame = Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }));
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
+        }
+        for item in items {
+            let fed = match item {
+                Outgoing::Text(text) => sink.feed(Message::Text(text)).await,
+                Outgoing::Replay(frames) => {
+                    let mut fed = Ok(());
+                    for text in frames {
+                        fed = sink.feed(Message::Text(text)).await;
+                        if fed.is_err() {
+                            break;
+                        }
+                    }
+                    fed
+                }
+                Outgoing::Ping => sink.feed(Message::Ping(Default::default())).await,
+                Outgoing::Close(code, reason) => {
+                    let frame = Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }));
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
+                    return;
+                }
+            };
+            if fed.is_err() {
                 return;
             }
-        };
-        if sent.is_err() {
+        }
+        if sink.flush().await.is_err() {
             return;
         }
     }

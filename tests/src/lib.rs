@@ -320,6 +320,14 @@ impl Client {
         self.send_text(&msg.to_string()).await;
     }
 
+    /// Sends, reporting whether the socket took it (false once the server closed it).
+    pub async fn try_send(&mut self, msg: Value) -> bool {
+        self.ws
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .is_ok()
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.ws
             .send(Message::Text(text.into()))

@@ -19,7 +19,7 @@ use uncover_tests::TestServer;
 fn smoke_config(url: String, target: Target) -> Config {
     let mut c = Config::new(url, target);
     c.pairs = 3;
-    c.rate_per_side = 20.0;
+    c.rate_per_side = 10.0;
     c.ramp = Duration::from_millis(200);
     c.steady = Duration::from_secs(1);
     c.drain = Duration::from_secs(5);
@@ -99,7 +99,7 @@ async fn loadgen_binary_reports_a_clean_run_as_json() {
             "--pairs",
             "2",
             "--rate",
-            "20",
+            "10",
             "--ramp-secs",
             "0.2",
             "--steady-secs",

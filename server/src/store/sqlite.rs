@@ -86,6 +86,8 @@ pub struct SqliteLog {
     stats: Arc<StatsCell>,
     queue_capacity: u64,
     writer: Option<JoinHandle<()>>,
+    /// Stops the checkpoint thread when dropped; joined on drop.
+    checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for SqliteLog {
@@ -160,6 +162,20 @@ impl SqliteLog {
                 reason: format!("cannot start the writer thread: {e}"),
             })?;
 
+        let checkpoint_conn =
+            Connection::open_with_flags(path, writer_flags).map_err(|e| open_error(path, e))?;
+        checkpoint_conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_error(path, e))?;
+        let (stop, stopped) = mpsc::channel();
+        let checkpointer = thread::Builder::new()
+            .name("uncover-checkpoint".to_owned())
+            .spawn(move || run_checkpointer(checkpoint_conn, &stopped))
+            .map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                reason: format!("cannot start the checkpoint thread: {e}"),
+            })?;
+
         Ok(Self {
             path: path.to_owned(),
             requests: Some(requests),
@@ -167,6 +183,7 @@ impl SqliteLog {
             stats,
             queue_capacity: options.queue_capacity,
             writer: Some(handle),
+            checkpointer: Some((stop, checkpointer)),
         })
     }
 
@@ -205,6 +222,10 @@ impl Drop for SqliteLog {
             // A writer that panicked has already failed its callers through their
             // dropped oneshots; there is nothing more to report here.
             let _ = writer.join();
+        }
+        if let Some((stop, checkpointer)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = checkpointer.join();
         }
     }
 }
@@ -290,8 +311,34 @@ fn prepare_writer(conn: &mut Connection, path: &Path) -> Result<(), StoreError> 
     // would add an fsync per commit to also survive power loss, which is not required.
     conn.pragma_update(None, "synchronous", "NORMAL")
         .and_then(|()| conn.busy_timeout(BUSY_TIMEOUT))
+        // Checkpoints fsync; done by the writer they stall every append queued behind
+        // them, so the checkpointer thread does them instead (see `run_checkpointer`).
+        .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", 0))
         .map_err(|e| open_error(path, e))?;
     migrate(conn, path)
+}
+
+/// How often the WAL is copied back into the database. Often enough that the WAL stays
+/// small (a busy server writes a few MiB a minute), rarely enough to cost nothing.
+pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checkpoints the WAL from its own connection until `stop` closes. PASSIVE never waits
+/// for the writer, so appends are not held up by the checkpoint's fsync.
+fn run_checkpointer(conn: Connection, stop: &mpsc::Receiver<()>) {
+    loop {
+        match stop.recv_timeout(CHECKPOINT_EVERY) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "event log checkpoint failed");
+                }
+            }
+            _ => {
+                // One last pass so a clean stop leaves little in the WAL.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                return;
+            }
+        }
+    }
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

@@ -50,8 +50,9 @@ struct Args {
     /// Steady seconds per realistic run (default 15, or 60 with --full).
     #[arg(long)]
     steady_secs: Option<f64>,
-    /// Pairs for the saturation search.
-    #[arg(long, default_value_t = 1000)]
+    /// Pairs for the saturation search. Uncover allows 20 messages a second per
+    /// connection, so 2,000 pairs reach 80,000 messages a second within that limit.
+    #[arg(long, default_value_t = 2000)]
     saturation_pairs: usize,
     /// Total relayed messages per second to try, in rising order.
     #[arg(
@@ -78,6 +79,9 @@ struct Args {
     /// The Uncover binary (default: beside this one).
     #[arg(long)]
     uncover_bin: Option<PathBuf>,
+    /// Uncover's event log: `sqlite` (a fresh file per run, as deployed) or `memory`.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    uncover_data: EventLog,
     /// Extra arguments for Uncover, e.g. --uncover-arg=--scenarios --uncover-arg=dir.
     #[arg(long, allow_hyphen_values = true)]
     uncover_arg: Vec<String>,
@@ -90,6 +94,12 @@ struct Args {
     /// Folder for server logs and results.json.
     #[arg(long, default_value = "target/bench")]
     out_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EventLog {
+    Sqlite,
+    Memory,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -188,7 +198,26 @@ impl Bench {
         let bind = format!("127.0.0.1:{port}");
         let (program, args): (PathBuf, Vec<String>) = match kind {
             ServerKind::Uncover => {
-                let mut a = vec!["--bind".to_string(), bind.clone()];
+                let data = match self.args.uncover_data {
+                    EventLog::Memory => ":memory:".to_string(),
+                    EventLog::Sqlite => {
+                        // A fresh log every run: a reused one would resume the last run's
+                        // rounds at start-up.
+                        let file = self.args.out_dir.join("uncover-bench.sqlite");
+                        for suffix in ["", "-wal", "-shm"] {
+                            let mut p = file.clone().into_os_string();
+                            p.push(suffix);
+                            let _ = std::fs::remove_file(p);
+                        }
+                        file.to_string_lossy().into_owned()
+                    }
+                };
+                let mut a = vec![
+                    "--bind".to_string(),
+                    bind.clone(),
+                    "--data".to_string(),
+                    data,
+                ];
                 a.extend(self.args.uncover_arg.iter().cloned());
                 (self.uncover_bin.clone(), a)
             }
@@ -610,11 +639,15 @@ fn main() -> ExitCode {
     }
     println!();
     println!(
-        "Steady {:.0} s per realistic run, {:.0} s per saturation step; saturation = highest total rate with p99 <= {} ms and nothing lost or dropped ({} pairs). Load average {load_at_start} at start, {load_at_end} at end.",
+        "Steady {:.0} s per realistic run, {:.0} s per saturation step; saturation = highest total rate with p99 <= {} ms and nothing lost or dropped ({} pairs). Uncover's event log: {}. Load average {load_at_start} at start, {load_at_end} at end.",
         steady.as_secs_f64(),
         saturation_steady.as_secs_f64(),
         bench.args.p99_limit_ms,
-        bench.args.saturation_pairs
+        bench.args.saturation_pairs,
+        match bench.args.uncover_data {
+            EventLog::Sqlite => "a fresh SQLite file per run",
+            EventLog::Memory => "in memory",
+        },
     );
     println!();
     print!("{table}");

@@ -14,6 +14,7 @@
 //! One histogram is shared by all connections: per-connection histograms cost hundreds of
 //! KiB each and at 10,000 connections swap the generator into stalls.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use futures_util::SinkExt;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -45,6 +46,11 @@ const DRAIN_POLL: Duration = Duration::from_millis(20);
 const HISTOGRAM_MAX_MICROS: u64 = 60_000_000;
 /// Bytes of JSON around the chat text: `{"type":"chat","text":"` and `"}`.
 const FRAME_OVERHEAD: usize = 25;
+/// Uncover limits joining attempts per client address (a burst of 120, then 2 a second),
+/// and each pair makes three (two `hello`s and a `join_pair_link`). Against a loopback
+/// server the generator spreads its sockets over loopback source addresses, 16 pairs
+/// each, as trainees arriving from many networks would.
+const PAIRS_PER_SOURCE_ADDRESS: usize = 16;
 
 /// Which kind of server the generator talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -293,19 +299,50 @@ fn filler(len: usize) -> String {
     WORDS.chars().cycle().take(len).collect()
 }
 
-/// Splits `ws://host:port/path` into the address to dial.
-fn host_port(url: &str) -> Result<String, String> {
+/// The address to dial for `ws://host:port/path`.
+async fn server_address(url: &str) -> Result<SocketAddr, String> {
     let rest = url
         .strip_prefix("ws://")
         .ok_or_else(|| format!("`{url}`: only ws:// URLs are supported"))?;
-    Ok(rest.split('/').next().unwrap_or(rest).to_string())
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    tokio::net::lookup_host(host_port)
+        .await
+        .map_err(|e| format!("cannot resolve `{host_port}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{host_port}` resolves to no address"))
 }
 
-async fn open_socket(url: &str, addr: &str) -> Result<Socket, String> {
+/// The loopback source address for pair `pair`, when the server is on IPv4 loopback:
+/// 127.1.x.y, a different one every [`PAIRS_PER_SOURCE_ADDRESS`] pairs.
+fn source_address(server: SocketAddr, pair: usize) -> Option<IpAddr> {
+    if !matches!(server.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
+        return None;
+    }
+    let n = pair / PAIRS_PER_SOURCE_ADDRESS;
+    let (x, y) = ((n / 250) % 250, n % 250 + 1);
+    Some(IpAddr::V4(Ipv4Addr::new(127, 1, x as u8, y as u8)))
+}
+
+async fn open_socket(
+    url: &str,
+    server: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<Socket, String> {
     let connect = async {
-        let tcp = TcpStream::connect(addr)
+        let socket = match server {
+            SocketAddr::V4(_) => TcpSocket::new_v4(),
+            SocketAddr::V6(_) => TcpSocket::new_v6(),
+        }
+        .map_err(|e| format!("socket: {e}"))?;
+        if let Some(ip) = source {
+            socket
+                .bind(SocketAddr::new(ip, 0))
+                .map_err(|e| format!("bind {ip}: {e}"))?;
+        }
+        let tcp = socket
+            .connect(server)
             .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
+            .map_err(|e| format!("connect {server}: {e}"))?;
         tcp.set_nodelay(true)
             .map_err(|e| format!("TCP_NODELAY: {e}"))?;
         let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(socket_config()))
@@ -353,11 +390,12 @@ async fn await_message(ws: &mut Socket, kind: &str, phase: Option<&str>) -> Resu
 /// One pair through Uncover's protocol, up to the start of the conversation.
 async fn open_uncover_pair(
     url: &str,
-    addr: &str,
+    server: SocketAddr,
     index: usize,
     scenario: Option<&str>,
 ) -> Result<(Socket, Socket), String> {
-    let mut a = open_socket(url, addr).await?;
+    let source = source_address(server, index);
+    let mut a = open_socket(url, server, source).await?;
     send_json(
         &mut a,
         json!({"type": "hello", "protocol": 1, "name": format!("load {index}a")}),
@@ -371,7 +409,7 @@ async fn open_uncover_pair(
     .await?;
     let link = await_message(&mut a, "pair_link", None).await?;
 
-    let mut b = open_socket(url, addr).await?;
+    let mut b = open_socket(url, server, source).await?;
     send_json(
         &mut b,
         json!({"type": "hello", "protocol": 1, "name": format!("load {index}b")}),
@@ -397,16 +435,16 @@ async fn open_uncover_pair(
 /// Opens every socket; returns them indexed so that, for Uncover, 2i and 2i+1 are
 /// partners. Relay partners are whoever the relay chose.
 async fn open_all(config: &Config) -> Result<Vec<Socket>, String> {
-    let addr = host_port(&config.url)?;
+    let server = server_address(&config.url).await?;
     let concurrency = config.connect_concurrency.max(1);
     match config.target {
         Target::Uncover => {
             let mut pairs: Vec<(usize, Socket, Socket)> = stream::iter(0..config.pairs)
                 .map(|i| {
-                    let (url, addr) = (&config.url, &addr);
+                    let url = &config.url;
                     async move {
                         let (a, b) =
-                            open_uncover_pair(url, addr, i, config.scenario.as_deref()).await?;
+                            open_uncover_pair(url, server, i, config.scenario.as_deref()).await?;
                         Ok::<_, String>((i, a, b))
                     }
                 })
@@ -419,7 +457,7 @@ async fn open_all(config: &Config) -> Result<Vec<Socket>, String> {
             Ok(pairs.into_iter().flat_map(|(_, a, b)| [a, b]).collect())
         }
         Target::Relay => stream::iter(0..config.pairs * 2)
-            .map(|_| open_socket(&config.url, &addr))
+            .map(|i| open_socket(&config.url, server, source_address(server, i / 2)))
             .buffered(concurrency)
             .collect::<Vec<_>>()
             .await

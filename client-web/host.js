@@ -7,6 +7,7 @@
 // itself if the connection drops (ws.js): first `reconnect` with its own resume token,
 // then `host_session` again, which answers with the whole console.
 
+import { copyText } from "./clipboard.js";
 import { byId, h, replace } from "./dom.js";
 import { toast } from "./toast.js";
 import { Connection } from "./ws.js";
@@ -102,23 +103,6 @@ function sentence(text) {
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
-async function copyText(text, input) {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch {
-    // Fall back to selecting the text below.
-  }
-  input.focus();
-  input.select();
-  try {
-    return document.execCommand("copy");
-  } catch {
-    return false;
-  }
-}
 
 // ---- theme and text size (projectors differ) ----
 

@@ -4,12 +4,8 @@
 // `remaining_ms` counts down from the moment it arrived.
 
 import { h } from "../dom.js";
-import { countdown, PHASES, PHASE_LABEL } from "../format.js";
-
-/** The countdown redraws this often; a quarter second keeps the seconds digit honest. */
-const TICK_MS = 250;
-/** Under this much time left the timer turns to a warning colour. */
-const WARN_MS = 60_000;
+import { phaseCountdown } from "../countdown.js";
+import { PHASES, PHASE_LABEL } from "../format.js";
 
 /**
  * @param {object} ctx
@@ -19,10 +15,6 @@ const WARN_MS = 60_000;
  * @param {Node|string} ctx.subtitle who else is here
  */
 export function roundHeader(ctx) {
-  let deadline = null;
-  /** Milliseconds left while the trainer has stopped the clock; null while it runs. */
-  let paused = null;
-
   const timer = h("div", { class: "timer", id: "timer", role: "timer", "aria-live": "off" }, "–:––");
   const steps = PHASES.map((p) => h("li", { class: "step", dataset: { phase: p } }, PHASE_LABEL[p]));
   const el = h("header", { class: "room-head" },
@@ -35,23 +27,7 @@ export function roundHeader(ctx) {
       h("ol", { class: "phase-steps", id: "phase-steps", "aria-label": "Phases" }, steps),
       timer));
 
-  function tick() {
-    timer.classList.toggle("is-paused", paused !== null);
-    if (paused !== null) {
-      timer.textContent = `${countdown(paused)} paused`;
-      timer.classList.remove("is-warn");
-      return;
-    }
-    if (deadline === null) {
-      timer.textContent = "–:––";
-      timer.classList.remove("is-warn");
-      return;
-    }
-    const left = deadline - performance.now();
-    timer.textContent = countdown(left);
-    timer.classList.toggle("is-warn", left < WARN_MS);
-  }
-  const interval = setInterval(tick, TICK_MS);
+  const clock = phaseCountdown(timer);
 
   return {
     el,
@@ -65,13 +41,10 @@ export function roundHeader(ctx) {
         if (i === now) s.setAttribute("aria-current", "step");
         else s.removeAttribute("aria-current");
       }
-      const remaining = msg.remaining_ms ?? null;
-      paused = msg.paused === true ? remaining : null;
-      deadline = remaining === null || paused !== null ? null : performance.now() + remaining;
-      tick();
+      clock.set(msg);
     },
     destroy() {
-      clearInterval(interval);
+      clock.destroy();
     },
   };
 }

@@ -1,6 +1,7 @@
 // The lobby: pick a scenario, then find a partner, make a private link for a colleague,
 // join one by its code, or practise with the bot buyer. Shows the waiting state.
 
+import { copyText } from "../clipboard.js";
 import { h, replace } from "../dom.js";
 import { DIFFICULTY_LABEL } from "../format.js";
 
@@ -185,22 +186,3 @@ export function lobbyView(ctx) {
   };
 }
 
-/** Copies `text`; falls back to selecting `input` on plain-http LAN pages where the
- * clipboard API is unavailable. */
-async function copyText(text, input) {
-  try {
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch {
-    // Fall through to the selection-based copy.
-  }
-  input.focus();
-  input.select();
-  try {
-    return document.execCommand("copy");
-  } catch {
-    return false;
-  }
-}

@@ -5,14 +5,11 @@
 // hidden story before the debrief; the debrief itself is shown by the debrief module.
 
 import { h, replace } from "../dom.js";
-import { charCount, clock, countdown, PHASES, PHASE_LABEL } from "../format.js";
+import { phaseCountdown } from "../countdown.js";
+import { charCount, clock, PHASES, PHASE_LABEL } from "../format.js";
 
 /** Must match MAX_NOTES_CHARS in server/src/protocol.rs (observer notes share it). */
 export const MAX_OBSERVER_NOTE_CHARS = 8000;
-/** The countdown redraws this often; a quarter second keeps the seconds digit honest. */
-const TICK_MS = 250;
-/** Under this much time left the timer turns to a warning colour. */
-const WARN_MS = 60_000;
 /** Within this many pixels of the bottom counts as "reading the latest". */
 const STICKY_SCROLL_PX = 80;
 
@@ -26,8 +23,6 @@ export function observerView(ctx) {
   const spoken = o.channel === "spoken";
   const names = { seller: o.seller, buyer: o.buyer };
   let phase = "briefing";
-  let deadline = null;
-  let paused = null;
   /** Notes sent and not yet acknowledged, oldest first. */
   const pending = [];
 
@@ -128,25 +123,8 @@ export function observerView(ctx) {
     }
   }
 
-  function tick() {
-    timer.classList.toggle("is-paused", paused !== null);
-    if (paused !== null) {
-      timer.textContent = `${countdown(paused)} paused`;
-      timer.classList.remove("is-warn");
-      return;
-    }
-    if (deadline === null) {
-      timer.textContent = "–:––";
-      timer.classList.remove("is-warn");
-      return;
-    }
-    const left = deadline - performance.now();
-    timer.textContent = countdown(left);
-    timer.classList.toggle("is-warn", left < WARN_MS);
-  }
-  const interval = setInterval(tick, TICK_MS);
+  const countdownClock = phaseCountdown(timer);
   layout();
-  tick();
 
   function addLine(msg) {
     if (seen.has(msg.index)) return;
@@ -168,12 +146,8 @@ export function observerView(ctx) {
       switch (msg.type) {
         case "phase":
           phase = msg.phase;
-          paused = msg.paused === true ? msg.remaining_ms ?? null : null;
-          deadline = msg.remaining_ms === null || msg.remaining_ms === undefined || paused !== null
-            ? null
-            : performance.now() + msg.remaining_ms;
           layout();
-          tick();
+          countdownClock.set(msg);
           return true;
         case "chat":
           addLine(msg);
@@ -203,7 +177,7 @@ export function observerView(ctx) {
       }
     },
     destroy() {
-      clearInterval(interval);
+      countdownClock.destroy();
     },
   };
 }

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import {
-  artifacts, DESKTOP, PHONE, launchBrowser, newPage, startServer, stopServer, withProblems,
+  DESKTOP, PHONE, artifacts, newPage, startServerAndBrowser, stopServerAndBrowser, withProblems,
 } from "./harness.mjs";
 
 const SCENARIO_ID = "distributor-inventory";
@@ -30,16 +30,10 @@ let baseUrl;
 let browser;
 
 before(async () => {
-  const started = await startServer();
-  server = started.child;
-  baseUrl = started.url;
-  browser = await launchBrowser();
+  ({ server, baseUrl, browser } = await startServerAndBrowser());
 });
 
-after(async () => {
-  await browser?.close();
-  await stopServer(server);
-});
+after(() => stopServerAndBrowser(server, browser));
 
 async function joinWorkshop(page, name, url) {
   await page.goto(url);

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  artifacts, DESKTOP, PHONE, launchBrowser, newPage, startServer, stopServer, withProblems,
+  DESKTOP, PHONE, artifacts, newPage, startServerAndBrowser, stopServerAndBrowser, withProblems,
 } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,16 +20,10 @@ let baseUrl;
 let browser;
 
 before(async () => {
-  const started = await startServer();
-  server = started.child;
-  baseUrl = started.url;
-  browser = await launchBrowser();
+  ({ server, baseUrl, browser } = await startServerAndBrowser());
 });
 
-after(async () => {
-  await browser?.close();
-  await stopServer(server);
-});
+after(() => stopServerAndBrowser(server, browser));
 
 /** Opens the page from the server and shows `debrief` with the page's own debrief module. */
 async function showDebrief(page, debrief, role) {

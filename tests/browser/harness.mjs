@@ -101,6 +101,18 @@ export function startServer({ port = 0, data = null, args = [] } = {}) {
   });
 }
 
+/** A fresh server and a browser for one test file: `{ server, baseUrl, browser }`. */
+export async function startServerAndBrowser() {
+  const started = await startServer();
+  return { server: started.child, baseUrl: started.url, browser: await launchBrowser() };
+}
+
+/** Undoes `startServerAndBrowser`, whatever of it succeeded. */
+export async function stopServerAndBrowser(server, browser) {
+  await browser?.close();
+  await stopServer(server);
+}
+
 export async function stopServer(child) {
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -5,23 +5,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { artifacts, PHONE, launchBrowser, newPage, startServer, stopServer, withProblems } from "./harness.mjs";
+import {
+  PHONE, artifacts, newPage, startServerAndBrowser, stopServerAndBrowser, withProblems,
+} from "./harness.mjs";
 
 let server;
 let baseUrl;
 let browser;
 
 before(async () => {
-  const started = await startServer();
-  server = started.child;
-  baseUrl = started.url;
-  browser = await launchBrowser();
+  ({ server, baseUrl, browser } = await startServerAndBrowser());
 });
 
-after(async () => {
-  await browser?.close();
-  await stopServer(server);
-});
+after(() => stopServerAndBrowser(server, browser));
 
 test("a trainee can wait and cancel, is told when a code is wrong, and is remembered", async () => {
   const problems = [];

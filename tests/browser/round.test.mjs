@@ -11,7 +11,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  artifacts, DESKTOP, PHONE, launchBrowser, newPage, startServer, stopServer, withProblems,
+  DESKTOP, PHONE, artifacts, newPage, startServerAndBrowser, stopServerAndBrowser, withProblems,
 } from "./harness.mjs";
 
 const SCENARIO_ID = "distributor-inventory";
@@ -22,16 +22,10 @@ let baseUrl;
 let browser;
 
 before(async () => {
-  const started = await startServer();
-  server = started.child;
-  baseUrl = started.url;
-  browser = await launchBrowser();
+  ({ server, baseUrl, browser } = await startServerAndBrowser());
 });
 
-after(async () => {
-  await browser?.close();
-  await stopServer(server);
-});
+after(() => stopServerAndBrowser(server, browser));
 
 async function enterName(page, name, next = "#screen-lobby") {
   await page.locator("#name-input").fill(name);

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  artifacts, DESKTOP, PHONE, launchBrowser, newPage, startServer, stopServer, withProblems,
+  DESKTOP, PHONE, artifacts, newPage, startServerAndBrowser, stopServerAndBrowser, withProblems,
 } from "./harness.mjs";
 
 let server;
@@ -15,16 +15,10 @@ let baseUrl;
 let browser;
 
 before(async () => {
-  const started = await startServer();
-  server = started.child;
-  baseUrl = started.url;
-  browser = await launchBrowser();
+  ({ server, baseUrl, browser } = await startServerAndBrowser());
 });
 
-after(async () => {
-  await browser?.close();
-  await stopServer(server);
-});
+after(() => stopServerAndBrowser(server, browser));
 
 /** A trainer's connection, driven from inside a page so no websocket library is needed. */
 async function trainer(page) {

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use uncover::scenario::{facts_in_dependency_order, Library};
-use uncover_tests::{body, TestServer};
+use uncover::scenario::{facts_in_dependency_order, Library, Scenario};
+use uncover_tests::{body, Client, TestServer};
 
 fn bundled() -> Library {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
@@ -99,25 +99,46 @@ async fn two_trainees_play_a_whole_round_and_read_the_same_debrief() {
     assert_eq!(ds["transcript"].as_array().map(Vec::len), Some(2));
 }
 
+/// The seller asks `question` before each fact, the buyer optionally answers, then marks
+/// the fact revealed; facts go in an order their requirements allow.
+async fn reveal_everything(
+    seller: &mut Client,
+    buyer: &mut Client,
+    scenario: &Scenario,
+    question: &str,
+    answer: Option<&str>,
+) {
+    for fact in facts_in_dependency_order(scenario) {
+        seller.chat(question).await;
+        buyer.expect("chat").await;
+        if let Some(answer) = answer {
+            buyer.chat(answer).await;
+            seller.expect("chat").await;
+        }
+        buyer
+            .send(json!({"type": "reveal", "fact": fact.id.0}))
+            .await;
+        buyer.expect("revealed").await;
+    }
+}
+
+/// The buyer ends the conversation, the seller writes `recap`, the buyer rates `heard`.
+async fn finish_round(seller: &mut Client, buyer: &mut Client, recap: &str, heard: u8) {
+    buyer.send(json!({"type": "end_conversation"})).await;
+    seller.expect_phase("recap").await;
+    seller.send(json!({"type": "recap", "text": recap})).await;
+    buyer
+        .send(json!({"type": "feedback", "heard": heard}))
+        .await;
+}
+
 #[tokio::test]
 async fn every_bundled_scenario_can_be_played_to_a_full_reveal() {
     let server = TestServer::spawn().await;
     for scenario in bundled().all() {
         let (mut seller, mut buyer) = server.conversation(&scenario.id.0).await;
-        for fact in facts_in_dependency_order(scenario) {
-            seller.chat("Tell me more?").await;
-            buyer.expect("chat").await;
-            buyer
-                .send(json!({"type": "reveal", "fact": fact.id.0}))
-                .await;
-            buyer.expect("revealed").await;
-        }
-        buyer.send(json!({"type": "end_conversation"})).await;
-        seller.expect_phase("recap").await;
-        seller
-            .send(json!({"type": "recap", "text": "Everything."}))
-            .await;
-        buyer.send(json!({"type": "feedback", "heard": 5})).await;
+        reveal_everything(&mut seller, &mut buyer, scenario, "Tell me more?", None).await;
+        finish_round(&mut seller, &mut buyer, "Everything.", 5).await;
         let d = seller.expect("debrief").await;
         let n = scenario.facts.len();
         assert_eq!(
@@ -159,22 +180,15 @@ async fn seller_never_sees_hidden_facts() {
             .send(json!({"type": "judge_capture", "fact": "anything", "agree": true}))
             .await;
         seller.expect_error("wrong_role").await;
-        for fact in facts_in_dependency_order(scenario) {
-            seller.chat("What else should I understand?").await;
-            buyer.expect("chat").await;
-            buyer.chat("Let me think about that.").await;
-            seller.expect("chat").await;
-            buyer
-                .send(json!({"type": "reveal", "fact": fact.id.0}))
-                .await;
-            buyer.expect("revealed").await;
-        }
-        buyer.send(json!({"type": "end_conversation"})).await;
-        seller.expect_phase("recap").await;
-        seller
-            .send(json!({"type": "recap", "text": "I learned a lot."}))
-            .await;
-        buyer.send(json!({"type": "feedback", "heard": 3})).await;
+        reveal_everything(
+            &mut seller,
+            &mut buyer,
+            scenario,
+            "What else should I understand?",
+            Some("Let me think about that."),
+        )
+        .await;
+        finish_round(&mut seller, &mut buyer, "I learned a lot.", 3).await;
         seller.expect("debrief").await;
 
         let before = frames_before_debrief(&seller.raw);

@@ -69,6 +69,22 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// Threads serving connections; 0 means one per core this process may use. With
+    /// one, the server runs a single-threaded scheduler, which does less work per message
+    /// than a multi-threaded one confined to one core.
+    #[arg(long, env = "UNCOVER_THREADS", default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl ServeArgs {
+    /// How many threads serve connections, resolving 0 to the cores available (which
+    /// honours `taskset` and container CPU limits).
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 /// A quarter covers a training programme's follow-up sessions; older data goes.
@@ -102,6 +118,7 @@ impl Default for ServeArgs {
             grace_secs: crate::hub::DEFAULT_GRACE.as_secs(),
             retention_days: DEFAULT_RETENTION_DAYS,
             allowed_origins: Vec::new(),
+            threads: 0,
         }
     }
 }

@@ -76,8 +76,7 @@ fn init_tracing(json: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check { dir }) => match load(dir.as_deref()) {
@@ -91,8 +90,30 @@ async fn main() -> ExitCode {
             print!("{}", json_schema());
             ExitCode::SUCCESS
         }
-        Some(Command::Serve(args)) => serve(args).await,
-        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve_on_runtime(args),
+        None => serve_on_runtime(cli.serve),
+    }
+}
+
+/// Builds the runtime `args` ask for and serves on it.
+fn serve_on_runtime(args: ServeArgs) -> ExitCode {
+    let threads = args.worker_threads();
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    match runtime {
+        Ok(runtime) => runtime.block_on(serve(args)),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

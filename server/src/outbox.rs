@@ -10,16 +10,55 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, Notify};
 
-use crate::protocol::{ServerFrame, ServerMsg};
+#[cfg(doc)]
+use crate::protocol::ServerFrame;
+use crate::protocol::ServerMsg;
 
 /// Frames queued per connection before it counts as too slow. A round produces a few
 /// hundred messages at most; 256 covers any burst a healthy phone absorbs.
 pub const OUTBOX_CAPACITY: usize = 256;
-/// Bytes of recent frames kept per participant for replay: a dozen chat lines, enough to
-/// cover a Wi-Fi blip or a phone waking up. Longer gaps are rebuilt by the room from its
-/// own state instead, so this only trades memory for how often that happens; at
-/// thousands of connections every kilobyte kept here is megabytes of server memory.
-pub const REPLAY_BYTES: usize = 4 * 1024;
+/// Bytes of recent frames kept per participant for replay: half a dozen chat lines,
+/// enough to cover a Wi-Fi blip or a phone waking up. Longer gaps are rebuilt by the
+/// room from its own state instead, so this only trades memory for how often that
+/// happens; at thousands of connections every kilobyte kept here is megabytes of server
+/// memory.
+pub const REPLAY_BYTES: usize = 2 * 1024;
+/// Frames larger than this (a brief, a debrief, the scenario list) are not kept for
+/// replay: they would push out every chat line, and the room can send them again.
+pub const REPLAY_FRAME_MAX: usize = REPLAY_BYTES / 2;
+
+/// A server message serialised as a JSON object, ready to be numbered. Serialising once
+/// and writing the sequence number in front is the same frame as [`ServerFrame`] gives,
+/// for a fraction of the work when one message goes to several participants.
+#[derive(Debug, Clone)]
+pub struct Encoded(String);
+
+impl Encoded {
+    pub fn new(msg: &ServerMsg) -> Option<Self> {
+        match serde_json::to_string(msg) {
+            // An internally tagged enum always serialises as an object with `type`.
+            Ok(json) if json.starts_with('{') && json.len() > 2 => Some(Self(json)),
+            Ok(json) => {
+                tracing::error!(%json, "a server message is not a JSON object");
+                None
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a server message");
+                None
+            }
+        }
+    }
+
+    /// The frame for sequence number `seq`: `{"seq":N,` followed by the message's fields.
+    fn numbered(&self, seq: u64) -> String {
+        let mut frame = String::with_capacity(self.0.len() + 28);
+        frame.push_str("{\"seq\":");
+        frame.push_str(&seq.to_string());
+        frame.push(',');
+        frame.push_str(&self.0[1..]);
+        frame
+    }
+}
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
@@ -80,6 +119,19 @@ struct State {
     history_bytes: usize,
 }
 
+impl State {
+    /// Whether every frame after `last_seq` is kept: the history must be unbroken from
+    /// the first frame the client lacks. A frame too large to keep breaks it.
+    fn can_replay(&self, last_seq: u64) -> bool {
+        let first_kept = self
+            .history
+            .front()
+            .map(|(s, _)| *s)
+            .unwrap_or(self.next_seq);
+        last_seq < self.next_seq && last_seq + 1 >= first_kept
+    }
+}
+
 /// One participant's numbered outbound messages.
 #[derive(Debug)]
 pub struct Outbox {
@@ -112,20 +164,27 @@ impl Outbox {
 
     /// Numbers and queues `msg`. Never waits: a full queue disconnects the reader.
     pub fn send(&self, msg: ServerMsg) {
+        if let Some(encoded) = Encoded::new(&msg) {
+            self.send_encoded(&encoded);
+        }
+    }
+
+    /// Numbers and queues a message already serialised (once for everyone it goes to).
+    pub fn send_encoded(&self, msg: &Encoded) {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
         let seq = st.next_seq;
         st.next_seq += 1;
-        let text: Utf8Bytes = match serde_json::to_string(&ServerFrame { seq, msg }) {
-            Ok(t) => t.into(),
-            Err(e) => {
-                tracing::error!(error = %e, "could not serialise a server message");
-                return;
-            }
-        };
-        st.history_bytes += text.len();
-        st.history.push_back((seq, text.clone()));
+        let text: Utf8Bytes = msg.numbered(seq).into();
+        if text.len() > REPLAY_FRAME_MAX {
+            // Replay can only resume after this frame; a longer gap is rebuilt.
+            st.history.clear();
+            st.history_bytes = 0;
+        } else {
+            st.history_bytes += text.len();
+            st.history.push_back((seq, text.clone()));
+        }
         while st.history_bytes > REPLAY_BYTES {
             match st.history.pop_front() {
                 Some((_, old)) => st.history_bytes -= old.len(),
@@ -163,10 +222,7 @@ impl Outbox {
     pub fn can_replay(&self, last_seq: u64) -> bool {
         self.state
             .lock()
-            .map(|st| {
-                let first_kept = st.history.front().map(|(s, _)| *s).unwrap_or(st.next_seq);
-                last_seq < st.next_seq && last_seq + 1 >= first_kept
-            })
+            .map(|st| st.can_replay(last_seq))
             .unwrap_or(false)
     }
 
@@ -179,8 +235,7 @@ impl Outbox {
         if let Some(old) = st.conn.take() {
             old.close(4000, "replaced by a newer connection");
         }
-        let first_kept = st.history.front().map(|(s, _)| *s).unwrap_or(st.next_seq);
-        let replayable = last_seq < st.next_seq && last_seq + 1 >= first_kept;
+        let replayable = st.can_replay(last_seq);
         let result = if replayable {
             let frames: Vec<Utf8Bytes> = st
                 .history
@@ -265,6 +320,26 @@ mod tests {
     }
 
     #[test]
+    fn a_numbered_frame_is_what_serde_gives_for_a_server_frame() {
+        use crate::protocol::{Role, ServerFrame};
+        let msgs = [
+            ServerMsg::PartnerReady,
+            ServerMsg::Chat {
+                index: 3,
+                from: Role::Buyer,
+                text: "quote \" and {brace}".into(),
+                at_ms: 12,
+            },
+        ];
+        for msg in msgs {
+            let ours = Encoded::new(&msg).unwrap().numbered(41);
+            let parsed: serde_json::Value = serde_json::from_str(&ours).unwrap();
+            let expected = serde_json::to_value(ServerFrame { seq: 41, msg }).unwrap();
+            assert_eq!(parsed, expected);
+        }
+    }
+
+    #[test]
     fn a_reconnect_replays_exactly_what_was_missed() {
         let (c1, mut rx1) = conn();
         let outbox = Outbox::new(c1.clone());
@@ -279,6 +354,25 @@ mod tests {
         assert_eq!(seqs(rx2.try_recv().unwrap()), [2, 3, 4]);
         outbox.send(ServerMsg::PartnerReady);
         assert_eq!(seqs(rx2.try_recv().unwrap()), [5]);
+    }
+
+    #[test]
+    fn a_gap_over_a_frame_too_large_to_keep_is_rebuilt_but_a_gap_after_it_is_replayed() {
+        let (c1, _rx1) = conn();
+        let outbox = Outbox::new(c1.clone());
+        outbox.send(ServerMsg::PartnerReady);
+        outbox.send(ServerMsg::NotesRestored {
+            text: "n".repeat(REPLAY_FRAME_MAX),
+        });
+        outbox.send(ServerMsg::PartnerReady);
+        outbox.detach(c1.id);
+        assert!(!outbox.can_replay(1), "frame 2 is not kept");
+        assert!(outbox.can_replay(2));
+        let (c2, mut rx2) = conn();
+        assert_eq!(outbox.attach(c2, 2), Attached::Replayed);
+        assert_eq!(seqs(rx2.try_recv().unwrap()), [3]);
+        let (c3, _rx3) = conn();
+        assert_eq!(outbox.attach(c3, 1), Attached::Rebuild);
     }
 
     #[test]

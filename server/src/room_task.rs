@@ -4,6 +4,8 @@
 //! session the room belongs to (if any).
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use crate::bot::{self, Bot, BotTurn, ReplyDelay};
 use crate::clock;
 use crate::console::LiveFlag;
 use crate::hub::{Hub, Participant, SessionInfo};
-use crate::outbox::{Attached, Connection};
+use crate::outbox::{Attached, Connection, Encoded};
 use crate::protocol::{
     ClientMsg, ErrorCode, HostAction, ParticipantId, Phase, Role, RoomId, ServerMsg,
 };
@@ -142,6 +144,7 @@ pub(crate) struct RoomTask {
     /// The room's stream in the event log.
     stream: String,
     /// Every event applied so far, to rebuild a participant's view after a restart.
+    /// Chat events are kept without their text, which the transcript already holds.
     log: Vec<RoomEvent>,
     /// When each seat's connection dropped (seller, buyer); none while connected.
     away: [Option<Millis>; 2],
@@ -239,14 +242,24 @@ impl RoomTask {
 
     /// Seeds the log with events already applied (a room rebuilt from the event log).
     pub fn with_log(mut self, log: Vec<RoomEvent>) -> Self {
-        self.log = log;
+        self.log = log.into_iter().map(without_chat_text).collect();
         self
     }
 
     /// Saves `events`, then applies them in order, tells each seat and observer what it
     /// may know, and lets the bot buyer (if any) react to each in turn. False if the log
     /// refused them: then nothing changed.
-    async fn commit(&mut self, events: Vec<RoomEvent>) -> bool {
+    ///
+    /// Boxed: awaited from many places in the room's task, and inline it would make
+    /// every room's future as large as its largest state for the room's whole life.
+    fn commit(
+        &mut self,
+        events: Vec<RoomEvent>,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(self.commit_now(events))
+    }
+
+    async fn commit_now(&mut self, events: Vec<RoomEvent>) -> bool {
         let mut queue: VecDeque<RoomEvent> = events.into();
         while !queue.is_empty() {
             let batch: Vec<RoomEvent> = queue.drain(..).collect();
@@ -267,31 +280,47 @@ impl RoomTask {
             for event in batch {
                 self.apply_and_tell(&event);
                 queue.extend(self.bot_reacts(&event));
-                self.log.push(event);
+                self.log.push(without_chat_text(event));
             }
         }
         true
     }
 
     fn apply_and_tell(&mut self, event: &RoomEvent) {
-        let event = event.clone();
         {
-            self.room.apply(&event);
+            self.room.apply(event);
             if matches!(event, RoomEvent::Chat { .. }) {
                 crate::metrics::chat_relayed();
+                // Everyone in the room sees a chat line the same way: serialise it once.
+                for msg in self.room.view(event, Role::Seller) {
+                    let Some(encoded) = Encoded::new(&msg) else {
+                        continue;
+                    };
+                    for role in [Role::Seller, Role::Buyer] {
+                        if self.room.is_present(role) {
+                            if let Some(p) = self.participant(role) {
+                                p.outbox.send_encoded(&encoded);
+                            }
+                        }
+                    }
+                    for o in &self.observers {
+                        o.outbox.send_encoded(&encoded);
+                    }
+                }
+                return;
             }
             for role in [Role::Seller, Role::Buyer] {
                 if !self.room.is_present(role) {
                     continue;
                 }
                 if let Some(p) = self.participant(role) {
-                    for msg in self.room.view(&event, role) {
+                    for msg in self.room.view(event, role) {
                         p.outbox.send(msg);
                     }
                 }
             }
             if !self.observers.is_empty() {
-                let msgs = self.room.view_observer(&event);
+                let msgs = self.room.view_observer(event);
                 for o in &self.observers {
                     for msg in &msgs {
                         o.outbox.send(msg.clone());
@@ -321,10 +350,11 @@ impl RoomTask {
         };
         let role = self.room.role_of(who.id);
         for e in &self.log {
-            replay.apply(e);
+            let e = self.with_chat_text(e, replay.transcript.len());
+            replay.apply(&e);
             let msgs = match role {
-                Some(r) => replay.view(e, r),
-                None => replay.view_observer(e),
+                Some(r) => replay.view(&e, r),
+                None => replay.view_observer(&e),
             };
             for m in msgs {
                 who.outbox.send(m);
@@ -344,6 +374,24 @@ impl RoomTask {
                     grace_ms: self.grace_left(r.other()),
                 });
             }
+        }
+    }
+
+    /// `event` as it was committed: a chat event gets its text back from the transcript
+    /// line it became (the `line`th chat of the room).
+    fn with_chat_text(&self, event: &RoomEvent, line: usize) -> RoomEvent {
+        match event {
+            RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+                from: *from,
+                text: self
+                    .room
+                    .transcript
+                    .get(line)
+                    .map(|l| l.text.clone())
+                    .unwrap_or_default(),
+                at: *at,
+            },
+            other => other.clone(),
         }
     }
 
@@ -582,7 +630,7 @@ impl RoomTask {
                 self.seat_away(role, since);
             }
         }
-        self.report(0).await;
+        Box::pin(self.report(0)).await;
         loop {
             if self.room.is_abandoned() {
                 break;
@@ -600,7 +648,7 @@ impl RoomTask {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(RoomCmd::Close) | None => break,
-                    Some(cmd) => self.handle(cmd).await,
+                    Some(cmd) => Box::pin(self.handle(cmd)).await,
                 },
                 _ = tokio::time::sleep_until(wake) => {
                     if self.room.phase == Phase::Debrief {
@@ -613,13 +661,13 @@ impl RoomTask {
                     }
                 }
                 _ = tokio::time::sleep_until(bot_due.unwrap_or(wake)), if bot_due.is_some() => {
-                    self.flush_bot().await;
+                    Box::pin(self.flush_bot()).await;
                 }
                 _ = tokio::time::sleep_until(grace_due.unwrap_or(wake)), if grace_due.is_some() => {
-                    self.release_expired_seats().await;
+                    Box::pin(self.release_expired_seats()).await;
                 }
             }
-            self.report(before).await;
+            Box::pin(self.report(before)).await;
         }
         let id = self.room.id;
         for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
@@ -737,6 +785,18 @@ impl RoomTask {
                 });
             }
         }
+    }
+}
+
+/// The room's own log keeps chat events without their text: the transcript has it.
+fn without_chat_text(event: RoomEvent) -> RoomEvent {
+    match event {
+        RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+            from,
+            text: String::new(),
+            at,
+        },
+        other => other,
     }
 }
 

@@ -30,11 +30,13 @@ use crate::AppState;
 /// Largest frame accepted from a client. Chat is capped at 2,000 characters (up to 8 KiB
 /// of UTF-8); 64 KiB leaves room for notes and recaps while refusing anything abusive.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Read buffer per connection: chat frames are small, and tungstenite's 128 KiB default
-/// would cost more than the rest of a connection.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Write buffer per connection, for the same reason.
-pub const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer per connection. Client frames are a few hundred bytes, so 1 KiB takes
+/// several per read; a larger frame grows the buffer as it arrives. Every connection
+/// holds this for its whole life, so at 10,000 connections each KiB is 10 MiB.
+pub const READ_BUFFER_BYTES: usize = 1024;
+/// Frames buffered before the writer sends them, when several are waiting. The buffer
+/// keeps its largest size, so this bounds what a burst leaves behind per connection.
+pub const WRITE_BUFFER_BYTES: usize = 2 * 1024;
 /// Frames written per flush at most, so one busy connection's writer yields now and then.
 const WRITE_BATCH: usize = 64;
 /// A socket that cannot take a close frame within this time is simply dropped.
@@ -212,6 +214,8 @@ fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
     outbox.send(error(code, message));
 }
 
+/// Serves one connection until it ends. The rare, large awaits (resuming, leaving,
+/// host commands) are boxed so the future every connection keeps stays small.
 async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     crate::metrics::connection_opened();
     let hub = state.hub.clone();
@@ -364,7 +368,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
                     continue;
                 }
-                match hub.resume(&token, last_seq, &fresh).await {
+                match Box::pin(hub.resume(&token, last_seq, &fresh)).await {
                     Ok(p) => me = Some(p),
                     Err((code, message)) => refuse(out, code, message),
                 }
@@ -382,19 +386,19 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
             }
             (Some(p), ClientMsg::LeaveRoom) => {
                 if p.room().is_some() {
-                    hub.leave_room(p).await;
+                    Box::pin(hub.leave_room(p)).await;
                 } else {
                     p.error(ErrorCode::WrongState, "you are not in a room");
                 }
             }
             (Some(p), ClientMsg::DeleteSession) => {
-                if let Err((code, message)) = hub.delete_hosted_session(p).await {
+                if let Err((code, message)) = Box::pin(hub.delete_hosted_session(p)).await {
                     p.error(code, message);
                 }
             }
             (Some(p), msg) if msg.is_host_action() => match p.session() {
                 Some(SessionSeat::Host(s)) => {
-                    s.send(SessionCmd::FromHost { who: p.id, msg }).await;
+                    Box::pin(s.send(SessionCmd::FromHost { who: p.id, msg })).await;
                 }
                 _ => p.error(
                     ErrorCode::WrongRole,
@@ -403,7 +407,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
             },
             (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
                 Some(room) => {
-                    room.send(RoomCmd::ObserverNote { from: p.id, text }).await;
+                    Box::pin(room.send(RoomCmd::ObserverNote { from: p.id, text })).await;
                 }
                 None => p.error(ErrorCode::WrongRole, "only observers write observer notes"),
             },
@@ -419,7 +423,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     }
 
     match &me {
-        Some(p) => hub.disconnected(p, conn_id).await,
+        Some(p) => Box::pin(hub.disconnected(p, conn_id)).await,
         None => {
             fresh.detach(conn_id);
         }

@@ -3,8 +3,10 @@
 //!
 //! SQLite calls block, so the writer is a plain thread rather than a tokio task. Each
 //! append is queued with a oneshot sender; the writer answers it only after the
-//! transaction holding the event has committed.
+//! transaction holding the event has committed. The writer also checkpoints the WAL
+//! itself, between batches, so the WAL is rewritten from its start instead of growing.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -13,7 +15,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use tokio::sync::oneshot;
 
 use super::{
@@ -31,32 +35,70 @@ pub const MAX_BATCH: usize = 512;
 /// up, and refusing new events beats growing without bound.
 pub const QUEUE_CAPACITY: u64 = 16_384;
 
+/// Least time between the starts of two commits. Under load, appends arriving in this
+/// window share the next commit; every commit rewrites the pages it touched, so a few
+/// larger commits cost far less than many small ones. An idle log commits at once.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(1);
+
+/// How often the writer copies the WAL back into the database file.
+/// The WAL restarts from its beginning only after a checkpoint that caught up with every
+/// commit, which a checkpoint running beside a busy writer never does; between batches
+/// it always does. Appends wait while it runs, so it runs often enough to stay short
+/// (a few hundred pages at thousands of events a second).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How often the writer brings `trees` up to date: one row per active room each time,
+/// so rarely; a crash loses nothing, the next open reads the missing tail.
+pub const TREES_EVERY: Duration = Duration::from_secs(10);
+
+/// WAL size kept on disk after a checkpoint: a burst may grow the WAL, and this much of
+/// it is reused rather than given back, so the next burst does not grow the file again.
+const WAL_KEEP_BYTES: i64 = 16 * 1024 * 1024;
+
 /// The schema this build writes; bump it and add a migration step when tables change.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a statement waits for a lock held by another connection, such as a backup
 /// taken with the `sqlite3` shell, before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Tables and index of schema version 1.
+/// Tables of schema version 2, for a new file.
 ///
 /// AUTOINCREMENT keeps ids from being reused after the newest events are deleted, so an
-/// id always names one event.
-const SCHEMA_V1: &str = "
+/// id always names one event. `events` has no index besides its id: an index by stream
+/// would put every commit's events on as many index pages as there are rooms in it,
+/// each rewritten in the WAL. `trees` says where each stream tree's events lie instead;
+/// the writer keeps it current every [`TREES_EVERY`] and repairs it on open.
+const SCHEMA_V2: &str = "
     CREATE TABLE events (
         id     INTEGER PRIMARY KEY AUTOINCREMENT,
         stream TEXT    NOT NULL,
         at_ms  INTEGER NOT NULL,
         body   TEXT    NOT NULL
     );
-    -- Covers deleting a stream tree and finding each stream's newest event.
-    CREATE INDEX events_by_stream ON events (stream, at_ms);
+    CREATE TABLE trees (
+        root       TEXT    PRIMARY KEY,
+        first_id   INTEGER NOT NULL,
+        last_id    INTEGER NOT NULL,
+        last_at_ms INTEGER NOT NULL
+    );
 ";
 
-/// Names SQLite itself or schema version 1 puts in `sqlite_master`; anything else means
-/// the file belongs to another program.
-const OWN_TABLES: &str =
-    "'schema_version', 'events', 'events_by_stream', 'sqlite_sequence', 'sqlite_stat1'";
+/// From version 1 (an index on `events (stream, at_ms)`) to version 2.
+const MIGRATE_V1_TO_V2: &str = "
+    CREATE TABLE trees (
+        root       TEXT    PRIMARY KEY,
+        first_id   INTEGER NOT NULL,
+        last_id    INTEGER NOT NULL,
+        last_at_ms INTEGER NOT NULL
+    );
+    DROP INDEX IF EXISTS events_by_stream;
+";
+
+/// Names SQLite itself or any schema version puts in `sqlite_master`; anything else
+/// means the file belongs to another program.
+const OWN_TABLES: &str = "'schema_version', 'events', 'events_by_stream', 'trees', \
+     'sqlite_autoindex_trees_1', 'sqlite_sequence', 'sqlite_stat1'";
 
 /// Tuning for [`SqliteLog::open_with`]; the defaults suit production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +107,10 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Most appends waiting for the disk before new ones are refused.
     pub queue_capacity: u64,
+    /// Least time between the starts of two commits.
+    pub commit_every: Duration,
+    /// How often the writer checkpoints while busy.
+    pub checkpoint_every: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -72,6 +118,8 @@ impl Default for SqliteOptions {
         Self {
             max_batch: MAX_BATCH,
             queue_capacity: QUEUE_CAPACITY,
+            commit_every: COMMIT_EVERY,
+            checkpoint_every: CHECKPOINT_EVERY,
         }
     }
 }
@@ -86,8 +134,6 @@ pub struct SqliteLog {
     stats: Arc<StatsCell>,
     queue_capacity: u64,
     writer: Option<JoinHandle<()>>,
-    /// Stops the checkpoint thread when dropped; joined on drop.
-    checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl std::fmt::Debug for SqliteLog {
@@ -153,27 +199,12 @@ impl SqliteLog {
         let stats = Arc::new(StatsCell::default());
         let (requests, queue) = mpsc::channel();
         let writer_stats = Arc::clone(&stats);
-        let max_batch = options.max_batch.max(1);
         let handle = thread::Builder::new()
             .name("uncover-event-log".to_owned())
-            .spawn(move || run_writer(writer, &queue, &writer_stats, max_batch))
+            .spawn(move || run_writer(writer, &queue, &writer_stats, options))
             .map_err(|e| StoreError::Open {
                 path: path.to_owned(),
                 reason: format!("cannot start the writer thread: {e}"),
-            })?;
-
-        let checkpoint_conn =
-            Connection::open_with_flags(path, writer_flags).map_err(|e| open_error(path, e))?;
-        checkpoint_conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_error(path, e))?;
-        let (stop, stopped) = mpsc::channel();
-        let checkpointer = thread::Builder::new()
-            .name("uncover-checkpoint".to_owned())
-            .spawn(move || run_checkpointer(checkpoint_conn, &stopped))
-            .map_err(|e| StoreError::Open {
-                path: path.to_owned(),
-                reason: format!("cannot start the checkpoint thread: {e}"),
             })?;
 
         Ok(Self {
@@ -183,7 +214,6 @@ impl SqliteLog {
             stats,
             queue_capacity: options.queue_capacity,
             writer: Some(handle),
-            checkpointer: Some((stop, checkpointer)),
         })
     }
 
@@ -222,10 +252,6 @@ impl Drop for SqliteLog {
             // A writer that panicked has already failed its callers through their
             // dropped oneshots; there is nothing more to report here.
             let _ = writer.join();
-        }
-        if let Some((stop, checkpointer)) = self.checkpointer.take() {
-            drop(stop);
-            let _ = checkpointer.join();
         }
     }
 }
@@ -311,34 +337,12 @@ fn prepare_writer(conn: &mut Connection, path: &Path) -> Result<(), StoreError> 
     // would add an fsync per commit to also survive power loss, which is not required.
     conn.pragma_update(None, "synchronous", "NORMAL")
         .and_then(|()| conn.busy_timeout(BUSY_TIMEOUT))
-        // Checkpoints fsync; done by the writer they stall every append queued behind
-        // them, so the checkpointer thread does them instead (see `run_checkpointer`).
+        // The writer checkpoints on its own schedule (see `run_writer`), never in the
+        // middle of a commit.
         .and_then(|()| conn.pragma_update(None, "wal_autocheckpoint", 0))
+        .and_then(|()| conn.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES))
         .map_err(|e| open_error(path, e))?;
     migrate(conn, path)
-}
-
-/// How often the WAL is copied back into the database. Often enough that the WAL stays
-/// small (a busy server writes a few MiB a minute), rarely enough to cost nothing.
-pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Checkpoints the WAL from its own connection until `stop` closes. PASSIVE never waits
-/// for the writer, so appends are not held up by the checkpoint's fsync.
-fn run_checkpointer(conn: Connection, stop: &mpsc::Receiver<()>) {
-    loop {
-        match stop.recv_timeout(CHECKPOINT_EVERY) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "event log checkpoint failed");
-                }
-            }
-            _ => {
-                // One last pass so a clean stop leaves little in the WAL.
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                return;
-            }
-        }
-    }
 }
 
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
@@ -354,6 +358,17 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                 supported: SCHEMA_VERSION,
             })
         }
+        Some(1) => tx
+            .execute_batch(MIGRATE_V1_TO_V2)
+            .and_then(|()| fold_tail_into_trees(&tx, &mut HashMap::new()))
+            .and_then(|()| {
+                tx.execute(
+                    "INSERT INTO schema_version (version) VALUES (?1)",
+                    [SCHEMA_VERSION],
+                )
+            })
+            .map(|_| ())
+            .map_err(|e| open_error(path, e))?,
         Some(_) => {}
         None => {
             let foreign: i64 = tx
@@ -370,7 +385,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                         .to_owned(),
                 });
             }
-            tx.execute_batch(SCHEMA_V1)
+            tx.execute_batch(SCHEMA_V2)
                 .and_then(|()| {
                     tx.execute(
                         "INSERT INTO schema_version (version) VALUES (?1)",
@@ -380,6 +395,8 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                 .map_err(|e| open_error(path, e))?;
         }
     }
+    // The writer writes `trees` now and then; a crash may have left the latest out.
+    fold_tail_into_trees(&tx, &mut HashMap::new()).map_err(|e| open_error(path, e))?;
     tx.commit().map_err(|e| open_error(path, e))
 }
 
@@ -405,16 +422,122 @@ fn read_all(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
     rows.collect()
 }
 
-/// The writer thread: waits for work, takes everything waiting (up to `max_batch`)
-/// and writes it; ends when every handle has been dropped and the queue is empty.
+/// Where one stream tree's events lie in `events`, and when it last changed.
+#[derive(Debug, Clone, Copy)]
+struct TreeSpan {
+    first_id: i64,
+    last_id: i64,
+    last_at_ms: i64,
+}
+
+/// Trees changed since `trees` was last written, by root.
+type DirtyTrees = HashMap<String, TreeSpan>;
+
+fn note_event(dirty: &mut DirtyTrees, stream: &str, id: i64, at_ms: i64) {
+    let root = tree_root(stream);
+    match dirty.get_mut(root) {
+        Some(span) => {
+            span.first_id = span.first_id.min(id);
+            span.last_id = span.last_id.max(id);
+            span.last_at_ms = span.last_at_ms.max(at_ms);
+        }
+        None => {
+            dirty.insert(
+                root.to_owned(),
+                TreeSpan {
+                    first_id: id,
+                    last_id: id,
+                    last_at_ms: at_ms,
+                },
+            );
+        }
+    }
+}
+
+/// Writes the changed spans into `trees`, widening what is there.
+fn write_trees(tx: &Transaction<'_>, dirty: &mut DirtyTrees) -> rusqlite::Result<()> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO trees (root, first_id, last_id, last_at_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (root) DO UPDATE SET
+             first_id = MIN(first_id, excluded.first_id),
+             last_id = MAX(last_id, excluded.last_id),
+             last_at_ms = MAX(last_at_ms, excluded.last_at_ms)",
+    )?;
+    for (root, span) in dirty.drain() {
+        upsert.execute(params![root, span.first_id, span.last_id, span.last_at_ms])?;
+    }
+    Ok(())
+}
+
+/// Brings `trees` up to date with events written after its newest span: the writer
+/// writes `trees` every [`TREES_EVERY`], so a crash can leave that much out. Reads only
+/// that tail, by id.
+fn fold_tail_into_trees(tx: &Transaction<'_>, dirty: &mut DirtyTrees) -> rusqlite::Result<()> {
+    let known: i64 = tx.query_row("SELECT COALESCE(MAX(last_id), 0) FROM trees", [], |row| {
+        row.get(0)
+    })?;
+    {
+        let mut tail = tx.prepare("SELECT id, stream, at_ms FROM events WHERE id > ?1")?;
+        let mut rows = tail.query([known])?;
+        while let Some(row) = rows.next()? {
+            let stream: String = row.get(1)?;
+            note_event(dirty, &stream, row.get(0)?, row.get(2)?);
+        }
+    }
+    write_trees(tx, dirty)
+}
+
+/// The writer thread's connection and what it has not yet written to `trees`.
+struct Writer {
+    conn: Connection,
+    dirty: DirtyTrees,
+}
+
+/// The writer thread: waits for work, lets a commit's worth of appends gather if the
+/// last commit was moments ago, takes everything waiting (up to `max_batch`) and writes
+/// it; it checkpoints every [`CHECKPOINT_EVERY`] and writes `trees` every [`TREES_EVERY`]. Ends when every handle has been
+/// dropped and the queue is empty.
 fn run_writer(
-    mut conn: Connection,
+    conn: Connection,
     queue: &mpsc::Receiver<Request>,
     stats: &StatsCell,
-    max_batch: usize,
+    options: SqliteOptions,
 ) {
+    let mut writer = Writer {
+        conn,
+        dirty: DirtyTrees::new(),
+    };
+    let max_batch = options.max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch);
-    while let Ok(first) = queue.recv() {
+    let mut last_commit = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let mut last_trees = Instant::now();
+    let mut unchecked = false;
+    loop {
+        let first = if unchecked {
+            // Nothing waiting for a while: a good moment for the checkpoint.
+            match queue.recv_timeout(options.checkpoint_every) {
+                Ok(first) => first,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    writer.write_trees(stats);
+                    writer.checkpoint();
+                    (last_checkpoint, last_trees, unchecked) =
+                        (Instant::now(), Instant::now(), false);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match queue.recv() {
+                Ok(first) => first,
+                Err(_) => break,
+            }
+        };
+        let since = last_commit.elapsed();
+        if since < options.commit_every {
+            thread::sleep(options.commit_every - since);
+        }
+        last_commit = Instant::now();
         batch.push(first);
         while batch.len() < max_batch {
             match queue.try_recv() {
@@ -422,70 +545,114 @@ fn run_writer(
                 Err(_) => break,
             }
         }
-        write_batch(&mut conn, &mut batch, stats);
-    }
-}
-
-/// Writes a batch in order: runs of appends share one transaction; deletes and purges
-/// get their own; a flush is answered once everything before it is written.
-fn write_batch(conn: &mut Connection, batch: &mut Vec<Request>, stats: &StatsCell) {
-    let mut appends = Vec::new();
-    for request in batch.drain(..) {
-        match request {
-            Request::Append(append) => appends.push(append),
-            Request::DeleteTree { root, done } => {
-                commit_appends(conn, &mut appends, stats);
-                let result = in_transaction(conn, stats, |tx| delete_tree(tx, &root));
-                let _ = done.send(result);
-            }
-            Request::Purge { cutoff_ms, done } => {
-                commit_appends(conn, &mut appends, stats);
-                let result = in_transaction(conn, stats, |tx| purge(tx, cutoff_ms));
-                let _ = done.send(result);
-            }
-            Request::Flush { done } => {
-                commit_appends(conn, &mut appends, stats);
-                let _ = done.send(Ok(()));
-            }
+        writer.write_batch(&mut batch, stats);
+        unchecked = true;
+        if last_trees.elapsed() >= TREES_EVERY {
+            writer.write_trees(stats);
+            last_trees = Instant::now();
+        }
+        if last_checkpoint.elapsed() >= options.checkpoint_every {
+            writer.checkpoint();
+            (last_checkpoint, unchecked) = (Instant::now(), false);
         }
     }
-    commit_appends(conn, &mut appends, stats);
+    writer.write_trees(stats);
+    writer.checkpoint();
 }
 
-/// Commits `appends` in one transaction, then answers each (a caller that stopped
-/// waiting is simply not told).
-fn commit_appends(conn: &mut Connection, appends: &mut Vec<Append>, stats: &StatsCell) {
-    if appends.is_empty() {
-        return;
+impl Writer {
+    /// Writes the spans changed since the last time into `trees`.
+    fn write_trees(&mut self, stats: &StatsCell) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        if let Err(e) = in_transaction(&mut self.conn, stats, |tx| write_trees(tx, &mut dirty)) {
+            // Not lost: the spans are rebuilt from the events on the next open.
+            tracing::warn!(error = %e, "event log tree spans not written");
+        }
     }
-    let started = Instant::now();
-    let result = (|| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut ids = Vec::with_capacity(appends.len());
+
+    /// Copies the WAL into the database. Run between batches, so it always catches up
+    /// and the next commit starts the WAL over.
+    fn checkpoint(&self) {
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
         {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO events (stream, at_ms, body) VALUES (?1, ?2, ?3)")?;
-            for append in appends.iter() {
-                ids.push(insert.insert(params![append.stream, append.at_ms, append.body])?);
+            tracing::warn!(error = %e, "event log checkpoint failed");
+        }
+    }
+
+    /// Writes a batch in order: runs of appends share one transaction; deletes and purges
+    /// get their own; a flush is answered once everything before it is written.
+    fn write_batch(&mut self, batch: &mut Vec<Request>, stats: &StatsCell) {
+        let mut appends = Vec::new();
+        for request in batch.drain(..) {
+            match request {
+                Request::Append(append) => appends.push(append),
+                Request::DeleteTree { root, done } => {
+                    self.commit_appends(&mut appends, stats);
+                    let dirty = &mut self.dirty;
+                    let result =
+                        in_transaction(&mut self.conn, stats, |tx| delete_tree(tx, dirty, &root));
+                    let _ = done.send(result);
+                }
+                Request::Purge { cutoff_ms, done } => {
+                    self.commit_appends(&mut appends, stats);
+                    let dirty = &mut self.dirty;
+                    let result =
+                        in_transaction(&mut self.conn, stats, |tx| purge(tx, dirty, cutoff_ms));
+                    let _ = done.send(result);
+                }
+                Request::Flush { done } => {
+                    self.commit_appends(&mut appends, stats);
+                    let _ = done.send(Ok(()));
+                }
             }
         }
-        tx.commit()?;
-        Ok::<_, rusqlite::Error>(ids)
-    })();
-    let count = appends.len() as u64;
-    stats.queued.fetch_sub(count, Ordering::Relaxed);
-    match result {
-        Ok(ids) => {
-            stats.record_commit(count, elapsed_micros(started));
-            for (append, id) in appends.drain(..).zip(ids) {
-                let _ = append.done.send(Ok(u64::try_from(id).unwrap_or_default()));
-            }
+        self.commit_appends(&mut appends, stats);
+    }
+
+    /// Commits `appends` in one transaction, then answers each (a caller that stopped
+    /// waiting is simply not told).
+    fn commit_appends(&mut self, appends: &mut Vec<Append>, stats: &StatsCell) {
+        if appends.is_empty() {
+            return;
         }
-        Err(error) => {
-            stats.record_failure();
-            let error = StoreError::Write(error.to_string());
-            for append in appends.drain(..) {
-                let _ = append.done.send(Err(error.clone()));
+        let started = Instant::now();
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut ids = Vec::with_capacity(appends.len());
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO events (stream, at_ms, body) VALUES (?1, ?2, ?3)",
+                )?;
+                for append in appends.iter() {
+                    ids.push(insert.insert(params![append.stream, append.at_ms, append.body])?);
+                }
+            }
+            tx.commit()?;
+            Ok::<_, rusqlite::Error>(ids)
+        })();
+        let count = appends.len() as u64;
+        stats.queued.fetch_sub(count, Ordering::Relaxed);
+        match result {
+            Ok(ids) => {
+                stats.record_commit(count, elapsed_micros(started));
+                for (append, id) in appends.drain(..).zip(ids) {
+                    note_event(&mut self.dirty, &append.stream, id, append.at_ms);
+                    let _ = append.done.send(Ok(u64::try_from(id).unwrap_or_default()));
+                }
+            }
+            Err(error) => {
+                stats.record_failure();
+                let error = StoreError::Write(error.to_string());
+                for append in appends.drain(..) {
+                    let _ = append.done.send(Err(error.clone()));
+                }
             }
         }
     }
@@ -511,22 +678,43 @@ fn in_transaction<T>(
     })
 }
 
-/// Deletes the stream `root` and every stream under `root/`.
-fn delete_tree(tx: &Transaction<'_>, root: &str) -> rusqlite::Result<Removed> {
+/// Deletes the stream `root` and every stream under `root/`. Only the ids of the tree
+/// the streams belong to are read, so the cost follows the tree's lifetime, not the
+/// size of the log.
+fn delete_tree(
+    tx: &Transaction<'_>,
+    dirty: &mut DirtyTrees,
+    root: &str,
+) -> rusqlite::Result<Removed> {
+    write_trees(tx, dirty)?;
+    let top = tree_root(root);
+    let span: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT first_id, last_id FROM trees WHERE root = ?1",
+            [top],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((first, last)) = span else {
+        return Ok(Removed::default());
+    };
     // Names under `root/` sort between `root/` and `root0` ('0' follows '/' in ASCII),
-    // a range the stream index answers without pattern escaping.
+    // a range compared without pattern escaping.
     let below = format!("{root}/");
     let above = format!("{root}0");
-    let matches = "stream = ?1 OR (stream >= ?2 AND stream < ?3)";
+    let matches = "id BETWEEN ?4 AND ?5 AND (stream = ?1 OR (stream >= ?2 AND stream < ?3))";
     let (streams, events): (i64, i64) = tx.query_row(
         &format!("SELECT COUNT(DISTINCT stream), COUNT(*) FROM events WHERE {matches}"),
-        params![root, below, above],
+        params![root, below, above, first, last],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     tx.execute(
         &format!("DELETE FROM events WHERE {matches}"),
-        params![root, below, above],
+        params![root, below, above, first, last],
     )?;
+    if top == root {
+        tx.execute("DELETE FROM trees WHERE root = ?1", [top])?;
+    }
     Ok(Removed {
         streams: u64::try_from(streams).unwrap_or_default(),
         events: u64::try_from(events).unwrap_or_default(),
@@ -534,27 +722,22 @@ fn delete_tree(tx: &Transaction<'_>, root: &str) -> rusqlite::Result<Removed> {
 }
 
 /// Deletes every stream tree whose newest event is older than `cutoff_ms`.
-fn purge(tx: &Transaction<'_>, cutoff_ms: i64) -> rusqlite::Result<Removed> {
-    let mut newest_by_root = std::collections::BTreeMap::<String, i64>::new();
-    {
-        let mut newest = tx.prepare("SELECT stream, MAX(at_ms) FROM events GROUP BY stream")?;
-        let mut rows = newest.query([])?;
-        while let Some(row) = rows.next()? {
-            let stream: String = row.get(0)?;
-            let at: i64 = row.get(1)?;
-            let entry = newest_by_root
-                .entry(tree_root(&stream).to_owned())
-                .or_insert(at);
-            *entry = (*entry).max(at);
-        }
-    }
+fn purge(
+    tx: &Transaction<'_>,
+    dirty: &mut DirtyTrees,
+    cutoff_ms: i64,
+) -> rusqlite::Result<Removed> {
+    write_trees(tx, dirty)?;
+    let stale: Vec<String> = {
+        let mut select = tx.prepare("SELECT root FROM trees WHERE last_at_ms < ?1")?;
+        let rows = select.query_map([cutoff_ms], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
     let mut removed = Removed::default();
-    for (root, newest) in newest_by_root {
-        if newest < cutoff_ms {
-            let tree = delete_tree(tx, &root)?;
-            removed.streams += tree.streams;
-            removed.events += tree.events;
-        }
+    for root in stale {
+        let tree = delete_tree(tx, dirty, &root)?;
+        removed.streams += tree.streams;
+        removed.events += tree.events;
     }
     Ok(removed)
 }

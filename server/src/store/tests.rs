@@ -370,6 +370,7 @@ async fn appends_beyond_the_queue_are_refused_while_the_disk_is_stalled() {
     let options = SqliteOptions {
         max_batch: 4,
         queue_capacity: 8,
+        ..SqliteOptions::default()
     };
     let log = SqliteLog::open_with(&path, options).unwrap();
     let lock = hold_write_lock(&path);
@@ -450,7 +451,7 @@ fn a_log_from_a_newer_schema_is_refused() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
@@ -606,4 +607,131 @@ fn every_acknowledged_event_survives_kill_9_exactly_once() {
             .collect();
         assert_eq!(bodies, expected);
     }
+}
+
+#[tokio::test]
+async fn a_busy_log_reuses_its_wal_instead_of_growing_it() {
+    let dir = TempDir::new("wal-reuse");
+    let path = dir.file("events.db");
+    let options = SqliteOptions {
+        commit_every: std::time::Duration::ZERO,
+        checkpoint_every: std::time::Duration::from_millis(1),
+        ..SqliteOptions::default()
+    };
+    let log = SqliteLog::open_with(&path, options).unwrap();
+    // One event per commit, without a pause: every commit writes at least one 4 KiB
+    // page to the WAL, so 3,000 of them would leave a 12 MiB WAL if it never restarted.
+    let body = "x".repeat(200);
+    let started = std::time::Instant::now();
+    let mut commits = 0;
+    while commits < 3_000 || started.elapsed() < std::time::Duration::from_millis(200) {
+        log.append(&format!("room:{}", commits % 50), body.clone())
+            .await
+            .unwrap();
+        commits += 1;
+    }
+    let wal = std::fs::metadata(path.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal < 2 * 1024 * 1024,
+        "the WAL grew to {wal} bytes over {commits} commits"
+    );
+    drop(log);
+    assert_eq!(
+        SqliteLog::open(&path).unwrap().load_all().unwrap().len(),
+        commits
+    );
+}
+
+#[tokio::test]
+async fn a_log_written_by_the_first_schema_is_upgraded_and_still_deletes_whole_sessions() {
+    let dir = TempDir::new("v1");
+    let path = dir.file("events.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version (version) VALUES (1);
+             CREATE TABLE events (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,
+                 at_ms INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE INDEX events_by_stream ON events (stream, at_ms);
+             INSERT INTO events (stream, at_ms, body) VALUES
+                 ('session:a', 10, 'a1'), ('session:b', 11, 'b1'),
+                 ('session:a/room:1', 12, 'a2'), ('session:ab', 13, 'ab1');",
+        )
+        .unwrap();
+    }
+    let log = SqliteLog::open(&path).unwrap();
+    log.append("session:a/room:2", "a3".into()).await.unwrap();
+    let removed = log.delete_streams("session:a").await.unwrap();
+    assert_eq!(
+        removed,
+        Removed {
+            streams: 3,
+            events: 3
+        }
+    );
+    let left: Vec<String> = log
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    assert_eq!(left, ["b1", "ab1"]);
+    let index: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'events_by_stream'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 0, "the version 1 index is dropped");
+}
+
+#[tokio::test]
+async fn events_the_tree_table_missed_before_a_crash_are_still_deleted_with_their_session() {
+    let dir = TempDir::new("tail");
+    let path = dir.file("events.db");
+    {
+        let log = SqliteLog::open(&path).unwrap();
+        log.append("session:t", "t1".into()).await.unwrap();
+        log.append("session:u", "u1".into()).await.unwrap();
+    }
+    {
+        // As if the process died after these commits but before it wrote `trees`.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO events (stream, at_ms, body) VALUES
+                 ('session:t/room:9', 20, 't2'), ('session:v', 21, 'v1');",
+        )
+        .unwrap();
+    }
+    let log = SqliteLog::open(&path).unwrap();
+    let removed = log.delete_streams("session:t").await.unwrap();
+    assert_eq!(
+        removed,
+        Removed {
+            streams: 2,
+            events: 2
+        }
+    );
+    let removed = log.delete_streams("session:v").await.unwrap();
+    assert_eq!(
+        removed,
+        Removed {
+            streams: 1,
+            events: 1
+        }
+    );
+    let left: Vec<String> = log
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    assert_eq!(left, ["u1"]);
 }

@@ -200,9 +200,14 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(data: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(data, addr, &[])
+    }
+
+    fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Self {
         let mut child = Command::new(server_binary())
             .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
             .arg(data)
+            .args(options)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -271,7 +276,9 @@ async fn a_server_killed_mid_round_comes_back_with_every_acknowledged_message() 
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join("events.sqlite");
     let addr = free_addr();
-    let server = ServerProcess::start(&data, addr);
+    // The first life runs the single-threaded scheduler (what one core gets), the second
+    // the multi-threaded one: the log is the same either way.
+    let server = ServerProcess::start_with(&data, addr, &["--threads", "1"]);
 
     const PAIRS: usize = 3;
     const LINES: usize = 15;

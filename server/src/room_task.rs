@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::behaviour;
@@ -22,6 +23,7 @@ use crate::protocol::{
 };
 use crate::room::{Millis, Room, RoomEvent};
 use crate::scoring::{percent, Debrief};
+use crate::store::{EventId, Pending, StoreError};
 use crate::workshop::SessionCmd;
 
 /// Commands queued per room. A room's commands come from two people typing; 64 absorbs
@@ -160,6 +162,30 @@ pub(crate) struct RoomTask {
     debrief_reported: usize,
     /// The bot buyer, when no person holds the buyer's seat.
     bot: Option<BotSeat>,
+    /// Chat lines already shown to the room whose commit is still running, oldest
+    /// first. A line's sender gets the echo (the acknowledgement) only once it is saved.
+    unsaved: VecDeque<UnsavedLine>,
+    /// Per seat (seller, buyer), frames waiting behind that seat's unacknowledged echo,
+    /// so each seat still sees the room in transcript order.
+    held: [VecDeque<Held>; 2],
+    /// Lines relayed before their commit so far, to number them.
+    lines_relayed: u64,
+}
+
+/// A chat line relayed before its commit finished.
+struct UnsavedLine {
+    number: u64,
+    saved: Pending<EventId>,
+}
+
+/// A frame for one seat that must wait for an echo ahead of it.
+enum Held {
+    Frame(Encoded),
+    /// The sender's own line, sent once line `number` is saved.
+    Echo {
+        number: u64,
+        echo: Encoded,
+    },
 }
 
 /// The bot buyer in a room, and the reply it is still "typing".
@@ -225,6 +251,9 @@ impl RoomTask {
             last_report: None,
             debrief_reported: 0,
             bot,
+            unsaved: VecDeque::new(),
+            held: [VecDeque::new(), VecDeque::new()],
+            lines_relayed: 0,
         }
     }
 
@@ -274,9 +303,13 @@ impl RoomTask {
             for p in pending {
                 if let Err(e) = p.await {
                     tracing::error!(room = %self.room.id, error = %e, "room event not saved");
+                    self.settle_saved_lines();
                     return false;
                 }
             }
+            // Lines relayed earlier were queued first, so they are saved by now: their
+            // echoes go out before anything these events say.
+            self.settle_saved_lines();
             for event in batch {
                 self.apply_and_tell(&event);
                 queue.extend(self.bot_reacts(&event));
@@ -287,55 +320,142 @@ impl RoomTask {
     }
 
     fn apply_and_tell(&mut self, event: &RoomEvent) {
-        {
-            self.room.apply(event);
-            if matches!(event, RoomEvent::Chat { .. }) {
-                crate::metrics::chat_relayed();
-                // Everyone in the room sees a chat line the same way: serialise it once.
-                for msg in self.room.view(event, Role::Seller) {
-                    let Some(encoded) = Encoded::new(&msg) else {
-                        continue;
-                    };
+        self.room.apply(event);
+        if matches!(event, RoomEvent::Chat { .. }) {
+            crate::metrics::chat_relayed();
+            // Everyone in the room sees a chat line the same way: serialise it once.
+            for msg in self.room.view(event, Role::Seller) {
+                if let Some(encoded) = Encoded::new(&msg) {
                     for role in [Role::Seller, Role::Buyer] {
-                        if self.room.is_present(role) {
-                            if let Some(p) = self.participant(role) {
-                                p.outbox.send_encoded(&encoded);
-                            }
-                        }
+                        self.tell(role, encoded.clone());
                     }
                     for o in &self.observers {
                         o.outbox.send_encoded(&encoded);
                     }
                 }
-                return;
             }
-            for role in [Role::Seller, Role::Buyer] {
-                if !self.room.is_present(role) {
-                    continue;
+            return;
+        }
+        for role in [Role::Seller, Role::Buyer] {
+            for msg in self.room.view(event, role) {
+                if let Some(encoded) = Encoded::new(&msg) {
+                    self.tell(role, encoded);
                 }
+            }
+        }
+        if !self.observers.is_empty() {
+            let msgs = self.room.view_observer(event);
+            for o in &self.observers {
+                for msg in &msgs {
+                    o.outbox.send(msg.clone());
+                }
+            }
+        }
+        if matches!(
+            event,
+            RoomEvent::PhaseStarted {
+                phase: Phase::Debrief,
+                ..
+            } | RoomEvent::CaptureJudged { .. }
+        ) {
+            self.debrief_reported += 1;
+        }
+    }
+
+    /// Sends a frame to the person in `role`'s seat, behind any echo they still wait for.
+    fn tell(&mut self, role: Role, frame: Encoded) {
+        if !self.room.is_present(role) {
+            return;
+        }
+        let held = &mut self.held[slot(role)];
+        if !held.is_empty() {
+            held.push_back(Held::Frame(frame));
+        } else if let Some(p) = self.participant(role) {
+            p.outbox.send_encoded(&frame);
+        }
+    }
+
+    /// Shows a person's chat line to the room at once and saves it; the sender's echo
+    /// waits for the commit. A line is the one event that changes nothing a later
+    /// decision depends on but the transcript, so relaying it first costs no safety:
+    /// the log still holds events in the order the room applied them, and what the
+    /// sender counts as acknowledged is still saved. If the save fails after all, the
+    /// sender is told instead of acknowledged.
+    fn relay_line(&mut self, role: Role, event: RoomEvent) -> Result<(), String> {
+        let body = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+        let mut saved = self.hub.store().append_at(&self.stream, event.at(), body);
+        if let Some(e) = saved.refused() {
+            return Err(e.to_string());
+        }
+        self.lines_relayed += 1;
+        let number = self.lines_relayed;
+        self.room.apply(&event);
+        crate::metrics::chat_relayed();
+        for msg in self.room.view(&event, Role::Seller) {
+            let Some(encoded) = Encoded::new(&msg) else {
+                continue;
+            };
+            for o in &self.observers {
+                o.outbox.send_encoded(&encoded);
+            }
+            self.tell(role.other(), encoded.clone());
+            if self.room.is_present(role) {
+                self.held[slot(role)].push_back(Held::Echo {
+                    number,
+                    echo: encoded,
+                });
+            }
+        }
+        self.unsaved.push_back(UnsavedLine { number, saved });
+        self.log.push(without_chat_text(event));
+        Ok(())
+    }
+
+    /// Line `number` is saved (or failed): its echo, and whatever waited behind it, go
+    /// out.
+    fn line_saved(&mut self, number: u64, result: Result<EventId, StoreError>) {
+        if let Err(e) = result {
+            tracing::error!(room = %self.room.id, error = %e, "chat line not saved");
+            let refusal = Encoded::new(&ServerMsg::Error {
+                code: ErrorCode::Unavailable,
+                message: "the server could not save your last line: your partner saw it, \
+                          but it may be missing if the server restarts"
+                    .into(),
+            });
+            for held in &mut self.held {
+                for h in held.iter_mut() {
+                    if matches!(h, Held::Echo { number: n, .. } if *n == number) {
+                        if let Some(refusal) = &refusal {
+                            *h = Held::Frame(refusal.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for role in [Role::Seller, Role::Buyer] {
+            while let Some(front) = self.held[slot(role)].front() {
+                let frame = match front {
+                    Held::Frame(frame) => frame,
+                    Held::Echo { number: n, echo } if *n <= number => echo,
+                    Held::Echo { .. } => break,
+                };
                 if let Some(p) = self.participant(role) {
-                    for msg in self.room.view(event, role) {
-                        p.outbox.send(msg);
-                    }
+                    p.outbox.send_encoded(frame);
                 }
+                self.held[slot(role)].pop_front();
             }
-            if !self.observers.is_empty() {
-                let msgs = self.room.view_observer(event);
-                for o in &self.observers {
-                    for msg in &msgs {
-                        o.outbox.send(msg.clone());
-                    }
-                }
-            }
-            if matches!(
-                event,
-                RoomEvent::PhaseStarted {
-                    phase: Phase::Debrief,
-                    ..
-                } | RoomEvent::CaptureJudged { .. }
-            ) {
-                self.debrief_reported += 1;
-            }
+        }
+    }
+
+    /// Acknowledges every relayed line whose commit has finished, oldest first.
+    fn settle_saved_lines(&mut self) {
+        while let Some(line) = self.unsaved.front_mut() {
+            let Some(result) = (&mut line.saved).now_or_never() else {
+                break;
+            };
+            let number = line.number;
+            self.unsaved.pop_front();
+            self.line_saved(number, result);
         }
     }
 
@@ -666,8 +786,17 @@ impl RoomTask {
                 _ = tokio::time::sleep_until(grace_due.unwrap_or(wake)), if grace_due.is_some() => {
                     Box::pin(self.release_expired_seats()).await;
                 }
+                saved = oldest_line_saved(&mut self.unsaved), if !self.unsaved.is_empty() => {
+                    if let Some(line) = self.unsaved.pop_front() {
+                        self.line_saved(line.number, saved);
+                    }
+                }
             }
             Box::pin(self.report(before)).await;
+        }
+        while let Some(line) = self.unsaved.pop_front() {
+            let saved = line.saved.await;
+            self.line_saved(line.number, saved);
         }
         let id = self.room.id;
         for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
@@ -698,6 +827,28 @@ impl RoomTask {
                 }
                 let result = self.room.decide(role, &msg, clock::now_ms());
                 let refusal = match result {
+                    Ok(mut events)
+                        if events.len() == 1 && matches!(events[0], RoomEvent::Chat { .. }) =>
+                    {
+                        let line = events.remove(0);
+                        match self.relay_line(role, line.clone()) {
+                            Ok(()) => {
+                                let reactions = self.bot_reacts(&line);
+                                if !reactions.is_empty() {
+                                    self.commit(reactions).await;
+                                }
+                                None
+                            }
+                            Err(e) => {
+                                tracing::error!(room = %self.room.id, error = %e, "chat line refused by the log");
+                                Some((
+                                    ErrorCode::Unavailable,
+                                    "the server could not save that; nothing changed, try again"
+                                        .to_string(),
+                                ))
+                            }
+                        }
+                    }
                     Ok(events) => (!self.commit(events).await).then(|| {
                         (
                             ErrorCode::Unavailable,
@@ -785,6 +936,14 @@ impl RoomTask {
                 });
             }
         }
+    }
+}
+
+/// Resolves when the oldest relayed line's commit is done (never, if there is none).
+async fn oldest_line_saved(unsaved: &mut VecDeque<UnsavedLine>) -> Result<EventId, StoreError> {
+    match unsaved.front_mut() {
+        Some(line) => (&mut line.saved).await,
+        None => std::future::pending().await,
     }
 }
 

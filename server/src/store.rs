@@ -197,6 +197,16 @@ impl<T> Pending<T> {
             state: PendingState::Waiting(receiver),
         }
     }
+
+    /// The error, if the log refused the operation outright (it was never queued).
+    pub fn refused(&mut self) -> Option<StoreError> {
+        match &mut self.state {
+            PendingState::Ready(result) if matches!(result, Some(Err(_))) => {
+                result.take().and_then(Result::err)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl<T> fmt::Debug for Pending<T> {

@@ -358,6 +358,22 @@ impl Client {
         }
     }
 
+    /// The next server message if one arrives within `wait`; `None` if none does.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            match tokio::time::timeout(wait, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server sends JSON");
+                    self.raw.push(t.to_string());
+                    self.seen.push(v.clone());
+                    return Some(v);
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)))) => continue,
+                _ => return None,
+            }
+        }
+    }
+
     /// Reads until a message of `kind` arrives (recording everything on the way).
     pub async fn expect(&mut self, kind: &str) -> Value {
         loop {

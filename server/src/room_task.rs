@@ -322,18 +322,7 @@ impl RoomTask {
     fn apply_and_tell(&mut self, event: &RoomEvent) {
         self.room.apply(event);
         if matches!(event, RoomEvent::Chat { .. }) {
-            crate::metrics::chat_relayed();
-            // Everyone in the room sees a chat line the same way: serialise it once.
-            for msg in self.room.view(event, Role::Seller) {
-                if let Some(encoded) = Encoded::new(&msg) {
-                    for role in [Role::Seller, Role::Buyer] {
-                        self.tell(role, encoded.clone());
-                    }
-                    for o in &self.observers {
-                        o.outbox.send_encoded(&encoded);
-                    }
-                }
-            }
+            self.show_line(event, None);
             return;
         }
         for role in [Role::Seller, Role::Buyer] {
@@ -359,6 +348,33 @@ impl RoomTask {
             } | RoomEvent::CaptureJudged { .. }
         ) {
             self.debrief_reported += 1;
+        }
+    }
+
+    /// Shows a chat line just applied to everyone in the room, serialised once. With
+    /// `echo_after`, the sender's own copy waits for that line's commit.
+    fn show_line(&mut self, event: &RoomEvent, echo_after: Option<(Role, u64)>) {
+        crate::metrics::chat_relayed();
+        for msg in self.room.view(event, Role::Seller) {
+            let Some(encoded) = Encoded::new(&msg) else {
+                continue;
+            };
+            for o in &self.observers {
+                o.outbox.send_encoded(&encoded);
+            }
+            for role in [Role::Seller, Role::Buyer] {
+                match echo_after {
+                    Some((sender, number)) if sender == role => {
+                        if self.room.is_present(role) {
+                            self.held[slot(role)].push_back(Held::Echo {
+                                number,
+                                echo: encoded.clone(),
+                            });
+                        }
+                    }
+                    _ => self.tell(role, encoded.clone()),
+                }
+            }
         }
     }
 
@@ -390,22 +406,7 @@ impl RoomTask {
         self.lines_relayed += 1;
         let number = self.lines_relayed;
         self.room.apply(&event);
-        crate::metrics::chat_relayed();
-        for msg in self.room.view(&event, Role::Seller) {
-            let Some(encoded) = Encoded::new(&msg) else {
-                continue;
-            };
-            for o in &self.observers {
-                o.outbox.send_encoded(&encoded);
-            }
-            self.tell(role.other(), encoded.clone());
-            if self.room.is_present(role) {
-                self.held[slot(role)].push_back(Held::Echo {
-                    number,
-                    echo: encoded,
-                });
-            }
-        }
+        self.show_line(&event, Some((role, number)));
         self.unsaved.push_back(UnsavedLine { number, saved });
         self.log.push(without_chat_text(event));
         Ok(())

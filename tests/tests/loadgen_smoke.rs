@@ -1,6 +1,6 @@
 //! Smoke tests for the benchmark's tools, so `make bench` never finds them rotten: the load
 //! generator drives a few pairs for a second against an in-process Uncover server and the
-//! in-process bare relay, the `loadgen` binary's command line works end to end, and a
+//! in-process bare relay (plain and echoing), the `loadgen` binary's command line works end to end, and a
 //! server that swallows messages is reported as losing them. No timing is asserted here;
 //! speed lives in `make bench`.
 
@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use uncover_tests::load::generator::{self, Config, Report, Target};
-use uncover_tests::load::relay;
+use uncover_tests::load::relay::{self, Echo};
 use uncover_tests::TestServer;
 
 /// A few pairs for about a second: enough traffic to exercise every path.
@@ -39,10 +39,10 @@ fn assert_everything_arrived(r: &Report) {
     assert!(r.server.is_some(), "server figures missing: {r:?}");
 }
 
-async fn spawn_bare_relay() -> String {
+async fn spawn_bare_relay(echo: Echo) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local address");
-    tokio::spawn(relay::serve(listener));
+    tokio::spawn(relay::serve(listener, echo));
     format!("ws://{addr}/")
 }
 
@@ -54,15 +54,30 @@ async fn uncover_pairs_made_through_the_protocol_deliver_every_chat_line() {
     config.scenario = Some("steady".into());
     let report = generator::run(&config).await.unwrap();
     assert_everything_arrived(&report);
+    assert_eq!(
+        report.echoed, report.sent,
+        "every line is acknowledged: {report:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_relay_forwards_every_frame_to_the_partner() {
-    let url = spawn_bare_relay().await;
+    let url = spawn_bare_relay(Echo::None).await;
     let report = generator::run(&smoke_config(url, Target::Relay))
         .await
         .unwrap();
     assert_everything_arrived(&report);
+    assert_eq!(report.echoed, 0, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoing_relay_also_returns_every_frame_to_its_sender() {
+    let url = spawn_bare_relay(Echo::ToSender).await;
+    let report = generator::run(&smoke_config(url, Target::Relay))
+        .await
+        .unwrap();
+    assert_everything_arrived(&report);
+    assert_eq!(report.echoed, report.sent, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +104,7 @@ async fn a_server_that_swallows_messages_is_reported_as_losing_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loadgen_binary_reports_a_clean_run_as_json() {
-    let url = spawn_bare_relay().await;
+    let url = spawn_bare_relay(Echo::None).await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args([
             "--url",

@@ -1,12 +1,14 @@
 //! `bare_relay`: the bare tokio-tungstenite pair relay Uncover is benchmarked against.
 //! Pairs websocket connections in arrival order and forwards frames between partners
-//! (see `uncover_tests::load::relay`).
+//! (see `uncover_tests::load::relay`); with `--echo` each frame also goes back to its
+//! sender, the way Uncover acknowledges a chat line.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use uncover_tests::load::{raise_open_file_limit, relay};
+use uncover_tests::load::raise_open_file_limit;
+use uncover_tests::load::relay::{self, Echo};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,6 +22,9 @@ struct Args {
     /// Runtime worker threads; 0 runs everything on one thread (tokio's current_thread).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Also send each frame back to its sender, as Uncover acknowledges each chat line.
+    #[arg(long)]
+    echo: bool,
 }
 
 fn main() -> ExitCode {
@@ -51,7 +56,12 @@ fn main() -> ExitCode {
             }
         };
         println!("bare relay listening on {}", args.bind);
-        match relay::serve(listener).await {
+        let echo = if args.echo {
+            Echo::ToSender
+        } else {
+            Echo::None
+        };
+        match relay::serve(listener, echo).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("accept failed: {e}");

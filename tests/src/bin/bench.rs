@@ -1,5 +1,6 @@
 //! `bench`: the runner behind `make bench`. Starts each server (Uncover, the bare Rust
-//! relay, the Node `ws` relay) as a fresh process pinned to one core, drives it with the
+//! relay, the same relay echoing each frame to its sender, the Node `ws` relay) as a
+//! fresh process pinned to one core, drives it with the
 //! load generator in this process (pinned to another core by `tests/bench/run.sh`), and
 //! prints one table: the realistic workloads at 100, 1,000 and 5,000 pairs, then each
 //! server's saturation point. Every run's full report goes to a JSON file beside it.
@@ -39,7 +40,11 @@ struct Args {
     #[arg(long, env = "BENCH_FULL", value_parser = clap::builder::BoolishValueParser::new(), default_value = "false")]
     full: bool,
     /// Servers to compare, in order.
-    #[arg(long, value_delimiter = ',', default_value = "uncover,bare,node")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "uncover,bare,bare-echo,node"
+    )]
     servers: Vec<ServerKind>,
     /// Pair counts for the realistic workload.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,5000")]
@@ -107,6 +112,9 @@ enum EventLog {
 enum ServerKind {
     Uncover,
     Bare,
+    /// The bare relay sending each frame back to its sender too: the floor for a
+    /// protocol that acknowledges every line, as Uncover's does.
+    BareEcho,
     Node,
 }
 
@@ -115,6 +123,7 @@ impl ServerKind {
         match self {
             ServerKind::Uncover => "Uncover",
             ServerKind::Bare => "bare tokio-tungstenite",
+            ServerKind::BareEcho => "bare, echoing to sender",
             ServerKind::Node => "Node ws",
         }
     }
@@ -225,6 +234,10 @@ impl Bench {
                 self.relay_bin.clone(),
                 vec!["--bind".to_string(), bind.clone()],
             ),
+            ServerKind::BareEcho => (
+                self.relay_bin.clone(),
+                vec!["--bind".to_string(), bind.clone(), "--echo".to_string()],
+            ),
             ServerKind::Node => (
                 PathBuf::from("node"),
                 vec![
@@ -300,7 +313,7 @@ impl Bench {
         let server = self.start(kind, port)?;
         let (url, target) = match kind {
             ServerKind::Uncover => (format!("ws://127.0.0.1:{port}/ws"), Target::Uncover),
-            ServerKind::Bare | ServerKind::Node => {
+            ServerKind::Bare | ServerKind::BareEcho | ServerKind::Node => {
                 (format!("ws://127.0.0.1:{port}/"), Target::Relay)
             }
         };
@@ -514,6 +527,13 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
                 "Target, saturation vs Node ws relay: {u:.0} / {n:.0} msg/s = {:.2}x (>= 2x: {})",
                 u / n,
                 verdict(u >= 2.0 * n)
+            );
+        }
+        if let Some(e) = held(ServerKind::BareEcho) {
+            let _ = writeln!(
+                out,
+                "Reference, saturation vs the bare relay echoing to the sender (not a target): {u:.0} / {e:.0} msg/s = {:.0}%",
+                u / e * 100.0
             );
         }
     }

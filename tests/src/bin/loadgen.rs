@@ -75,8 +75,8 @@ fn print_text(r: &Report) {
         r.target, r.pairs, r.connections, r.rate_per_side, r.message_bytes, r.setup_secs
     );
     println!(
-        "steady {:.0} s: sent {}, delivered {} ({:.0} msg/s), lost {}, reordered {}, misrouted {}",
-        r.steady_secs, r.sent, r.delivered, r.delivered_per_sec, r.lost, r.reordered, r.misrouted
+        "steady {:.0} s: sent {}, delivered {} ({:.0} msg/s), echoed to the sender {}, lost {}, reordered {}, misrouted {}",
+        r.steady_secs, r.sent, r.delivered, r.delivered_per_sec, r.echoed, r.lost, r.reordered, r.misrouted
     );
     let l = r.latency_us;
     println!(

@@ -165,6 +165,9 @@ pub struct Report {
     pub sent: u64,
     /// Of those, how many reached the partner.
     pub delivered: u64,
+    /// Of those, how many came back to their sender: Uncover's acknowledgement, or a
+    /// relay run with echo. Zero from a plain relay.
+    pub echoed: u64,
     pub lost: u64,
     /// Arrivals older than one already seen from the same sender.
     pub reordered: u64,
@@ -207,6 +210,7 @@ struct Stats {
     send_lag: Histogram<u64>,
     sent: u64,
     delivered: u64,
+    echoed: u64,
     reordered: u64,
     misrouted: u64,
     server_errors: u64,
@@ -226,6 +230,7 @@ impl Stats {
             send_lag: hist()?,
             sent: 0,
             delivered: 0,
+            echoed: 0,
             reordered: 0,
             misrouted: 0,
             server_errors: 0,
@@ -530,7 +535,11 @@ async fn drive(
                         continue;
                     };
                     if from == me {
-                        continue; // Uncover's echo of our own line.
+                        // Our own line coming back: Uncover's acknowledgement.
+                        if shared.in_window_nanos(sent_nanos) {
+                            shared.with_stats(|s| s.echoed += 1);
+                        }
+                        continue;
                     }
                     let partner_id = *partner.get_or_insert(from);
                     let in_window = shared.in_window_nanos(sent_nanos);
@@ -687,6 +696,7 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         steady_secs,
         sent: stats.sent,
         delivered: stats.delivered,
+        echoed: stats.echoed,
         lost: stats.sent.saturating_sub(stats.delivered),
         reordered: stats.reordered,
         misrouted: stats.misrouted,

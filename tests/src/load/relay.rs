@@ -6,6 +6,10 @@
 //! Each socket has a reader (forwarding to the partner's queue) and a writer (draining its
 //! own bounded queue, flushing once per batch). A partner whose queue is full is cut off,
 //! the same policy as Uncover's outbox, so neither server can hide overload in memory.
+//!
+//! With [`Echo::ToSender`] every frame also goes back to its sender, as Uncover's chat
+//! acknowledgement does: the floor for a protocol that answers each line, which shows how
+//! much of the gap to the plain relay is that answer rather than the rest of Uncover.
 
 use std::sync::{Arc, Mutex};
 
@@ -31,12 +35,22 @@ struct Waiting {
 /// The one connection waiting for a partner, if any.
 type Lobby = Arc<Mutex<Option<Waiting>>>;
 
+/// Whether a frame also goes back to the socket that sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Echo {
+    /// Only the partner gets it: the plain relay.
+    #[default]
+    None,
+    /// The sender gets a copy too, sent at once.
+    ToSender,
+}
+
 /// Accepts connections on `listener` until it fails, pairing them in arrival order.
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, echo: Echo) -> std::io::Result<()> {
     let lobby: Lobby = Arc::new(Mutex::new(None));
     loop {
         let (stream, _) = listener.accept().await?;
-        tokio::spawn(connection(stream, lobby.clone()));
+        tokio::spawn(connection(stream, lobby.clone(), echo));
     }
 }
 
@@ -48,7 +62,7 @@ enum Seat {
     First(oneshot::Receiver<mpsc::Sender<Message>>),
 }
 
-async fn connection(stream: TcpStream, lobby: Lobby) {
+async fn connection(stream: TcpStream, lobby: Lobby, echo: Echo) {
     let _ = stream.set_nodelay(true);
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(socket_config())).await
     else {
@@ -78,7 +92,8 @@ async fn connection(stream: TcpStream, lobby: Lobby) {
             }
         }
     };
-    drop(tx);
+    // Held only to echo; otherwise the writer ends when the partner's reader does.
+    let own = (echo == Echo::ToSender).then_some(tx);
 
     // Frames sent before the partner arrives are kept (up to the queue bound) and
     // forwarded first; a socket that closes while waiting leaves the lobby.
@@ -107,7 +122,7 @@ async fn connection(stream: TcpStream, lobby: Lobby) {
         },
     };
     for m in early {
-        if partner.try_send(m).is_err() {
+        if !forward(m, &partner, own.as_ref()) {
             writer.abort();
             return;
         }
@@ -116,9 +131,7 @@ async fn connection(stream: TcpStream, lobby: Lobby) {
     while let Some(Ok(frame)) = source.next().await {
         match frame {
             Message::Text(_) | Message::Binary(_) => {
-                // Full: the partner reads too slowly; closed: the partner left. Either
-                // way the pair ends, and dropping this side closes the partner's too.
-                if partner.try_send(frame).is_err() {
+                if !forward(frame, &partner, own.as_ref()) {
                     break;
                 }
             }
@@ -127,6 +140,22 @@ async fn connection(stream: TcpStream, lobby: Lobby) {
         }
     }
     writer.abort();
+}
+
+/// Queues `frame` for the partner, and for its sender when echoing. False when a queue
+/// is full (its reader is too slow) or closed (its socket left): either way the pair
+/// ends, and dropping this side closes the partner's too.
+fn forward(
+    frame: Message,
+    partner: &mpsc::Sender<Message>,
+    own: Option<&mpsc::Sender<Message>>,
+) -> bool {
+    if let Some(own) = own {
+        if own.try_send(frame.clone()).is_err() {
+            return false;
+        }
+    }
+    partner.try_send(frame).is_ok()
 }
 
 async fn write_loop(

@@ -60,22 +60,24 @@ async fn uncover_pairs_made_through_the_protocol_deliver_every_chat_line() {
     );
 }
 
+/// The smoke run against an in-process bare relay.
+async fn run_against_bare_relay(echo: Echo) -> Report {
+    let url = spawn_bare_relay(echo).await;
+    generator::run(&smoke_config(url, Target::Relay))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_relay_forwards_every_frame_to_the_partner() {
-    let url = spawn_bare_relay(Echo::None).await;
-    let report = generator::run(&smoke_config(url, Target::Relay))
-        .await
-        .unwrap();
+    let report = run_against_bare_relay(Echo::None).await;
     assert_everything_arrived(&report);
     assert_eq!(report.echoed, 0, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoing_relay_also_returns_every_frame_to_its_sender() {
-    let url = spawn_bare_relay(Echo::ToSender).await;
-    let report = generator::run(&smoke_config(url, Target::Relay))
-        .await
-        .unwrap();
+    let report = run_against_bare_relay(Echo::ToSender).await;
     assert_everything_arrived(&report);
     assert_eq!(report.echoed, report.sent, "{report:?}");
 }

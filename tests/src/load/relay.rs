@@ -36,10 +36,9 @@ struct Waiting {
 type Lobby = Arc<Mutex<Option<Waiting>>>;
 
 /// Whether a frame also goes back to the socket that sent it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Echo {
     /// Only the partner gets it: the plain relay.
-    #[default]
     None,
     /// The sender gets a copy too, sent at once.
     ToSender,

@@ -29,6 +29,9 @@ const BISECT_STEPS: usize = 2;
 /// A run offers its load only if the generator sent at least this share of what the
 /// schedule asked for; below it the generator, not the server, is the limit.
 const OFFERED_SHARE: f64 = 0.95;
+/// A server that misses a saturation step with its core less busy than this was not
+/// out of CPU: queueing in the generator or the machine set its limit at least in part.
+const SERVER_BOUND_CPU_PERCENT: f64 = 90.0;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -538,6 +541,19 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
         }
     }
     for s in saturations {
+        let missed_with_cpu_to_spare = s.missed.as_ref().and_then(|m| {
+            let cpu = m.report.server.as_ref()?.cpu_percent;
+            (cpu < SERVER_BOUND_CPU_PERCENT).then_some((m, cpu))
+        });
+        if let Some((m, cpu)) = missed_with_cpu_to_spare {
+            let _ = writeln!(
+                out,
+                "Note: {} missed {:.0} msg/s with its core {cpu:.0}% busy and the generator's {:.0}%: not out of CPU, so the generator and the machine set its figure as much as the server did.",
+                s.server.label(),
+                m.report.delivered_per_sec,
+                m.report.generator_cpu_percent,
+            );
+        }
         if s.held.as_ref().is_some_and(|h| h.generator_bound)
             || s.missed.as_ref().is_some_and(|m| m.generator_bound)
             || (s.missed.is_none() && s.held.is_some())
@@ -712,5 +728,86 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uncover_tests::load::generator::Percentiles;
+
+    /// A clean saturation step at `delivered` msg/s with the given CPU shares.
+    fn step(server: ServerKind, delivered: f64, server_cpu: f64, generator_cpu: f64) -> Run {
+        Run {
+            workload: "saturation",
+            server,
+            report: Report {
+                target: Target::Relay,
+                pairs: 2000,
+                connections: 4000,
+                rate_per_side: delivered / 4000.0,
+                message_bytes: 200,
+                setup_secs: 1.0,
+                steady_secs: 20.0,
+                sent: 1,
+                delivered: 1,
+                echoed: 0,
+                lost: 0,
+                reordered: 0,
+                misrouted: 0,
+                delivered_per_sec: delivered,
+                latency_us: Percentiles::default(),
+                send_lag_us: Percentiles::default(),
+                generator_cpu_percent: generator_cpu,
+                server_errors: 0,
+                first_error: None,
+                disconnects: 0,
+                phase_changes: 0,
+                server: Some(ServerFigures {
+                    cpu_percent: server_cpu,
+                    ..ServerFigures::default()
+                }),
+            },
+            held: true,
+            generator_bound: false,
+        }
+    }
+
+    fn saturation(server: ServerKind, held: Run, missed: Run) -> Saturation {
+        Saturation {
+            server,
+            held: Some(held),
+            missed: Some(Run {
+                held: false,
+                ..missed
+            }),
+        }
+    }
+
+    #[test]
+    fn a_server_missing_a_step_with_cpu_to_spare_is_flagged() {
+        let bare = ServerKind::Bare;
+        let relay = saturation(
+            bare,
+            step(bare, 37_500.0, 64.0, 69.0),
+            step(bare, 40_000.0, 70.0, 77.0),
+        );
+        let out = summary(&[], &[relay], None);
+        assert!(
+            out.contains("bare tokio-tungstenite missed 40000 msg/s with its core 70% busy"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_server_out_of_cpu_is_not_flagged() {
+        let uncover = ServerKind::Uncover;
+        let full = saturation(
+            uncover,
+            step(uncover, 20_000.0, 86.0, 57.0),
+            step(uncover, 22_500.0, 95.0, 62.0),
+        );
+        let out = summary(&[], &[full], None);
+        assert!(!out.contains("not out of CPU"), "{out}");
     }
 }

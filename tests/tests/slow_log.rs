@@ -98,14 +98,16 @@ impl EventLog for GatedLog {
     }
 }
 
-async fn server_on(log: Arc<GatedLog>) -> TestServer {
-    TestServer::spawn_on(test_library(), log, ServerOptions::default()).await
+/// A server whose event log the test holds the gate of.
+async fn gated_server() -> (Arc<GatedLog>, TestServer) {
+    let log = Arc::new(GatedLog::default());
+    let server = TestServer::spawn_on(test_library(), log.clone(), ServerOptions::default()).await;
+    (log, server)
 }
 
 #[tokio::test]
 async fn a_partner_sees_a_line_while_it_is_saved_and_its_sender_is_acknowledged_after() {
-    let log = Arc::new(GatedLog::default());
-    let server = server_on(log.clone()).await;
+    let (log, server) = gated_server().await;
     let (mut seller, mut buyer) = server.conversation("steady").await;
 
     log.close();
@@ -143,8 +145,7 @@ async fn a_partner_sees_a_line_while_it_is_saved_and_its_sender_is_acknowledged_
 
 #[tokio::test]
 async fn a_line_the_log_cannot_save_is_reported_to_its_sender_instead_of_acknowledged() {
-    let log = Arc::new(GatedLog::default());
-    let server = server_on(log.clone()).await;
+    let (log, server) = gated_server().await;
     let (mut seller, mut buyer) = server.conversation("steady").await;
 
     log.close();

@@ -773,26 +773,32 @@ mod tests {
         }
     }
 
-    fn saturation(server: ServerKind, held: Run, missed: Run) -> Saturation {
-        Saturation {
+    /// The summary of one server's ladder: a step held and the next missed, each given
+    /// as (msg/s, server CPU %, generator CPU %).
+    fn ladder_summary(
+        server: ServerKind,
+        held: (f64, f64, f64),
+        missed: (f64, f64, f64),
+    ) -> String {
+        let missed = Run {
+            held: false,
+            ..step(server, missed.0, missed.1, missed.2)
+        };
+        let ladder = Saturation {
             server,
-            held: Some(held),
-            missed: Some(Run {
-                held: false,
-                ..missed
-            }),
-        }
+            held: Some(step(server, held.0, held.1, held.2)),
+            missed: Some(missed),
+        };
+        summary(&[], &[ladder], None)
     }
 
     #[test]
     fn a_server_missing_a_step_with_cpu_to_spare_is_flagged() {
-        let bare = ServerKind::Bare;
-        let relay = saturation(
-            bare,
-            step(bare, 37_500.0, 64.0, 69.0),
-            step(bare, 40_000.0, 70.0, 77.0),
+        let out = ladder_summary(
+            ServerKind::Bare,
+            (37_500.0, 64.0, 69.0),
+            (40_000.0, 70.0, 77.0),
         );
-        let out = summary(&[], &[relay], None);
         assert!(
             out.contains("bare tokio-tungstenite missed 40000 msg/s with its core 70% busy"),
             "{out}"
@@ -801,13 +807,11 @@ mod tests {
 
     #[test]
     fn a_server_out_of_cpu_is_not_flagged() {
-        let uncover = ServerKind::Uncover;
-        let full = saturation(
-            uncover,
-            step(uncover, 20_000.0, 86.0, 57.0),
-            step(uncover, 22_500.0, 95.0, 62.0),
+        let out = ladder_summary(
+            ServerKind::Uncover,
+            (20_000.0, 86.0, 57.0),
+            (22_500.0, 95.0, 62.0),
         );
-        let out = summary(&[], &[full], None);
         assert!(!out.contains("not out of CPU"), "{out}");
     }
 }

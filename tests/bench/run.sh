@@ -4,8 +4,8 @@
 # server, fresh for every run, pinned to core 0. Prints one table; every run's full report
 # lands in target/bench/results.json.
 #
-#   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~16 min)
-#   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~35 min)
+#   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~22 min)
+#   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~40 min)
 #   tests/bench/run.sh --help           # choose servers, pair counts, rates, durations
 set -euo pipefail
 cd "$(dirname "$0")/../.."

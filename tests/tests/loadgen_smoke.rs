@@ -1,7 +1,7 @@
 //! Smoke tests for the benchmark's tools, so `make bench` never finds them rotten: the load
 //! generator drives a few pairs for a second against an in-process Uncover server and the
-//! in-process bare relay (plain and echoing), the `loadgen` binary's command line works end to end, and a
-//! server that swallows messages is reported as losing them. No timing is asserted here;
+//! in-process bare relay (plain and echoing), the `loadgen` and `bench` binaries work end to
+//! end, and a server that swallows messages is reported as losing them. No timing is asserted here;
 //! speed lives in `make bench`.
 
 // A test that cannot unwrap has failed; panicking is how it says so.
@@ -133,4 +133,70 @@ async fn loadgen_binary_reports_a_clean_run_as_json() {
     assert!(report["sent"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["delivered"], report["sent"], "{report}");
     assert_eq!(report["lost"], 0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_runner_measures_each_server_in_interleaved_rounds() {
+    let out_dir = std::env::temp_dir().join(format!("uncover-bench-smoke-{}", std::process::id()));
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args([
+            "--servers",
+            "bare,bare-echo",
+            "--no-realistic",
+            "--no-saturation",
+            "--cost-rounds",
+            "2",
+            "--cost-rates",
+            "200",
+            "--cost-pairs",
+            "3",
+            "--cost-steady-secs",
+            "1",
+            "--out-dir",
+        ])
+        .arg(&out_dir)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    assert!(
+        stdout.contains("3 pairs, median of 2 interleaved rounds"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("200 msg/s: bare tokio-tungstenite "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("; bare, echoing to sender "), "{stdout}");
+    // Round one runs every server before round two runs any.
+    let order: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            ["bare tokio-tungstenite", "bare, echoing"]
+                .into_iter()
+                .find(|label| l.starts_with(label))
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "bare tokio-tungstenite",
+            "bare, echoing",
+            "bare tokio-tungstenite",
+            "bare, echoing"
+        ],
+        "{stderr}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+    let runs = results["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4, "{results}");
+    for run in runs {
+        assert_eq!(run["workload"], "cost", "{run}");
+        assert_eq!(run["report"]["steady_secs"], 1.0, "{run}");
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
 }

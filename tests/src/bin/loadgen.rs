@@ -145,17 +145,8 @@ fn main() -> ExitCode {
     config.server_pid = args.server_pid;
     config.scenario = args.scenario;
 
-    // One thread: the generator is pinned to one core, and one thread needs no locking
-    // between connection tasks beyond an uncontended mutex.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = uncover_tests::load::single_thread_runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(generator::run(&config)) {
         Ok(report) => {

@@ -36,3 +36,19 @@ pub fn raise_open_file_limit() -> u64 {
             .unwrap_or(0),
     }
 }
+
+/// The runtime the load tools drive connections on: one thread, since the generator is
+/// pinned to one core and one thread needs no locking between connection tasks beyond an
+/// uncontended mutex. On failure, says why and returns `None`.
+pub fn single_thread_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            None
+        }
+    }
+}

@@ -2,8 +2,11 @@
 //! relay, the same relay echoing each frame to its sender, the Node `ws` relay) as a
 //! fresh process pinned to one core, drives it with the
 //! load generator in this process (pinned to another core by `tests/bench/run.sh`), and
-//! prints one table: the realistic workloads at 100, 1,000 and 5,000 pairs, then each
-//! server's saturation point. Every run's full report goes to a JSON file beside it.
+//! prints one table: the realistic workloads at 100, 1,000 and 5,000 pairs, each
+//! server's CPU time per message at fixed loads (interleaved rounds, see [`cost`]), then
+//! each server's saturation point. Every run's full report goes to a JSON file beside it.
+
+mod cost;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -81,6 +84,22 @@ struct Args {
     /// Skip the saturation search.
     #[arg(long)]
     no_saturation: bool,
+    /// Total messages per second for the cost workload: every server at each, in turn.
+    #[arg(long, value_delimiter = ',', default_value = "10000,20000")]
+    cost_rates: Vec<f64>,
+    /// Pairs for the cost workload. 1,000 pairs at 20,000 msg/s is 10 messages a second
+    /// per side, within Uncover's per-connection limit.
+    #[arg(long, default_value_t = 1000)]
+    cost_pairs: usize,
+    /// Interleaved rounds of the cost workload (default 3, or 5 with --full).
+    #[arg(long)]
+    cost_rounds: Option<usize>,
+    /// Steady seconds per cost run (default 10, or 15 with --full).
+    #[arg(long)]
+    cost_steady_secs: Option<f64>,
+    /// Skip the cost workload.
+    #[arg(long)]
+    no_cost: bool,
     /// Core the servers run on (the generator should be on another).
     #[arg(long, default_value_t = 0)]
     server_core: usize,
@@ -575,15 +594,8 @@ fn main() -> ExitCode {
         eprintln!("cannot create {}: {e}", args.out_dir.display());
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = uncover_tests::load::single_thread_runtime() else {
+        return ExitCode::FAILURE;
     };
     let node_relay = args
         .node_relay
@@ -617,6 +629,12 @@ fn main() -> ExitCode {
         } else {
             8.0
         }));
+    let cost_rounds = bench.args.cost_rounds.unwrap_or(if full { 5 } else { 3 });
+    let cost_steady = Duration::from_secs_f64(bench.args.cost_steady_secs.unwrap_or(if full {
+        15.0
+    } else {
+        10.0
+    }));
     let load_at_start = load_average();
     eprintln!(
         "bench: servers on core {}, open-file limit {limit}, load average {load_at_start}{}",
@@ -642,6 +660,42 @@ fn main() -> ExitCode {
             }
         }
     }
+    let mut cost_samples = Vec::new();
+    if !bench.args.no_cost {
+        let pairs = bench.args.cost_pairs;
+        for round in 0..cost_rounds {
+            for rate in bench.args.cost_rates.clone() {
+                eprintln!(
+                    "cost: round {} of {cost_rounds} at {rate:.0} msg/s",
+                    round + 1
+                );
+                for &kind in &servers {
+                    let per_side = rate / (pairs * 2) as f64;
+                    let run = match bench.run("cost", kind, pairs, per_side, cost_steady) {
+                        Ok(run) => run,
+                        Err(e) => {
+                            eprintln!("  {e}");
+                            continue;
+                        }
+                    };
+                    // A run that lost messages or could not offer its load measured
+                    // something else than the cost of relaying it.
+                    if let (true, false, Some(s)) = (
+                        run.report.is_clean(),
+                        run.generator_bound,
+                        run.report.server,
+                    ) {
+                        cost_samples.push(cost::Sample {
+                            round,
+                            server: kind,
+                            rate,
+                            cpu_micros_per_message: s.cpu_micros_per_message,
+                        });
+                    }
+                }
+            }
+        }
+    }
     let mut saturations = Vec::new();
     if !bench.args.no_saturation {
         for &kind in &servers {
@@ -658,43 +712,60 @@ fn main() -> ExitCode {
     }
     let load_at_end = load_average();
 
-    let mut table = String::new();
-    let _ = writeln!(
-        table,
-        "| workload | server | pairs | msg/s per side | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | reordered | server KiB/conn (connected / end) | server CPU % | server CPU µs/msg | generator CPU % | generator lag p99 ms | notes |"
-    );
-    let _ = writeln!(table, "|{}", "---|".repeat(17));
+    let mut rows = Vec::new();
     for run in bench.runs.iter().filter(|r| r.workload == "realistic") {
-        let _ = writeln!(table, "{}", table_row("realistic", run));
+        rows.push(table_row("realistic", run));
     }
     for s in &saturations {
-        match &s.held {
-            Some(run) => {
-                let _ = writeln!(table, "{}", table_row("saturation: max held", run));
-            }
-            None => {
-                if let Some(run) = &s.missed {
-                    let _ = writeln!(table, "{}", table_row("saturation: none held", run));
-                }
-            }
+        match (&s.held, &s.missed) {
+            (Some(run), _) => rows.push(table_row("saturation: max held", run)),
+            (None, Some(run)) => rows.push(table_row("saturation: none held", run)),
+            (None, None) => {}
         }
+    }
+    let mut ran = Vec::new();
+    if !bench.args.no_realistic {
+        ran.push(format!(
+            "Steady {:.0} s per realistic run",
+            steady.as_secs_f64()
+        ));
+    }
+    if !bench.args.no_cost {
+        ran.push(format!("{:.0} s per cost run", cost_steady.as_secs_f64()));
+    }
+    if !bench.args.no_saturation {
+        ran.push(format!(
+            "{:.0} s per saturation step; saturation = highest total rate with p99 <= {} ms and nothing lost or dropped ({} pairs)",
+            saturation_steady.as_secs_f64(),
+            bench.args.p99_limit_ms,
+            bench.args.saturation_pairs,
+        ));
     }
     println!();
     println!(
-        "Steady {:.0} s per realistic run, {:.0} s per saturation step; saturation = highest total rate with p99 <= {} ms and nothing lost or dropped ({} pairs). Uncover's event log: {}. Load average {load_at_start} at start, {load_at_end} at end.",
-        steady.as_secs_f64(),
-        saturation_steady.as_secs_f64(),
-        bench.args.p99_limit_ms,
-        bench.args.saturation_pairs,
+        "{}. Uncover's event log: {}. Load average {load_at_start} at start, {load_at_end} at end.",
+        ran.join(", "),
         match bench.args.uncover_data {
             EventLog::Sqlite => "a fresh SQLite file per run",
             EventLog::Memory => "in memory",
         },
     );
-    println!();
-    print!("{table}");
+    if !rows.is_empty() {
+        println!();
+        println!(
+            "| workload | server | pairs | msg/s per side | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | reordered | server KiB/conn (connected / end) | server CPU % | server CPU µs/msg | generator CPU % | generator lag p99 ms | notes |"
+        );
+        println!("|{}", "---|".repeat(17));
+        for row in rows {
+            println!("{row}");
+        }
+    }
     println!();
     print!("{}", summary(&bench.runs, &saturations, biggest));
+    print!(
+        "{}",
+        cost::summary(&cost_samples, &servers, bench.args.cost_pairs)
+    );
 
     #[derive(Serialize)]
     struct Results<'a> {
@@ -702,6 +773,8 @@ fn main() -> ExitCode {
         load_average_end: &'a str,
         steady_secs: f64,
         saturation_steady_secs: f64,
+        cost_steady_secs: f64,
+        cost: &'a [cost::Sample],
         runs: &'a [Run],
         saturation: &'a [Saturation],
     }
@@ -710,6 +783,8 @@ fn main() -> ExitCode {
         load_average_end: &load_at_end,
         steady_secs: steady.as_secs_f64(),
         saturation_steady_secs: saturation_steady.as_secs_f64(),
+        cost_steady_secs: cost_steady.as_secs_f64(),
+        cost: &cost_samples,
         runs: &bench.runs,
         saturation: &saturations,
     };

@@ -65,6 +65,10 @@ use crate::store::{EventLog, MemoryLog};
 
 /// How often retention and the registry of dropped participants are tidied.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
+/// How long a stopping server waits for its websockets to close. Each gets
+/// [`ws::CLOSE_TIMEOUT`] for its writer to send what is queued and the close frame; a
+/// peer that has not read them by then is not reading.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options beyond the scenarios and the store.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +90,10 @@ pub struct AppState {
     /// Flips to true when the server begins shutting down; every connection watches it.
     pub closing: watch::Receiver<bool>,
     closing_tx: Arc<watch::Sender<bool>>,
+    /// One receiver per open websocket, dropped when it has closed: the HTTP server's
+    /// graceful shutdown stops tracking a connection once it is upgraded, so [`run`]
+    /// waits on these before flushing the log and returning.
+    open_sockets: Arc<watch::Sender<()>>,
     retention: Option<Duration>,
 }
 
@@ -111,6 +119,7 @@ impl AppState {
     /// the store holds.
     pub fn build(library: Library, store: Arc<dyn EventLog>, options: ServerOptions) -> Self {
         let (tx, rx) = watch::channel(false);
+        let (open_sockets, _) = watch::channel(());
         Self {
             hub: Hub::with_store(Arc::new(library), store, options.hub),
             guards: Arc::new(ws::Guards::new(
@@ -119,6 +128,7 @@ impl AppState {
             )),
             closing: rx,
             closing_tx: Arc::new(tx),
+            open_sockets: Arc::new(open_sockets),
             retention: options.retention,
         }
     }
@@ -140,6 +150,11 @@ impl AppState {
     /// Tells every connection the server is closing.
     pub fn begin_shutdown(&self) {
         let _ = self.closing_tx.send(true);
+    }
+
+    /// Held by a websocket connection for as long as it is open.
+    pub(crate) fn socket_open(&self) -> watch::Receiver<()> {
+        self.open_sockets.subscribe()
     }
 }
 
@@ -195,12 +210,23 @@ pub async fn run(
         draining.begin_shutdown();
     };
     let hub = state.hub.clone();
+    let open_sockets = state.open_sockets.clone();
     let result = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(graceful)
     .await;
+    // Every socket has been told by now; let their writers deliver the notice and close.
+    if tokio::time::timeout(DRAIN_TIMEOUT, open_sockets.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = open_sockets.receiver_count(),
+            "websockets still open after {DRAIN_TIMEOUT:?}; stopping anyway"
+        );
+    }
     if let Err(e) = hub.store().flush().await {
         tracing::error!(error = %e, "the event log could not be flushed");
     }

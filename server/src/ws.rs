@@ -40,7 +40,7 @@ pub const WRITE_BUFFER_BYTES: usize = 2 * 1024;
 /// Frames written per flush at most, so one busy connection's writer yields now and then.
 const WRITE_BATCH: usize = 64;
 /// A socket that cannot take a close frame within this time is simply dropped.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Close code for a reader that fell too far behind or flooded (RFC 6455 "policy violation").
 pub const CLOSE_POLICY: u16 = 1008;
 /// Close code when the server stops (RFC 6455 "service restart").
@@ -218,6 +218,7 @@ fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
 /// host commands) are boxed so the future every connection keeps stays small.
 async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     crate::metrics::connection_opened();
+    let _open = state.socket_open();
     let hub = state.hub.clone();
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);

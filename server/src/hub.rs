@@ -22,7 +22,7 @@ use crate::protocol::{
     MAX_NAME_CHARS,
 };
 use crate::room::Millis;
-use crate::room::{Room, RoomEvent, Seat};
+use crate::room::{Opening, Room, RoomEvent, Seat};
 use crate::room_task::{RoomCmd, RoomHandle, RoomTask, ROOM_QUEUE};
 use crate::scenario::{Library, Scenario, ScenarioId, Timings};
 use crate::store::{EventLog, MemoryLog};
@@ -1028,7 +1028,7 @@ impl Hub {
                 name: format!("{} (bot)", spec.scenario.buyer.name),
             },
         };
-        let opened = RoomEvent::Opened {
+        let opened = RoomEvent::Opened(Box::new(Opening {
             room: id,
             scenario: spec.scenario.id.clone(),
             seller: seat(&spec.seller),
@@ -1042,7 +1042,7 @@ impl Hub {
                 spec.channel
             },
             observers: spec.observers.iter().map(seat).collect(),
-        };
+        }));
         let (tx, rx) = mpsc::channel(ROOM_QUEUE);
         let handle = RoomHandle::new(id, tx);
         self.rooms.insert(id, handle.clone());

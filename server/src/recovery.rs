@@ -142,9 +142,10 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
             .filter_map(|e| parse::<RoomEvent>(e, &mut out.unreadable))
             .collect();
         let Some(first) = log.first() else { continue };
-        let RoomEvent::Opened { scenario, .. } = first else {
+        let RoomEvent::Opened(opening) = first else {
             continue;
         };
+        let scenario = &opening.scenario;
         let Some(scenario) = hub.library().get(scenario).cloned() else {
             tracing::warn!(room = %room_id, scenario = %scenario, "room skipped: its scenario is no longer loaded");
             continue;

@@ -32,22 +32,28 @@ pub struct Seat {
     pub name: String,
 }
 
+/// How a room began: who sits where, in which scenario, on what clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opening {
+    pub room: RoomId,
+    pub scenario: ScenarioId,
+    pub seller: Seat,
+    pub buyer: Seat,
+    pub timings: Timings,
+    pub at: Millis,
+    #[serde(default)]
+    pub channel: Channel,
+    #[serde(default)]
+    pub observers: Vec<Seat>,
+}
+
 /// Everything that can happen to a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RoomEvent {
-    Opened {
-        room: RoomId,
-        scenario: ScenarioId,
-        seller: Seat,
-        buyer: Seat,
-        timings: Timings,
-        at: Millis,
-        #[serde(default)]
-        channel: Channel,
-        #[serde(default)]
-        observers: Vec<Seat>,
-    },
+    /// Boxed: a room keeps every event it applied, and this one, three times the size
+    /// of any other, would set the size of them all. Stored exactly as its fields.
+    Opened(Box<Opening>),
     PhaseStarted {
         phase: Phase,
         at: Millis,
@@ -127,8 +133,8 @@ impl RoomEvent {
     /// When the event happened.
     pub fn at(&self) -> Millis {
         match self {
-            RoomEvent::Opened { at, .. }
-            | RoomEvent::PhaseStarted { at, .. }
+            RoomEvent::Opened(opening) => opening.at,
+            RoomEvent::PhaseStarted { at, .. }
             | RoomEvent::Ready { at, .. }
             | RoomEvent::Chat { at, .. }
             | RoomEvent::Revealed { at, .. }
@@ -222,7 +228,10 @@ fn check_text(text: &str, what: &str, max: usize) -> Result<(), RoomError> {
 impl Room {
     /// A room from its `Opened` event; `None` for any other event.
     pub fn open(event: &RoomEvent, scenario: Arc<Scenario>) -> Option<Self> {
-        let RoomEvent::Opened {
+        let RoomEvent::Opened(opening) = event else {
+            return None;
+        };
+        let Opening {
             room,
             seller,
             buyer,
@@ -231,10 +240,7 @@ impl Room {
             channel,
             observers,
             ..
-        } = event
-        else {
-            return None;
-        };
+        } = opening.as_ref();
         Some(Self {
             id: *room,
             scenario,
@@ -626,7 +632,7 @@ impl Room {
     /// Applies one event. The only way a room changes.
     pub fn apply(&mut self, event: &RoomEvent) {
         match event {
-            RoomEvent::Opened { .. } => {}
+            RoomEvent::Opened(_) => {}
             RoomEvent::PhaseStarted { phase, at } => {
                 if self.phase == Phase::Conversation {
                     self.conversation_ended_at = Some(*at);
@@ -731,7 +737,7 @@ impl Room {
     /// inside the debrief.
     pub fn view(&self, event: &RoomEvent, role: Role) -> Vec<ServerMsg> {
         match event {
-            RoomEvent::Opened { .. } => vec![ServerMsg::RoomOpened {
+            RoomEvent::Opened(_) => vec![ServerMsg::RoomOpened {
                 room: self.id,
                 role,
                 partner: self.seat(role.other()).name.clone(),
@@ -834,7 +840,7 @@ impl Room {
     /// hidden story only with the debrief.
     pub fn view_observer(&self, event: &RoomEvent) -> Vec<ServerMsg> {
         match event {
-            RoomEvent::Opened { .. } => vec![ServerMsg::Observing {
+            RoomEvent::Opened(_) => vec![ServerMsg::Observing {
                 room: self.id,
                 seller: self.seller.name.clone(),
                 buyer: self.buyer.name.clone(),

@@ -55,7 +55,7 @@ fn scenario() -> Arc<Scenario> {
 }
 
 fn opened(at: Millis) -> RoomEvent {
-    RoomEvent::Opened {
+    RoomEvent::Opened(Box::new(Opening {
         room: RoomId(1),
         scenario: ScenarioId("unit".into()),
         seller: Seat {
@@ -74,7 +74,24 @@ fn opened(at: Millis) -> RoomEvent {
         at,
         channel: Channel::Chat,
         observers: Vec::new(),
-    }
+    }))
+}
+
+#[test]
+fn an_opening_is_stored_as_flat_fields_so_older_logs_still_load() {
+    let json = serde_json::to_value(opened(5)).unwrap();
+    assert_eq!(json["event"], "opened", "{json}");
+    assert_eq!(json["room"], 1, "{json}");
+    assert_eq!(json["seller"]["name"], "Sam", "{json}");
+    assert_eq!(json["timings"]["conversation"], 60, "{json}");
+    // As a log written before the opening was boxed has it: no channel, no observers.
+    let mut older = json.clone();
+    let fields = older.as_object_mut().unwrap();
+    fields.remove("channel");
+    fields.remove("observers");
+    let back: RoomEvent = serde_json::from_value(older).unwrap();
+    assert_eq!(back, opened(5));
+    assert_eq!(back.at(), 5);
 }
 
 /// A room plus the log of every event applied to it.

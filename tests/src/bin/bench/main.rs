@@ -367,6 +367,48 @@ impl Bench {
         Ok(run)
     }
 
+    /// The cost workload: `rounds` rounds, each running every server once at every cost
+    /// rate. Returns the CPU per message of each clean run.
+    fn cost(
+        &mut self,
+        servers: &[ServerKind],
+        rounds: usize,
+        steady: Duration,
+    ) -> Vec<cost::Sample> {
+        let pairs = self.args.cost_pairs;
+        let mut samples = Vec::new();
+        for round in 0..rounds {
+            for rate in self.args.cost_rates.clone() {
+                eprintln!("cost: round {} of {rounds} at {rate:.0} msg/s", round + 1);
+                for &kind in servers {
+                    let per_side = rate / (pairs * 2) as f64;
+                    let run = match self.run("cost", kind, pairs, per_side, steady) {
+                        Ok(run) => run,
+                        Err(e) => {
+                            eprintln!("  {e}");
+                            continue;
+                        }
+                    };
+                    // A run that lost messages or could not offer its load measured
+                    // something else than the cost of relaying it.
+                    if let (true, false, Some(s)) = (
+                        run.report.is_clean(),
+                        run.generator_bound,
+                        run.report.server,
+                    ) {
+                        samples.push(cost::Sample {
+                            round,
+                            server: kind,
+                            rate,
+                            cpu_micros_per_message: s.cpu_micros_per_message,
+                        });
+                    }
+                }
+            }
+        }
+        samples
+    }
+
     fn saturation(&mut self, kind: ServerKind, steady: Duration) -> Result<Saturation, String> {
         let pairs = self.args.saturation_pairs;
         let per_side = |total: f64| total / (pairs * 2) as f64;
@@ -660,42 +702,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mut cost_samples = Vec::new();
-    if !bench.args.no_cost {
-        let pairs = bench.args.cost_pairs;
-        for round in 0..cost_rounds {
-            for rate in bench.args.cost_rates.clone() {
-                eprintln!(
-                    "cost: round {} of {cost_rounds} at {rate:.0} msg/s",
-                    round + 1
-                );
-                for &kind in &servers {
-                    let per_side = rate / (pairs * 2) as f64;
-                    let run = match bench.run("cost", kind, pairs, per_side, cost_steady) {
-                        Ok(run) => run,
-                        Err(e) => {
-                            eprintln!("  {e}");
-                            continue;
-                        }
-                    };
-                    // A run that lost messages or could not offer its load measured
-                    // something else than the cost of relaying it.
-                    if let (true, false, Some(s)) = (
-                        run.report.is_clean(),
-                        run.generator_bound,
-                        run.report.server,
-                    ) {
-                        cost_samples.push(cost::Sample {
-                            round,
-                            server: kind,
-                            rate,
-                            cpu_micros_per_message: s.cpu_micros_per_message,
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let cost_samples = if bench.args.no_cost {
+        Vec::new()
+    } else {
+        bench.cost(&servers, cost_rounds, cost_steady)
+    };
     let mut saturations = Vec::new();
     if !bench.args.no_saturation {
         for &kind in &servers {

@@ -1,65 +1,97 @@
-//! Behaviour figures read off the transcript: who talked, what kind of questions the
-//! seller asked, when they first pitched, whether they asked about goals before problems,
-//! whether they asked "anything else?", whether they name-dropped. Each figure keeps the
-//! transcript lines it came from so the debrief can show its working, and [`Behaviour::notes`]
-//! puts the remarkable ones into plain sentences beside a published reference point.
+//! Behaviour figures read off the transcript: who talked, what the seller's questions were
+//! after (SPIN's situation, problem, implication, need-payoff, and goal, decision,
+//! concern), how many came stacked, when they first pitched, whether they asked about
+//! goals before problems, whether they asked "anything else?" or "something else?",
+//! whether they name-dropped. Questions are read by meaning ([`crate::meaning`]), from
+//! question sentences only; pitches and name-drops from the scenario's word lists. Each
+//! figure keeps the transcript lines it came from so the debrief can show its working,
+//! and [`Behaviour::notes`] puts the remarkable ones into plain sentences beside a
+//! published reference point.
 //!
-//! `docs/scoring.md` defines every figure; the word rules live in [`crate::capture`].
+//! `docs/scoring.md` defines every figure.
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::capture::contains_phrase;
-use crate::capture::{find_words, match_words, words, WordStemmer};
+use crate::capture::{find_words, match_words, words};
+use crate::meaning::{self, Aim};
 use crate::protocol::Role;
-use crate::scenario::{FactId, FactKind, Scenario};
-use crate::scoring::{percent, Reveal, TranscriptLine};
+use crate::reader::text::{self, Form, MoreToSay};
+use crate::scenario::{Depth, FactId, FactKind, Scenario};
+use crate::scoring::{Reveal, TranscriptLine};
 
 /// Words per minute assumed when a word count is turned into speaking time: a common
 /// estimate of conversational English, used only to make monologue lengths feel concrete.
 pub const SPOKEN_WORDS_PER_MINUTE: u32 = 150;
 
 /// The seller's conversational habits in one round.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Behaviour {
     pub seller_words: u32,
     pub buyer_words: u32,
-    /// Seller's share of all words, rounded down; 0 when nobody wrote anything.
+    /// Seller's share of all written words, rounded to the nearest; 0 when nobody wrote.
     pub seller_word_share: u32,
+    /// The buyer's share: 100 less the seller's, so the two add up to 100.
+    #[serde(default)]
+    pub buyer_word_share: u32,
     /// Transcript lines where the seller asked at least one question.
     pub questions: Vec<u32>,
     /// Of those, the lines that asked two or more questions at once.
     #[serde(default)]
     pub stacked_questions: Vec<u32>,
+    /// Lines read as a questionnaire: more than two questions, or three or more topics.
+    #[serde(default)]
+    pub questionnaires: Vec<u32>,
     /// Of the question lines, the open ones (what, how, why, tell me…).
     pub open_questions: Vec<u32>,
     /// Open question lines as a share of all question lines, rounded down; none without
     /// questions.
     pub open_share: Option<u32>,
+    /// Every question sentence and what it was after, with the reader's working.
+    #[serde(default)]
+    pub question_aims: Vec<QuestionAim>,
     /// Most seller words in a row without the buyer speaking, and the first and last line
     /// of that run (the earliest run wins a tie).
     pub longest_monologue_words: u32,
     pub longest_monologue_from: Option<u32>,
     #[serde(default)]
     pub longest_monologue_to: Option<u32>,
-    /// The first seller line that used a pitch word, and the word.
+    /// The first seller line that used a pitch word or asked for a demo, and the word.
     pub first_pitch: Option<Pitch>,
-    /// The first pitch came before any pain or goal had been revealed (false without a
-    /// pitch).
-    pub pitched_before_pain: bool,
-    /// The first pain or goal the buyer revealed, which the pitch is compared with.
-    #[serde(default)]
-    pub first_pain_or_goal: Option<CoreReveal>,
+    /// The first pitch came before the buyer's deeper story was out: before any deeper or
+    /// hidden fact was revealed (false without a pitch). The bot uses the same rule.
+    #[serde(rename = "pitched_before_pain")]
+    pub pitched_early: bool,
+    /// The first deeper or hidden fact the buyer revealed, which the pitch is compared with.
+    #[serde(rename = "first_pain_or_goal", default)]
+    pub first_deeper_reveal: Option<CoreReveal>,
     /// First goal question's line, first problem question's line.
     pub first_goal_question: Option<u32>,
     pub first_problem_question: Option<u32>,
     /// Goals were asked about no later than problems (none if neither came up).
     pub goals_before_problems: Option<bool>,
-    /// Lines where the seller asked whether there was anything else.
+    /// Lines where the seller asked whether there was anything (or something) else.
     pub anything_else: Vec<u32>,
+    /// Of those, the lines that said "something else", the wording Heritage et al. (2007)
+    /// found to draw out unmet concerns.
+    #[serde(default)]
+    pub something_else: Vec<u32>,
     /// Each third party the seller cited, by line, in order of appearance.
     pub name_drops: Vec<NameDrop>,
     /// Plain-language notes, one per figure worth remarking on, in a fixed order.
     pub notes: Vec<Note>,
+}
+
+/// One question sentence and what the reader made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionAim {
+    pub index: u32,
+    pub sentence: String,
+    pub aim: Aim,
+    /// The aim's example it came nearest, and the score (none for "anything else?" and
+    /// for questions with no content).
+    pub example: Option<String>,
+    pub score: f32,
 }
 
 /// The seller's first pitch.
@@ -71,7 +103,7 @@ pub struct Pitch {
     pub word: String,
 }
 
-/// A pain or goal reveal, for comparing with the first pitch.
+/// A deeper reveal, for comparing with the first pitch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoreReveal {
     pub fact: FactId,
@@ -110,141 +142,6 @@ pub struct Note {
     pub text: String,
     pub reference: Option<String>,
 }
-
-/// Words that may open a sentence without changing what kind of sentence it is.
-const FILLERS: &[&str] = &[
-    "so", "and", "but", "ok", "okay", "well", "right", "great", "then", "now", "also", "oh",
-    "sure", "alright", "hmm", "um", "uh", "yes", "yeah", "please", "just",
-];
-
-/// Openings of a question that invites an answer in the buyer's own words.
-const OPEN_OPENERS: &[&str] = &[
-    "what",
-    "whats",
-    "why",
-    "whys",
-    "how",
-    "hows",
-    "in what way",
-    "to what extent",
-];
-
-/// "How" questions that ask for a quantity, so count as closed.
-const CLOSED_HOW: &[&str] = &["many", "much", "long", "often", "soon", "old", "far", "big"];
-
-/// Requests that invite the buyer to talk; a sentence opening with one is an open question
-/// even without a question mark.
-const OPEN_REQUESTS: &[&str] = &[
-    "tell me",
-    "tell us",
-    "describe",
-    "walk me through",
-    "walk us through",
-    "talk me through",
-    "take me through",
-    "explain",
-    "help me understand",
-    "say more",
-];
-
-/// Polite openings that turn an open request into a yes/no form ("could you tell me…");
-/// still open questions.
-const POLITE_OPENERS: &[&str] = &[
-    "could you",
-    "can you",
-    "would you",
-    "will you",
-    "could we",
-    "can we",
-    "would you mind",
-    "do you mind",
-];
-
-/// Words and phrases that make a question about the buyer's goals (stemmed before use).
-const GOAL_TERMS: &[&str] = &[
-    "goal",
-    "aim",
-    "achieve",
-    "ambition",
-    "objective",
-    "priority",
-    "vision",
-    "success",
-    "succeed",
-    "hope",
-    "ideal",
-    "plan",
-    "future",
-    "grow",
-    "growth",
-    "expand",
-    "expansion",
-    "dream",
-    "aspire",
-    "aspiration",
-    "target",
-    "want to",
-    "like to see",
-    "like to be",
-    "looking to",
-    "year from now",
-    "next year",
-    "long term",
-];
-
-/// Words and phrases that make a question about the buyer's problems (stemmed before use).
-const PROBLEM_TERMS: &[&str] = &[
-    "problem",
-    "issue",
-    "challenge",
-    "pain",
-    "struggle",
-    "frustrate",
-    "frustration",
-    "difficult",
-    "difficulty",
-    "wrong",
-    "broken",
-    "trouble",
-    "headache",
-    "mess",
-    "annoy",
-    "fail",
-    "failure",
-    "complaint",
-    "complain",
-    "bother",
-    "keep you up",
-    "keeps you up",
-    "not working",
-    "isn't working",
-    "doesn't work",
-    "fall short",
-];
-
-/// Ways of asking whether the buyer has more to say. "Who else" is not one: it asks about
-/// people in the decision.
-const ANYTHING_ELSE: &[&str] = &[
-    "anything else",
-    "something else",
-    "what else",
-    "anything more",
-    "anything further",
-    "anything i haven't",
-    "anything i have not",
-    "anything i didn't",
-    "anything i did not",
-    "anything i missed",
-    "anything i've missed",
-    "anything we haven't",
-    "anything we didn't",
-    "what am i missing",
-    "what have i missed",
-    "what haven't i",
-    "anything i should know",
-    "anything on your mind",
-    "is there more",
-];
 
 /// Household-name companies a seller might cite. Names that are also everyday words
 /// (Apple, Target, Shell, Gap, Next, Slack, Zoom, UPS, Visa) are left out to avoid false
@@ -337,172 +234,224 @@ const THIRD_PARTY_PHRASES: &[&str] = &[
     "we've helped",
 ];
 
-/// A list of phrases in matching form, stemmed where the list calls for it.
-struct Phrases {
-    forms: Vec<Vec<String>>,
+
+/// What the word lists find in one line: its first pitch word and the third parties it
+/// cites. The bot reads these too, so it reacts to what the debrief reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lexical {
+    pub pitch: Option<String>,
+    pub name_drops: Vec<String>,
 }
 
-impl Phrases {
-    fn plain(list: &[&'static str]) -> Self {
-        Self {
-            forms: list.iter().map(|p| match_words(p)).collect(),
+fn name_drop_lists(scenario: &Scenario) -> Vec<(Vec<String>, String, NameDropSource)> {
+    let mut lists: Vec<(Vec<String>, String, NameDropSource)> = Vec::new();
+    let named = scenario
+        .seller
+        .reference_customers
+        .iter()
+        .map(|n| (n.as_str(), NameDropSource::ReferenceCustomer))
+        .chain(
+            FAMOUS_COMPANIES
+                .iter()
+                .map(|&n| (n, NameDropSource::FamousCompany)),
+        )
+        .chain(
+            THIRD_PARTY_PHRASES
+                .iter()
+                .map(|&n| (n, NameDropSource::Phrase)),
+        );
+    for (name, source) in named {
+        let form = match_words(name);
+        if !form.is_empty() && !lists.iter().any(|(f, _, _)| f == &form) {
+            lists.push((form, name.to_string(), source));
         }
     }
+    lists
+}
 
-    fn stemmed(list: &[&'static str], stemmer: &WordStemmer) -> Self {
-        Self {
-            forms: list.iter().map(|p| stemmer.stems(p)).collect(),
-        }
-    }
+fn pitch_in(scenario: &Scenario, mw: &[String]) -> Option<String> {
+    let forms: Vec<Vec<String>> = scenario
+        .seller
+        .pitch_words
+        .iter()
+        .map(|p| match_words(p))
+        .collect();
+    first_hits(mw, &forms)
+        .into_iter()
+        .min()
+        .map(|(_, i)| scenario.seller.pitch_words[i].clone())
+}
 
-    fn any_in(&self, hay: &[String]) -> bool {
-        self.forms.iter().any(|f| find_words(hay, f).is_some())
-    }
-
-    fn starts(&self, hay: &[String]) -> Option<usize> {
-        self.forms
-            .iter()
-            .filter(|f| !f.is_empty() && hay.starts_with(f))
-            .map(Vec::len)
-            .max()
+/// The word lists' view of one line.
+pub fn lexical(scenario: &Scenario, line: &str) -> Lexical {
+    let mw = match_words(line);
+    let lists = name_drop_lists(scenario);
+    let forms: Vec<Vec<String>> = lists.iter().map(|(f, _, _)| f.clone()).collect();
+    Lexical {
+        pitch: pitch_in(scenario, &mw),
+        name_drops: distinct_hits(&mw, &forms)
+            .into_iter()
+            .map(|i| lists[i].1.clone())
+            .collect(),
     }
 }
 
-/// One sentence of a line, split on `.`, `!`, `?`, `;` and line breaks.
-struct Sentence {
-    text: String,
-    asks: bool,
-}
-
-fn sentences(text: &str) -> Vec<Sentence> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out: Vec<Sentence> = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let decimal_point = c == '.'
-            && i > 0
-            && chars[i - 1].is_ascii_digit()
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
-        let ends = matches!(c, '.' | '!' | '?' | ';' | '\n' | '…') && !decimal_point;
-        if !ends {
-            cur.push(c);
+/// The figures a live card shows, from the word lists alone (no model, so cheap enough
+/// to recompute on every report): whether the seller pitched before the deeper story
+/// was out, and their longest monologue in words.
+pub fn live(scenario: &Scenario, transcript: &[TranscriptLine], reveals: &[Reveal]) -> (bool, u32) {
+    let mut longest = 0u32;
+    let mut run = 0u32;
+    let mut first_pitch: Option<u64> = None;
+    for line in transcript {
+        if line.from == Role::Buyer {
+            run = 0;
             continue;
         }
-        if !words(&cur).is_empty() {
-            out.push(Sentence {
-                text: std::mem::take(&mut cur),
-                asks: c == '?',
+        run += words(&line.text).len() as u32;
+        longest = longest.max(run);
+        if first_pitch.is_none() && pitch_in(scenario, &match_words(&line.text)).is_some() {
+            first_pitch = Some(line.at_ms);
+        }
+    }
+    let deeper = reveals
+        .iter()
+        .filter(|r| scenario.fact(&r.fact).is_some_and(|f| f.depth != Depth::Surface))
+        .map(|r| r.at_ms)
+        .min();
+    let early = first_pitch.is_some_and(|p| deeper.is_none_or(|d| p < d));
+    (early, longest)
+}
+
+/// Computes the behaviour figures for a transcript, and the notes on them.
+pub fn analyse(
+    scenario: &Scenario,
+    transcript: &[TranscriptLine],
+    reveals: &[Reveal],
+) -> Behaviour {
+    let lists = name_drop_lists(scenario);
+    let drop_forms: Vec<Vec<String>> = lists.iter().map(|(f, _, _)| f.clone()).collect();
+    let mut b = Behaviour::default();
+    let mut run_words = 0u32;
+    let mut run_from: Option<u32> = None;
+    for line in transcript {
+        let n = words(&line.text).len() as u32;
+        if line.from == Role::Buyer {
+            b.buyer_words += n;
+            run_words = 0;
+            run_from = None;
+            continue;
+        }
+        b.seller_words += n;
+        let from = *run_from.get_or_insert(line.index);
+        run_words += n;
+        if run_words > b.longest_monologue_words {
+            b.longest_monologue_words = run_words;
+            b.longest_monologue_from = Some(from);
+            b.longest_monologue_to = Some(line.index);
+        }
+
+        let mw = match_words(&line.text);
+        let pitch = pitch_in(scenario, &mw);
+        if b.first_pitch.is_none() {
+            if let Some(word) = &pitch {
+                b.first_pitch = Some(Pitch {
+                    index: line.index,
+                    at_ms: line.at_ms,
+                    word: word.clone(),
+                });
+            }
+        }
+        for i in distinct_hits(&mw, &drop_forms) {
+            let (_, name, source) = &lists[i];
+            b.name_drops.push(NameDrop {
+                index: line.index,
+                name: name.clone(),
+                source: *source,
             });
-        } else {
-            cur.clear();
-            if c == '?' {
-                if let Some(last) = out.last_mut() {
-                    last.asks = true;
+        }
+
+        let sentences = text::sentences(&line.text);
+        let forms: Vec<Form> = sentences.iter().filter_map(text::form).collect();
+        if forms.is_empty() {
+            continue;
+        }
+        b.questions.push(line.index);
+        if forms.len() > 1 {
+            b.stacked_questions.push(line.index);
+        }
+        if forms.contains(&Form::Open) {
+            b.open_questions.push(line.index);
+        }
+        let reading = meaning::read_seller_line(scenario, &line.text);
+        if reading.questionnaire.is_some() {
+            b.questionnaires.push(line.index);
+        }
+        let mut more: Option<MoreToSay> = None;
+        for s in reading.sentences.iter().filter(|s| s.asks) {
+            more = more.or(s.more_to_say);
+            let Some(aim) = &s.aim else { continue };
+            b.question_aims.push(QuestionAim {
+                index: line.index,
+                sentence: s.text.clone(),
+                aim: aim.aim,
+                example: aim.example.clone(),
+                score: aim.score,
+            });
+            // A question about the product is about the product, not the buyer.
+            if pitch.is_none() {
+                if aim.aim == Aim::Goal && b.first_goal_question.is_none() {
+                    b.first_goal_question = Some(line.index);
+                }
+                if aim.aim == Aim::Problem && b.first_problem_question.is_none() {
+                    b.first_problem_question = Some(line.index);
                 }
             }
         }
-    }
-    if !words(&cur).is_empty() {
-        out.push(Sentence {
-            text: cur,
-            asks: false,
-        });
-    }
-    out
-}
-
-/// What one seller line does, as far as the figures are concerned.
-struct LineReading {
-    /// Question sentences: ending in `?`, or opening with an open request.
-    questions: usize,
-    open: bool,
-}
-
-/// The lists, prepared once per analysis.
-struct Lexicon {
-    stemmer: WordStemmer,
-    fillers: Phrases,
-    open_openers: Phrases,
-    closed_how: Phrases,
-    open_requests: Phrases,
-    polite: Phrases,
-    goal: Phrases,
-    problem: Phrases,
-    anything_else: Phrases,
-}
-
-impl Lexicon {
-    fn new() -> Self {
-        let stemmer = WordStemmer::default();
-        let goal = Phrases::stemmed(GOAL_TERMS, &stemmer);
-        let problem = Phrases::stemmed(PROBLEM_TERMS, &stemmer);
-        Self {
-            stemmer,
-            fillers: Phrases::plain(FILLERS),
-            open_openers: Phrases::plain(OPEN_OPENERS),
-            closed_how: Phrases::plain(CLOSED_HOW),
-            open_requests: Phrases::plain(OPEN_REQUESTS),
-            polite: Phrases::plain(POLITE_OPENERS),
-            goal,
-            problem,
-            anything_else: Phrases::plain(ANYTHING_ELSE),
-        }
-    }
-
-    /// The words a clause really starts with: leading fillers skipped.
-    fn start<'a>(&self, clause: &'a [String]) -> &'a [String] {
-        let mut rest = clause;
-        while let Some(n) = self.fillers.starts(rest) {
-            rest = &rest[n..];
-        }
-        rest
-    }
-
-    /// The places a sentence may be said to start: the start of each of its comma-separated
-    /// clauses, so "Glen, what…" and "Before we get to stock, how…" are read by their
-    /// question word.
-    fn starts_of(&self, sentence: &str) -> Vec<Vec<String>> {
-        sentence
-            .split([',', ':', '—', '–'])
-            .map(|clause| self.start(&match_words(clause)).to_vec())
-            .filter(|w| !w.is_empty())
-            .collect()
-    }
-
-    fn opens_with_request(&self, start: &[String]) -> bool {
-        let after_polite = match self.polite.starts(start) {
-            Some(n) => &start[n..],
-            None => start,
-        };
-        self.open_requests.starts(after_polite).is_some()
-    }
-
-    fn opens_with_open_word(&self, start: &[String]) -> bool {
-        match self.open_openers.starts(start) {
-            Some(n) => {
-                let is_how = matches!(start[0].as_str(), "how" | "hows");
-                !(is_how && self.closed_how.starts(&start[n..]).is_some())
-            }
-            None => false,
-        }
-    }
-
-    fn read(&self, text: &str) -> LineReading {
-        let mut questions = 0;
-        let mut open = false;
-        for s in sentences(text) {
-            let starts = self.starts_of(&s.text);
-            let request = starts.iter().any(|w| self.opens_with_request(w));
-            if !s.asks && !request {
-                continue;
-            }
-            questions += 1;
-            if request || starts.iter().any(|w| self.opens_with_open_word(w)) {
-                open = true;
+        if let Some(m) = more {
+            b.anything_else.push(line.index);
+            if m == MoreToSay::SomethingElse {
+                b.something_else.push(line.index);
             }
         }
-        LineReading { questions, open }
     }
+
+    let total = b.seller_words + b.buyer_words;
+    if total > 0 {
+        // Rounded to the nearest, and the buyer's is the rest, so the two add up to 100.
+        b.seller_word_share = ((u64::from(b.seller_words) * 200 + u64::from(total))
+            / (2 * u64::from(total))) as u32;
+        b.buyer_word_share = 100 - b.seller_word_share;
+    }
+    b.open_share = (!b.questions.is_empty()).then(|| {
+        crate::scoring::percent(b.open_questions.len() as u32, b.questions.len() as u32)
+    });
+    b.goals_before_problems = match (b.first_goal_question, b.first_problem_question) {
+        // Both in one message: problems did not come first.
+        (Some(g), Some(p)) => Some(g <= p),
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        (None, None) => None,
+    };
+    b.first_deeper_reveal = reveals
+        .iter()
+        .filter_map(|r| {
+            let f = scenario.fact(&r.fact)?;
+            (f.depth != Depth::Surface).then(|| CoreReveal {
+                fact: f.id.clone(),
+                kind: f.kind,
+                at_ms: r.at_ms,
+            })
+        })
+        .min_by_key(|c| c.at_ms);
+    if let Some(p) = &b.first_pitch {
+        b.pitched_early = b
+            .first_deeper_reveal
+            .as_ref()
+            .is_none_or(|c| p.at_ms < c.at_ms);
+    }
+    b.notes = notes(&b);
+    b
 }
 
 /// Finds the first occurrence of each phrase in `hay`; returns `(position, list order)`.
@@ -544,140 +493,6 @@ fn distinct_hits(hay: &[String], forms: &[Vec<String>]) -> Vec<usize> {
         }
     }
     out
-}
-
-/// Computes the behaviour figures for a transcript, and the notes on them.
-pub fn analyse(
-    scenario: &Scenario,
-    transcript: &[TranscriptLine],
-    reveals: &[Reveal],
-) -> Behaviour {
-    let lex = Lexicon::new();
-    let pitch_forms: Vec<Vec<String>> = scenario
-        .seller
-        .pitch_words
-        .iter()
-        .map(|p| match_words(p))
-        .collect();
-    let mut drop_lists: Vec<(Vec<String>, String, NameDropSource)> = Vec::new();
-    let named = scenario
-        .seller
-        .reference_customers
-        .iter()
-        .map(|n| (n.as_str(), NameDropSource::ReferenceCustomer))
-        .chain(
-            FAMOUS_COMPANIES
-                .iter()
-                .map(|&n| (n, NameDropSource::FamousCompany)),
-        )
-        .chain(
-            THIRD_PARTY_PHRASES
-                .iter()
-                .map(|&n| (n, NameDropSource::Phrase)),
-        );
-    for (name, source) in named {
-        let form = match_words(name);
-        if !form.is_empty() && !drop_lists.iter().any(|(f, _, _)| f == &form) {
-            drop_lists.push((form, name.to_string(), source));
-        }
-    }
-    let drop_forms: Vec<Vec<String>> = drop_lists.iter().map(|(f, _, _)| f.clone()).collect();
-
-    let mut b = Behaviour::default();
-    let mut run_words = 0u32;
-    let mut run_from: Option<u32> = None;
-    for line in transcript {
-        let n = words(&line.text).len() as u32;
-        if line.from == Role::Buyer {
-            b.buyer_words += n;
-            run_words = 0;
-            run_from = None;
-            continue;
-        }
-        b.seller_words += n;
-        let from = *run_from.get_or_insert(line.index);
-        run_words += n;
-        if run_words > b.longest_monologue_words {
-            b.longest_monologue_words = run_words;
-            b.longest_monologue_from = Some(from);
-            b.longest_monologue_to = Some(line.index);
-        }
-
-        let mw = match_words(&line.text);
-        let pitch_hit = first_hits(&mw, &pitch_forms).into_iter().min();
-        if b.first_pitch.is_none() {
-            if let Some((_, i)) = pitch_hit {
-                b.first_pitch = Some(Pitch {
-                    index: line.index,
-                    at_ms: line.at_ms,
-                    word: scenario.seller.pitch_words[i].clone(),
-                });
-            }
-        }
-
-        let reading = lex.read(&line.text);
-        if reading.questions > 0 {
-            b.questions.push(line.index);
-            if reading.questions > 1 {
-                b.stacked_questions.push(line.index);
-            }
-            if reading.open {
-                b.open_questions.push(line.index);
-            }
-            if lex.anything_else.any_in(&mw) {
-                b.anything_else.push(line.index);
-            }
-            // A question that mentions the product is about the product, not the buyer.
-            if pitch_hit.is_none() {
-                let stems = lex.stemmer.stem_all(&mw);
-                if b.first_goal_question.is_none() && lex.goal.any_in(&stems) {
-                    b.first_goal_question = Some(line.index);
-                }
-                if b.first_problem_question.is_none() && lex.problem.any_in(&stems) {
-                    b.first_problem_question = Some(line.index);
-                }
-            }
-        }
-
-        for i in distinct_hits(&mw, &drop_forms) {
-            let (_, name, source) = &drop_lists[i];
-            b.name_drops.push(NameDrop {
-                index: line.index,
-                name: name.clone(),
-                source: *source,
-            });
-        }
-    }
-
-    b.seller_word_share = percent(b.seller_words, b.seller_words + b.buyer_words);
-    b.open_share = (!b.questions.is_empty())
-        .then(|| percent(b.open_questions.len() as u32, b.questions.len() as u32));
-    b.goals_before_problems = match (b.first_goal_question, b.first_problem_question) {
-        // Both in one message: problems did not come first.
-        (Some(g), Some(p)) => Some(g <= p),
-        (Some(_), None) => Some(true),
-        (None, Some(_)) => Some(false),
-        (None, None) => None,
-    };
-    b.first_pain_or_goal = reveals
-        .iter()
-        .filter_map(|r| {
-            let f = scenario.fact(&r.fact)?;
-            matches!(f.kind, FactKind::Pain | FactKind::Goal).then(|| CoreReveal {
-                fact: f.id.clone(),
-                kind: f.kind,
-                at_ms: r.at_ms,
-            })
-        })
-        .min_by_key(|c| c.at_ms);
-    if let Some(p) = &b.first_pitch {
-        b.pitched_before_pain = b
-            .first_pain_or_goal
-            .as_ref()
-            .is_none_or(|c| p.at_ms < c.at_ms);
-    }
-    b.notes = notes(&b);
-    b
 }
 
 /// 1-based message number for people; `index` fields are 0-based.
@@ -729,6 +544,12 @@ const REF_GOALS: &str = "Michael Bosworth and John Holland, CustomerCentric Sell
     the buyer shares a goal they will spend money on, and buyers share goals with a stranger \
     more readily than they admit problems.";
 
+const REF_MORE: &str = "John Heritage, Jeffrey Robinson, Marc Elliott, Megan Beckett and \
+    Michael Wilkes, \"Reducing patients' unmet concerns in primary care: the difference one \
+    word can make\", Journal of General Internal Medicine 22 (2007): asking \"Is there \
+    something else…?\" cut unmet concerns by 78%, while \"Is there anything else…?\" had \
+    no significant effect.";
+
 fn note(figure: &str, text: String, reference: Option<&str>) -> Note {
     Note {
         figure: figure.to_string(),
@@ -748,11 +569,10 @@ fn notes(b: &Behaviour) -> Vec<Note> {
     out.push(note(
         "seller_word_share",
         format!(
-            "You wrote {}% of the words ({} of {}); the buyer wrote {}%.",
-            b.seller_word_share,
-            b.seller_words,
-            total,
-            percent(b.buyer_words, total)
+            "You wrote {}% of the words ({} of {}); the buyer wrote {}%. This is a share of \
+             written words: the 43% below was measured in speaking time, so take it as a \
+             loose guide for chat.",
+            b.seller_word_share, b.seller_words, total, b.buyer_word_share
         ),
         Some(REF_TALK),
     ));
@@ -773,6 +593,13 @@ fn notes(b: &Behaviour) -> Vec<Note> {
                 capitalise(&msgs(&b.stacked_questions))
             ));
         }
+        if !b.questionnaires.is_empty() {
+            t.push_str(&format!(
+                " {} read as a questionnaire (more than two questions, or three or more \
+                 topics at once) and could earn nothing.",
+                capitalise(&msgs(&b.questionnaires))
+            ));
+        }
         t
     };
     out.push(note("questions", asked, Some(REF_QUESTIONS)));
@@ -784,6 +611,37 @@ fn notes(b: &Behaviour) -> Vec<Note> {
                  ({share}%).",
                 b.open_questions.len(),
                 plural(b.questions.len(), "question", "questions"),
+            ),
+            Some(REF_OPEN),
+        ));
+    }
+    if !b.question_aims.is_empty() {
+        let mut counts: Vec<(Aim, usize)> = Vec::new();
+        for q in &b.question_aims {
+            match counts.iter_mut().find(|c| c.0 == q.aim) {
+                Some(c) => c.1 += 1,
+                None => counts.push((q.aim, 1)),
+            }
+        }
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|(aim, n)| format!("{n} {}", aim.label()))
+            .collect();
+        let spin_deep = counts
+            .iter()
+            .filter(|c| matches!(c.0, Aim::Implication | Aim::NeedPayoff))
+            .map(|c| c.1)
+            .sum::<usize>();
+        out.push(note(
+            "question_aims",
+            format!(
+                "Your questions, read by meaning: {}. {}",
+                parts.join(", "),
+                if spin_deep == 0 {
+                    "None asked what a problem costs or what solving it would be worth."
+                } else {
+                    "Some asked what a problem costs or what solving it would be worth."
+                }
             ),
             Some(REF_OPEN),
         ));
@@ -805,22 +663,22 @@ fn notes(b: &Behaviour) -> Vec<Note> {
             Some(REF_MONOLOGUE),
         ));
     }
-    let pitch = match (&b.first_pitch, &b.first_pain_or_goal) {
+    let pitch = match (&b.first_pitch, &b.first_deeper_reveal) {
         (None, _) => "You never pitched: none of the scenario's pitch words came up.".to_string(),
         (Some(p), None) => format!(
-            "You first pitched in message {} (\"{}\", at {}), and the buyer never revealed a \
-             goal or a pain.",
+            "You first pitched in message {} (\"{}\", at {}), and the buyer's deeper story \
+             never came out.",
             msg(p.index),
             p.word,
             clock(p.at_ms)
         ),
         (Some(p), Some(c)) => format!(
-            "You first pitched in message {} (\"{}\", at {}), {} the buyer revealed their \
-             first {} ({}, at {}).",
+            "You first pitched in message {} (\"{}\", at {}), {} the buyer's deeper story \
+             began: their first deeper {} ({}, at {}).",
             msg(p.index),
             p.word,
             clock(p.at_ms),
-            if b.pitched_before_pain {
+            if b.pitched_early {
                 "before"
             } else {
                 "after"
@@ -867,11 +725,17 @@ fn notes(b: &Behaviour) -> Vec<Note> {
             "You never asked whether there was anything else.".to_string()
         } else {
             format!(
-                "You asked whether there was anything else ({}).",
-                msgs(&b.anything_else)
+                "You asked whether there was anything else ({}).{}",
+                msgs(&b.anything_else),
+                if b.something_else.is_empty() {
+                    " Next time try \"Is there something else…?\": in one study it drew \
+                     out far more unmet concerns than \"anything else\"."
+                } else {
+                    " You used \"something else\", the wording that draws out most."
+                }
             )
         },
-        None,
+        Some(REF_MORE),
     ));
     if !b.name_drops.is_empty() {
         let mut lines: Vec<u32> = b.name_drops.iter().map(|d| d.index).collect();
@@ -918,48 +782,5 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(first) => first.to_uppercase().chain(c).collect(),
         None => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(text: &str) -> (usize, bool) {
-        let r = Lexicon::new().read(text);
-        (r.questions, r.open)
-    }
-
-    #[test]
-    fn open_questions_are_recognised_after_fillers_and_names() {
-        assert_eq!(read("What are you aiming for?"), (1, true));
-        assert_eq!(read("So, how does the count work today?"), (1, true));
-        assert_eq!(read("Glen, what would a good year look like?"), (1, true));
-        assert_eq!(read("Could you walk me through a Friday?"), (1, true));
-        assert_eq!(read("Tell me about the warehouse."), (1, true));
-        assert_eq!(read("What's changed since spring?"), (1, true));
-    }
-
-    #[test]
-    fn closed_questions_are_recognised() {
-        assert_eq!(read("Do you count by hand?"), (1, false));
-        assert_eq!(read("Is it the main warehouse?"), (1, false));
-        assert_eq!(read("How many staff do you have?"), (1, false));
-        assert_eq!(read("When does Pat retire?"), (1, false));
-        assert_eq!(read("We do scanning. Would that help?"), (1, false));
-    }
-
-    #[test]
-    fn statements_are_not_questions() {
-        assert_eq!(read("Let me tell you about our platform."), (0, false));
-        assert_eq!(read("That makes sense. Thanks."), (0, false));
-        assert_eq!(read(""), (0, false));
-    }
-
-    #[test]
-    fn several_questions_in_one_message_are_counted_as_stacked() {
-        assert_eq!(read("Is it bad? What does it cost you?"), (2, true));
-        assert_eq!(read("Really?? Ok."), (1, false));
-        assert_eq!(read("Is 2.5 tonnes a normal week?"), (1, false));
     }
 }

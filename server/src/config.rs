@@ -24,10 +24,28 @@ pub struct Cli {
 pub enum Command {
     /// Start the server (the default when no command is given).
     Serve(ServeArgs),
-    /// Validate scenario files and report every problem with file, line and field.
+    /// Validate scenario files and report every problem with file, line and field,
+    /// including the reader's lints on each fact's examples.
     Check {
         /// Folder of scenario TOML files (default: the bundled scenarios).
         dir: Option<PathBuf>,
+        /// Folder of the reader's model (default: `target/model` found from here).
+        #[arg(long, env = "UNCOVER_MODEL")]
+        model: Option<PathBuf>,
+    },
+    /// Show how a seller message is read against a scenario: the nearest example of each
+    /// fact, the scores and thresholds, and what the bot buyer would do.
+    Explain {
+        /// The scenario's id, e.g. `distributor-inventory`.
+        scenario: String,
+        /// The seller's message, in quotes.
+        message: String,
+        /// Folder of scenario TOML files (default: the bundled scenarios).
+        #[arg(long, env = "UNCOVER_SCENARIOS")]
+        scenarios: Option<PathBuf>,
+        /// Folder of the reader's model (default: `target/model` found from here).
+        #[arg(long, env = "UNCOVER_MODEL")]
+        model: Option<PathBuf>,
     },
     /// Print the JSON Schema of the scenario format.
     Schema,
@@ -41,6 +59,10 @@ pub struct ServeArgs {
     /// Folder of scenario TOML files (default: the scenarios bundled in the binary).
     #[arg(long, env = "UNCOVER_SCENARIOS")]
     pub scenarios: Option<PathBuf>,
+    /// Folder of the reader's model: config.json, tokenizer.json, model.safetensors
+    /// (default: `target/model` in this folder or a parent, as `make model` leaves it).
+    #[arg(long, env = "UNCOVER_MODEL")]
+    pub model: Option<PathBuf>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "UNCOVER_LOG_JSON")]
     pub log_json: bool,
@@ -110,6 +132,7 @@ impl Default for ServeArgs {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             scenarios: None,
+            model: None,
             log_json: false,
             bot_offer_after: crate::bot::BOT_OFFER_AFTER.as_secs(),
             bot_instant: false,

@@ -10,12 +10,14 @@
 //! - [`scenario`]: the scenario file format, loader and validator.
 //! - [`console`]: what the trainer's console is sent (lobby, plan, live cards, room debrief).
 //! - [`room`]: one round as an event-sourced state machine (pure, no I/O).
+//! - [`explain`]: `uncover explain`: how one seller message is read, fact by fact.
 //! - [`hub`]: participants, matchmaking, pair links, workshop codes, the room registry.
 //! - [`room_task`]: the task that owns one room: events, views, clock, live reports.
 //! - [`workshop`]: a facilitated session's task: lobby, pairing, rounds, room debrief.
 //! - [`bot`]: the bot buyer, a documented rule engine that plays a scenario's hidden story.
 //! - [`recovery`]: rebuilding participants, sessions and rooms from the event log at start.
 //! - [`pairing`]: pairing a workshop round (no repeat partners, roles swapped, odd one out).
+//! - [`meaning`]: what a line means for one scenario: facts asked for, question aims, recap facts.
 //! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`ws`]: the websocket connection: reader loop and writer task.
@@ -25,6 +27,7 @@
 //! - [`capture`]: stemmed matching of a recap against recap cues.
 //! - [`behaviour`]: behaviour figures read off the transcript.
 //! - [`clock`]: wall-clock milliseconds that follow tokio's (pausable) clock.
+//! - [`reader`]: turning a line of text into meaning: sentences, embeddings, nearest examples.
 //! - [`store`]: the durable event log (SQLite, or memory) that restarts rebuild from.
 
 pub mod api;
@@ -34,11 +37,14 @@ pub mod capture;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod explain;
 pub mod hub;
+pub mod meaning;
 pub mod metrics;
 pub mod outbox;
 pub mod pairing;
 pub mod protocol;
+pub mod reader;
 pub mod recovery;
 pub mod room;
 pub mod room_task;

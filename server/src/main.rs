@@ -7,7 +7,11 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use uncover::config::{Cli, Command, ServeArgs};
 use uncover::hub::HubConfig;
-use uncover::scenario::{json_schema, Library};
+use std::path::Path;
+
+use uncover::meaning;
+use uncover::reader;
+use uncover::scenario::{json_schema, Library, ScenarioErrors, ScenarioId};
 use uncover::{AppState, ServerOptions};
 
 /// Ctrl+C or SIGTERM (what service managers send) starts a drain.
@@ -33,16 +37,42 @@ async fn shutdown_signal() {
     }
 }
 
-fn load(dir: Option<&std::path::Path>) -> Result<Library, ExitCode> {
-    let result = match dir {
-        Some(d) => Library::load_dir(d),
-        None => Library::bundled(),
-    };
-    result.map_err(|errors| {
+/// Loads the reader's model from `dir` (or where `make model` leaves it) and makes it the
+/// server's; a missing or corrupt model stops here with its path and the fix.
+fn load_reader(dir: Option<&Path>) -> Result<(), ExitCode> {
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(reader::default_dir);
+    match reader::Reader::load(&dir) {
+        Ok(r) => {
+            reader::install(r);
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Loads and checks the scenarios (the reader's lints included); prints warnings when
+/// `warn` is set, and every error with its file, line and field.
+fn load(dir: Option<&Path>, warn: bool) -> Result<Library, ExitCode> {
+    let report = |errors: ScenarioErrors| {
         eprintln!("{errors}");
         eprintln!("{} problem(s) in the scenario files", errors.0.len());
         ExitCode::FAILURE
-    })
+    };
+    let sources = match dir {
+        Some(d) => Library::dir_sources(d).map_err(report)?,
+        None => Library::bundled_sources(),
+    };
+    let (library, warnings) =
+        Library::from_sources_checked(sources, &meaning::lint).map_err(report)?;
+    if warn {
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(library)
 }
 
 /// Addresses other machines can use, when listening on every interface.
@@ -79,13 +109,43 @@ fn init_tracing(json: bool) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Check { dir }) => match load(dir.as_deref()) {
-            Ok(lib) => {
-                println!("{} scenario(s) OK", lib.len());
-                ExitCode::SUCCESS
+        Some(Command::Check { dir, model }) => {
+            if let Err(code) = load_reader(model.as_deref()) {
+                return code;
             }
-            Err(code) => code,
-        },
+            match load(dir.as_deref(), true) {
+                Ok(lib) => {
+                    println!("{} scenario(s) OK", lib.len());
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            }
+        }
+        Some(Command::Explain {
+            scenario,
+            message,
+            scenarios,
+            model,
+        }) => {
+            if let Err(code) = load_reader(model.as_deref()) {
+                return code;
+            }
+            let lib = match load(scenarios.as_deref(), false) {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            match lib.get(&ScenarioId(scenario.clone())) {
+                Some(s) => {
+                    print!("{}", uncover::explain::explain(s, &message));
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    let ids: Vec<String> = lib.all().iter().map(|s| s.id.0.clone()).collect();
+                    eprintln!("no scenario `{scenario}`; there are: {}", ids.join(", "));
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(Command::Schema) => {
             print!("{}", json_schema());
             ExitCode::SUCCESS
@@ -119,7 +179,10 @@ fn serve_on_runtime(args: ServeArgs) -> ExitCode {
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_tracing(args.log_json);
-    let library = match load(args.scenarios.as_deref()) {
+    if let Err(code) = load_reader(args.model.as_deref()) {
+        return code;
+    }
+    let library = match load(args.scenarios.as_deref(), false) {
         Ok(l) => l,
         Err(code) => return code,
     };

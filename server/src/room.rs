@@ -712,6 +712,11 @@ impl Room {
             (Some(s), Some(e)) => e.saturating_sub(s),
             _ => 0,
         };
+        let readings = if self.bot == Some(Role::Buyer) {
+            crate::bot::trust_curve(&self.scenario, &self.transcript)
+        } else {
+            Vec::new()
+        };
         let mut debrief = scoring::debrief(RoundRecord {
             scenario: &self.scenario,
             seller: &self.seller.name,
@@ -722,13 +727,11 @@ impl Room {
             feedback: self.feedback.as_ref(),
             judgements: &self.judgements,
             conversation_ms,
+            readings: &readings,
         });
         debrief.channel = self.channel;
         debrief.observer_notes = self.observer_notes.clone();
-        if self.bot == Some(Role::Buyer) {
-            debrief.trust_curve =
-                crate::bot::trust_curve(&self.scenario, &self.transcript, &self.reveals);
-        }
+        debrief.trust_curve = readings;
         debrief
     }
 

@@ -17,10 +17,12 @@ use crate::bot::{self, Bot, BotTurn, ReplyDelay};
 use crate::clock;
 use crate::console::LiveFlag;
 use crate::hub::{Hub, Participant, SessionInfo};
+use crate::meaning::{self, Context};
 use crate::outbox::{Attached, Connection, Encoded};
 use crate::protocol::{
     ClientMsg, ErrorCode, HostAction, ParticipantId, Phase, Role, RoomId, ServerMsg,
 };
+use crate::reader;
 use crate::room::{Millis, Room, RoomEvent};
 use crate::scoring::{percent, Debrief};
 use crate::store::{EventId, Pending, StoreError};
@@ -310,6 +312,19 @@ impl RoomTask {
             // Lines relayed earlier were queued first, so they are saved by now: their
             // echoes go out before anything these events say.
             self.settle_saved_lines();
+            if batch.iter().any(|e| {
+                matches!(
+                    e,
+                    RoomEvent::PhaseStarted {
+                        phase: Phase::Debrief,
+                        ..
+                    }
+                )
+            }) {
+                // The debrief reads every line by meaning: have them read off the relay
+                // path first, so computing it here finds them ready.
+                self.prepare_reading().await;
+            }
             for event in batch {
                 self.apply_and_tell(&event);
                 queue.extend(self.bot_reacts(&event));
@@ -317,6 +332,19 @@ impl RoomTask {
             }
         }
         true
+    }
+
+    /// Has the reader embed, on its own lane, every text the debrief will read: the
+    /// seller's lines and the recap.
+    async fn prepare_reading(&self) {
+        let mut texts: Vec<String> = Vec::new();
+        for line in self.room.transcript.iter().filter(|l| l.from == Role::Seller) {
+            texts.extend(meaning::texts_to_read(&line.text, &Context::default()));
+        }
+        if let Some(recap) = &self.room.recap {
+            texts.extend(meaning::recap_texts(recap));
+        }
+        reader::shared().prepare(texts).await;
     }
 
     fn apply_and_tell(&mut self, event: &RoomEvent) {
@@ -563,6 +591,26 @@ impl RoomTask {
         }
     }
 
+    /// Has a seller's line read by meaning off the relay path as it arrives: a bot reads
+    /// it at once (so its room waits for the reading, on the reader's own lane); other
+    /// rooms read it in the background, so the debrief later finds it ready.
+    async fn read_ahead(&self, role: Role, line: &RoomEvent) {
+        let RoomEvent::Chat { text, .. } = line else {
+            return;
+        };
+        if role != Role::Seller {
+            return;
+        }
+        let reader = reader::shared().clone();
+        match &self.bot {
+            Some(seat) => reader.prepare(seat.bot.texts_to_read(text)).await,
+            None => {
+                let texts = meaning::texts_to_read(text, &Context::default());
+                tokio::spawn(async move { reader.prepare(texts).await });
+            }
+        }
+    }
+
     /// What the bot buyer does after `event`: says the opening line when the conversation
     /// starts, answers each seller line (at once, or after its typing delay), gives its
     /// feedback when the recap starts, and leaves when the seller does.
@@ -637,16 +685,16 @@ impl RoomTask {
             .filter_map(|r| self.room.scenario.fact(&r.fact))
             .map(|f| u32::from(f.weight))
             .sum();
-        let b = behaviour::analyse(
+        let (pitched_early, longest_monologue) = behaviour::live(
             &self.room.scenario,
             &self.room.transcript,
             &self.room.reveals,
         );
         let mut flags = Vec::new();
-        if b.pitched_before_pain && b.first_pitch.is_some() {
+        if pitched_early {
             flags.push(LiveFlag::PitchedBeforePain);
         }
-        if b.longest_monologue_words > LONG_MONOLOGUE_WORDS {
+        if longest_monologue > LONG_MONOLOGUE_WORDS {
             flags.push(LiveFlag::LongMonologue);
         }
         let seller_connected = self.room.is_present(Role::Seller)
@@ -751,6 +799,8 @@ impl RoomTask {
                 self.seat_away(role, since);
             }
         }
+        // A room rebuilt after a restart may be in its debrief already.
+        self.prepare_reading().await;
         Box::pin(self.report(0)).await;
         loop {
             if self.room.is_abandoned() {
@@ -826,6 +876,12 @@ impl RoomTask {
                 {
                     self.flush_bot().await;
                 }
+                if let ClientMsg::Recap { text } = &msg {
+                    // Read the recap while the buyer finishes; the debrief then finds it ready.
+                    let reader = reader::shared().clone();
+                    let texts = meaning::recap_texts(text);
+                    tokio::spawn(async move { reader.prepare(texts).await });
+                }
                 let result = self.room.decide(role, &msg, clock::now_ms());
                 let refusal = match result {
                     Ok(mut events)
@@ -834,6 +890,7 @@ impl RoomTask {
                         let line = events.remove(0);
                         match self.relay_line(role, line.clone()) {
                             Ok(()) => {
+                                self.read_ahead(role, &line).await;
                                 let reactions = self.bot_reacts(&line);
                                 if !reactions.is_empty() {
                                     self.commit(reactions).await;

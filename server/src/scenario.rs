@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 pub const WEIGHT_RANGE: std::ops::RangeInclusive<u8> = 1..=3;
 /// The bot's trust is a percentage-like scale; scenario authors set thresholds on it.
 pub const TRUST_MAX: u8 = 100;
+/// Fewer examples than this cannot cover the ways a seller might ask; more than the
+/// maximum usually means two facts share one topic and should be split or sharpened.
+pub const MIN_EXAMPLES: usize = 3;
+pub const MAX_EXAMPLES: usize = 8;
 /// Above this a round stops being discovery practice and becomes a memory test.
 pub const MAX_FACTS: usize = 20;
 /// A phase longer than an hour is almost certainly a typo (minutes written as seconds).
@@ -245,6 +249,20 @@ impl Scenario {
     }
 }
 
+/// A problem a [`Check`] found in one scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lint {
+    /// Dotted path to the field, e.g. `facts[2].examples[1]`.
+    pub field: String,
+    pub message: String,
+    /// Errors stop the load; warnings are only reported.
+    pub error: bool,
+}
+
+/// A check beyond a file's shape, run on each scenario that parsed (the reader's lints on
+/// fact examples, which need the model).
+pub type Check<'a> = &'a dyn Fn(&Scenario) -> Vec<Lint>;
+
 /// A problem in a scenario file, located for the author.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -295,6 +313,16 @@ pub struct Library {
 impl Library {
     /// The scenarios embedded in the binary at build time.
     pub fn bundled() -> Result<Self, ScenarioErrors> {
+        Self::from_sources(Self::bundled_sources())
+    }
+
+    /// Every `*.toml` file in `dir`.
+    pub fn load_dir(dir: &Path) -> Result<Self, ScenarioErrors> {
+        Self::from_sources(Self::dir_sources(dir)?)
+    }
+
+    /// The bundled scenario files, as `(path, text)`.
+    pub fn bundled_sources() -> Vec<(PathBuf, String)> {
         let mut files: Vec<(PathBuf, String)> = Bundled::iter()
             .filter(|name| name.ends_with(".toml"))
             .filter_map(|name| {
@@ -304,11 +332,11 @@ impl Library {
             })
             .collect();
         files.sort();
-        Self::from_sources(files)
+        files
     }
 
-    /// Every `*.toml` file in `dir`.
-    pub fn load_dir(dir: &Path) -> Result<Self, ScenarioErrors> {
+    /// The `*.toml` files in `dir`, as `(path, text)`.
+    pub fn dir_sources(dir: &Path) -> Result<Vec<(PathBuf, String)>, ScenarioErrors> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             ScenarioErrors(vec![ScenarioError {
                 file: dir.to_path_buf(),
@@ -346,16 +374,41 @@ impl Library {
                 message: "no .toml scenario files found".into(),
             }]));
         }
-        Self::from_sources(files)
+        Ok(files)
     }
 
     /// Parses and validates each `(path, text)`; collects every error before failing.
     pub fn from_sources(files: Vec<(PathBuf, String)>) -> Result<Self, ScenarioErrors> {
+        Self::from_sources_checked(files, &|_| Vec::new()).map(|(lib, _)| lib)
+    }
+
+    /// [`Library::from_sources`], then `check` on each scenario that parsed: its errors
+    /// fail the load like any other, its warnings come back beside the library.
+    pub fn from_sources_checked(
+        files: Vec<(PathBuf, String)>,
+        check: Check<'_>,
+    ) -> Result<(Self, Vec<ScenarioError>), ScenarioErrors> {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut scenarios: Vec<(PathBuf, String, Scenario)> = Vec::new();
         for (path, text) in files {
             match parse_scenario(&path, &text) {
-                Ok(s) => scenarios.push((path, text, s)),
+                Ok(s) => {
+                    for lint in check(&s) {
+                        let e = ScenarioError {
+                            file: path.clone(),
+                            line: line_of_path(&text, &parse_field_path(&lint.field)),
+                            field: lint.field,
+                            message: lint.message,
+                        };
+                        if lint.error {
+                            errors.push(e);
+                        } else {
+                            warnings.push(e);
+                        }
+                    }
+                    scenarios.push((path, text, s));
+                }
                 Err(mut errs) => errors.append(&mut errs),
             }
         }
@@ -377,6 +430,12 @@ impl Library {
             }
         }
         if !errors.is_empty() {
+            errors.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
+            // Warnings still help the author fix what failed.
+            errors.extend(warnings.into_iter().map(|mut w| {
+                w.message = format!("(warning) {}", w.message);
+                w
+            }));
             return Err(ScenarioErrors(errors));
         }
         let mut scenarios: Vec<Arc<Scenario>> =
@@ -387,7 +446,7 @@ impl Library {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
-        Ok(Self { scenarios, by_id })
+        Ok((Self { scenarios, by_id }, warnings))
     }
 
     pub fn get(&self, id: &ScenarioId) -> Option<&Arc<Scenario>> {
@@ -785,6 +844,29 @@ pub fn validate(s: &Scenario) -> Vec<(Vec<Seg>, String)> {
                 at(&[key("recap_cues")]),
                 "list at least one recap cue, or no recap could ever capture this fact".into(),
             ));
+        }
+        if f.examples.len() < MIN_EXAMPLES || f.examples.len() > MAX_EXAMPLES {
+            out.push((
+                at(&[key("examples")]),
+                format!(
+                    "list {MIN_EXAMPLES} to {MAX_EXAMPLES} seller questions that would earn this fact \
+                     (has {}); the reader matches questions to facts through them",
+                    f.examples.len()
+                ),
+            ));
+        }
+        for (j, e) in f.examples.iter().enumerate() {
+            if e.trim().is_empty() {
+                out.push((
+                    at(&[key("examples"), Seg::Index(j)]),
+                    "an example must not be empty".into(),
+                ));
+            } else if f.examples[..j].iter().any(|o| o.trim() == e.trim()) {
+                out.push((
+                    at(&[key("examples"), Seg::Index(j)]),
+                    "this example repeats an earlier one".into(),
+                ));
+            }
         }
         if f.bot.asks.is_empty() {
             out.push((

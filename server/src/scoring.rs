@@ -50,6 +50,8 @@ pub struct RoundRecord<'a> {
     /// The buyer's verdicts on recap matches, by fact.
     pub judgements: &'a HashMap<FactId, bool>,
     pub conversation_ms: u64,
+    /// Bot rounds: the bot's trust and reading after each seller line.
+    pub readings: &'a [TrustPoint],
 }
 
 /// The whole debrief, as sent to both players.
@@ -84,11 +86,19 @@ pub struct ObserverNote {
     pub text: String,
 }
 
-/// The bot's trust after transcript line `index` (none for the starting value).
+/// The bot's trust after transcript line `index` (none for the starting value), and why
+/// it moved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustPoint {
     pub index: Option<u32>,
     pub trust: u8,
+    /// What moved trust on this line, in plain words.
+    #[serde(default)]
+    pub causes: Vec<String>,
+    /// How the bot read the line: the fact it asked for and the working, or why it
+    /// earned nothing.
+    #[serde(default)]
+    pub reading: Option<String>,
 }
 
 /// "Uncovered 5 of 8 facts, 62% of the story."
@@ -119,6 +129,9 @@ pub struct Captured {
     /// Facts the buyer revealed that the recap missed.
     #[serde(default)]
     pub uncovered_not_captured: Vec<FactId>,
+    /// Some of the figure rests on the reader alone (no buyer verdict).
+    #[serde(default)]
+    pub automatic: bool,
 }
 
 /// One hidden fact's fate in this round.
@@ -134,14 +147,27 @@ pub struct FactOutcome {
     pub at_ms: Option<u64>,
     /// The seller line that earned the reveal.
     pub earned_by: Option<TranscriptLine>,
-    /// Recap cues found in the seller's recap (as written in the scenario).
+    /// The recap sentence that states this fact, by meaning, shown as a cue so a buyer
+    /// can judge it (empty when none does).
     pub matched_cues: Vec<String>,
+    /// How the reader matched the recap to this fact, with its working.
+    #[serde(default)]
+    pub recap_reading: Option<String>,
+    /// How the reader read the message that earned it, in a bot round.
+    #[serde(default)]
+    pub earned_reading: Option<String>,
     /// The buyer's verdict on the match, if they gave one.
     pub buyer_judgement: Option<bool>,
-    /// Final: the buyer's verdict where given, else whether any cue matched; always false
-    /// without a recap.
+    /// Final: the buyer's verdict where given, else whether the reader matched a recap
+    /// sentence to it; always false without a recap.
     pub captured: bool,
+    /// Captured by the reader alone: no buyer confirmed it.
+    #[serde(default)]
+    pub captured_automatically: bool,
 }
+
+/// Shown beside a captured figure that no buyer confirmed.
+pub const AUTOMATIC_NOTE: &str = "matched automatically, not confirmed by the buyer";
 
 /// Integer percentage rounded down; 0 when there is nothing to share.
 pub fn percent(part: u32, whole: u32) -> u32 {
@@ -162,20 +188,26 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
             *first = v;
         }
     }
-    let recap_matcher = r.recap.map(crate::capture::RecapMatcher::new);
+    let recap_matches = r
+        .recap
+        .map(|text| crate::meaning::read_recap(r.scenario, text))
+        .unwrap_or_default();
     let facts: Vec<FactOutcome> = r
         .scenario
         .facts
         .iter()
         .map(|f| {
             let reveal = reveals.get(&f.id);
-            let matched_cues = recap_matcher
-                .as_ref()
-                .map(|m| m.matched_cues(&f.recap_cues))
-                .unwrap_or_default();
+            let matched = recap_matches.iter().find(|m| m.fact == f.id);
+            let matched_cues: Vec<String> =
+                matched.map(|m| m.sentence.clone()).into_iter().collect();
             // Without a recap there is nothing to judge, so stray verdicts are ignored.
             let buyer_judgement = r.recap.and_then(|_| r.judgements.get(&f.id).copied());
-            let captured = buyer_judgement.unwrap_or(!matched_cues.is_empty());
+            let captured = buyer_judgement.unwrap_or(matched.is_some());
+            let earned_reading = reveal
+                .and_then(|v| v.earned_by)
+                .and_then(|i| r.readings.iter().find(|p| p.index == Some(i)))
+                .and_then(|p| p.reading.clone());
             FactOutcome {
                 id: f.id.clone(),
                 kind: f.kind,
@@ -190,8 +222,11 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
                     .and_then(|i| r.transcript.iter().find(|l| l.index == i))
                     .cloned(),
                 matched_cues,
+                recap_reading: matched.map(|m| m.explain()),
+                earned_reading,
                 buyer_judgement,
                 captured,
+                captured_automatically: captured && buyer_judgement.is_none(),
             }
         })
         .collect();
@@ -218,6 +253,7 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
     let captured_facts: Vec<&FactOutcome> = facts.iter().filter(|f| f.captured).collect();
     let weight_captured: u32 = captured_facts.iter().map(|f| u32::from(f.weight)).sum();
     let cpct = percent(weight_captured, weight_total);
+    let automatic = captured_facts.iter().any(|f| f.captured_automatically);
     let captured = Captured {
         facts_captured: captured_facts.len() as u32,
         weight_captured,
@@ -225,10 +261,15 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
         percent: cpct,
         text: match r.recap {
             Some(_) => format!(
-                "The recap caught {} of {} facts, {}% of the story",
+                "The recap caught {} of {} facts, {}% of the story{}",
                 captured_facts.len(),
                 facts_total,
-                cpct
+                cpct,
+                if automatic {
+                    format!(" ({AUTOMATIC_NOTE})")
+                } else {
+                    String::new()
+                }
             ),
             None => "No recap was written".to_string(),
         },
@@ -242,6 +283,7 @@ pub fn debrief(r: RoundRecord<'_>) -> Debrief {
             .filter(|f| f.uncovered && !f.captured)
             .map(|f| f.id.clone())
             .collect(),
+        automatic,
     };
 
     let behaviour = crate::behaviour::analyse(r.scenario, r.transcript, r.reveals);

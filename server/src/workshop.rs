@@ -1172,7 +1172,7 @@ impl Session {
             seller_word_share: d.map(|d| d.behaviour.seller_word_share).unwrap_or(0),
             questions: d.map(|d| d.behaviour.questions.len() as u32).unwrap_or(0),
             open_share: d.and_then(|d| d.behaviour.open_share),
-            pitched_before_pain: d.is_some_and(|d| d.behaviour.pitched_before_pain),
+            pitched_before_pain: d.is_some_and(|d| d.behaviour.pitched_early),
             asked_anything_else: d.is_some_and(|d| !d.behaviour.anything_else.is_empty()),
             change_from_previous: match (d, previous) {
                 (Some(d), Some(p)) => Some(d.headline.percent as i32 - p as i32),

@@ -5,6 +5,9 @@
 /// Load tools: the load generator, the bare relay it is compared with, /proc figures.
 pub mod load;
 
+/// The labelled corpus the reader is calibrated and reported on.
+pub mod corpus;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,433 +1,170 @@
-//! Tests for the bot buyer: how it reads messages, how trust moves, what it reveals and
-//! says, that every bundled scenario rewards a patient seller and not a pitching one, and
-//! the bot's rooms (solo practice and the matchmaking offer) on tokio's paused clock.
+//! Tests for the bot buyer: that it reads meaning (a paraphrase earns what the author's
+//! wording earns; spam, lists of guesses, empathy without substance and pitches do not),
+//! how trust moves, what it reveals and says, that a replayed bot carries on as the live
+//! one, and the bot's rooms (solo practice and the matchmaking offer) on tokio's paused
+//! clock.
 
 use std::sync::Arc;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::scenario::{Library, Scenario};
-use crate::scoring::percent;
+use crate::scenario::{Library, Scenario, ScenarioId};
 
 fn library() -> Library {
     Library::bundled().expect("bundled scenarios are valid")
 }
 
-fn distributor() -> Arc<Scenario> {
+fn scenario(id: &str) -> Arc<Scenario> {
     library()
-        .get(&crate::scenario::ScenarioId("distributor-inventory".into()))
-        .expect("the distributor scenario is bundled")
+        .get(&ScenarioId(id.into()))
+        .expect("a bundled scenario")
         .clone()
 }
 
-/// A conversation with the bot, recorded the way a room records it.
-struct Round {
-    scenario: Arc<Scenario>,
-    bot: Bot,
-    transcript: Vec<TranscriptLine>,
-    reveals: Vec<Reveal>,
-    turns: Vec<BotTurn>,
+fn distributor() -> Arc<Scenario> {
+    scenario("distributor-inventory")
 }
 
-impl Round {
-    fn new(scenario: Arc<Scenario>, seed: u64) -> Self {
-        let mut bot = Bot::new(scenario.clone(), seed);
-        let opening = bot.opening_line();
-        let mut round = Self {
-            scenario,
-            bot,
-            transcript: Vec::new(),
-            reveals: Vec::new(),
-            turns: Vec::new(),
-        };
-        round.push(Role::Buyer, opening);
-        round
-    }
-
-    fn push(&mut self, from: Role, text: String) -> u32 {
-        let index = self.transcript.len() as u32;
-        self.transcript.push(TranscriptLine {
-            index,
-            from,
-            text,
-            at_ms: u64::from(index) * 1_000,
-        });
-        index
-    }
-
-    fn say(&mut self, text: &str) -> BotTurn {
-        let index = self.push(Role::Seller, text.to_string());
-        let turn = self.bot.hear(text);
-        self.push(Role::Buyer, turn.reply.clone());
-        if let Some(fact) = &turn.reveal {
-            self.reveals.push(Reveal {
-                fact: fact.clone(),
-                at_ms: u64::from(index) * 1_000,
-                earned_by: Some(index),
-            });
-        }
-        self.turns.push(turn.clone());
-        turn
-    }
-
-    fn uncovered_percent(&self) -> u32 {
-        let got: u32 = self
-            .reveals
-            .iter()
-            .filter_map(|r| self.scenario.fact(&r.fact))
-            .map(|f| u32::from(f.weight))
-            .sum();
-        percent(got, self.scenario.total_weight())
-    }
-
-    fn trusts(&self) -> Vec<u8> {
-        std::iter::once(START_TRUST)
-            .chain(self.turns.iter().map(|t| t.trust))
-            .collect()
-    }
+/// A bot that has said its opening line.
+fn bot(s: &Arc<Scenario>) -> Bot {
+    let mut b = Bot::new(s.clone(), 7);
+    b.opening_line();
+    b
 }
 
-/// Generic discovery questions, three wordings per kind, for the patient seller. Nothing
-/// here knows any scenario: the patient seller tests the rules, not a script.
-const PATIENT_QUESTIONS: &[[&str; 3]] = &[
-    [
-        "To start with, what are you hoping to achieve over the next year or two?",
-        "If we met again in two years and things had gone really well, what would success look like?",
-        "What are your main priorities at the moment?",
-    ],
-    [
-        "How do things work today, day to day?",
-        "Could you walk me through how it's set up at the moment?",
-        "What does a typical week look like for you right now?",
-    ],
-    [
-        "What's getting in the way at the moment?",
-        "Which parts of that are frustrating or not working as well as you'd like?",
-        "What problems keep coming up?",
-    ],
-    [
-        "What does that cost you when it happens?",
-        "Who feels the effect of that, inside or outside the business?",
-        "What happens if nothing changes?",
-    ],
-    [
-        "Who else would be involved in deciding on a change like this?",
-        "How do decisions like this usually get made, and who has the final say?",
-        "Who else needs to be comfortable before anything changes?",
-    ],
-    [
-        "When would you want something different in place?",
-        "What timing are you working to? Is there a deadline?",
-        "How soon does this need to be sorted?",
-    ],
-    [
-        "How are you thinking about budget for something like this?",
-        "What kind of money have you set aside for improvements like this?",
-        "How do you usually fund changes like this?",
-    ],
-    [
-        "What worries you about changing anything?",
-        "What happened the last time you changed how things work?",
-        "What would make you hesitate?",
-    ],
-    [
-        "How is all of this for you personally?",
-        "What does this mean to you, in your role?",
-        "What's on your plate yourself at the moment?",
-    ],
-    [
-        "Is there anything else I should know?",
-        "What else is on your mind that we haven't covered?",
-        "Is there something else going on that I haven't asked about?",
-    ],
-];
-
-/// A patient seller: goals first, open questions of every kind, and after each thing the
-/// buyer shares, empathy and a play-back of what was said.
-/// Two rounds of every kind: twenty messages, about a ten-minute chat.
-const PATIENT_PASSES: usize = 2;
-
-fn patient_round(scenario: Arc<Scenario>) -> Round {
-    let mut round = Round::new(scenario, 7);
-    for pass in 0..PATIENT_PASSES {
-        for wordings in PATIENT_QUESTIONS {
-            let question = wordings[pass];
-            let text = match round.turns.last() {
-                Some(t) if t.reveal.is_some() => format!(
-                    "That sounds like a lot to deal with. So what I'm hearing is: {} {question}",
-                    t.reply.replace('?', ".")
-                ),
-                _ => question.to_string(),
-            };
-            round.say(&text);
-        }
-    }
-    round
+fn uncovered(s: &Scenario, bot: &Bot) -> u32 {
+    let got: u32 = bot
+        .revealed()
+        .iter()
+        .filter_map(|id| s.fact(id))
+        .map(|f| u32::from(f.weight))
+        .sum();
+    crate::scoring::percent(got, s.total_weight())
 }
-
-/// A seller who pitches at once, cites other customers, asks for a demo and fires
-/// yes/no questions, with one lazy open question in the middle.
-fn pitching_round(scenario: Arc<Scenario>) -> Round {
-    let words = &scenario.seller.pitch_words;
-    let pitch = words.first().cloned().unwrap_or_default();
-    let pitch2 = words.get(1).cloned().unwrap_or_else(|| pitch.clone());
-    let customer = scenario
-        .seller
-        .reference_customers
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "Microsoft".into());
-    let script = [
-        format!("Let me start by telling you about {pitch}. It's exactly what you need."),
-        format!("{customer} started with us last year and loved it. Companies like yours see results fast."),
-        "Can I book a demo for next week?".to_string(),
-        "Do you have budget set aside this quarter?".to_string(),
-        "Are you the one who signs off?".to_string(),
-        format!("Would {pitch2} help you?"),
-        "Is that a yes to the demo?".to_string(),
-        "Do you use spreadsheets today?".to_string(),
-        "What's your biggest problem?".to_string(),
-        format!("Have you looked at {pitch}?"),
-        "Can we get started this month?".to_string(),
-        "Is there any reason not to sign today?".to_string(),
-    ];
-    let mut round = Round::new(scenario, 7);
-    for line in &script {
-        round.say(line);
-    }
-    round
-}
-
-// ---- Reading messages ----
 
 #[test]
-fn goal_questions_are_recognised_in_several_wordings() {
+fn a_question_in_the_sellers_own_words_earns_the_fact_it_asks_about() {
     let s = distributor();
-    for q in [
-        "What would success look like for you in two years?",
-        "Where do you want the business to be in a couple of years?",
-        "What are you trying to achieve this year?",
-        "What are your goals for the next year?",
+    let mut b = bot(&s);
+    let t = b.hear("Forget what's broken for a moment: if the next couple of years went really well, what would be different for you?");
+    assert_eq!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("grow-to-third-site"), "{t:?}");
+    assert!(t.causes.contains(&Cause::GoalQuestion));
+}
+
+#[test]
+fn a_burst_of_bare_questions_earns_nothing_and_costs_trust() {
+    let s = distributor();
+    let mut b = bot(&s);
+    let t = b.hear("What? Why? Anything else? Who decides? What else?");
+    assert_eq!(t.reveal, None);
+    assert_eq!(t.kind, ReplyKind::Questionnaire);
+    assert!(t.trust < START_TRUST, "{}", t.trust);
+}
+
+#[test]
+fn one_question_packed_with_the_storys_nouns_earns_nothing() {
+    let s = distributor();
+    let mut b = bot(&s);
+    let t = b.hear("Is it the stock counts, a third depot, your son taking over, the hotel account or Pat retiring?");
+    assert_eq!(t.reveal, None, "{t:?}");
+    assert!(t.heard.line.questionnaire.is_some());
+    assert!(t.trust < START_TRUST);
+}
+
+#[test]
+fn why_alone_earns_nothing() {
+    let s = distributor();
+    let mut b = bot(&s);
+    let t = b.hear("Why?");
+    assert_eq!(t.reveal, None);
+    assert!(t.heard.line.contentless);
+    assert_eq!(t.trust, START_TRUST, "a contentless question earns no trust");
+}
+
+#[test]
+fn empathy_with_nothing_to_be_about_earns_no_trust() {
+    let s = distributor();
+    let mut b = bot(&s);
+    for line in [
+        "That sounds really tough.",
+        "I can only imagine how stressful that is.",
+        "You must be exhausted.",
     ] {
-        let r = read(&s, q, &[]);
-        assert!(r.asks_kind(QuestionKind::Goal), "{q}: {r:?}");
-        assert!(!r.is_yes_no(), "{q}");
+        let t = b.hear(line);
+        assert_eq!(t.trust, START_TRUST, "{line}: {:?}", t.causes);
+        assert_eq!(t.reveal, None);
     }
 }
 
 #[test]
-fn each_kind_of_question_is_recognised() {
+fn empathy_after_a_reveal_and_a_play_back_in_other_words_earn_trust() {
     let s = distributor();
-    let cases = [
-        ("How do you handle stock today?", QuestionKind::Situation),
-        ("What's going wrong with the counts?", QuestionKind::Problem),
-        (
-            "What does it cost you when an order goes out short?",
-            QuestionKind::Impact,
-        ),
-        (
-            "Who else is involved in a decision like this?",
-            QuestionKind::Decision,
-        ),
-        ("When do you need this in place?", QuestionKind::Timeline),
-        ("How are you thinking about budget?", QuestionKind::Budget),
-        ("What worries you about switching?", QuestionKind::Concern),
-        (
-            "How is all this landing on you personally?",
-            QuestionKind::Personal,
-        ),
-        (
-            "Is there anything else on your mind?",
-            QuestionKind::AnythingElse,
-        ),
-        ("What else should I know?", QuestionKind::AnythingElse),
-    ];
-    for (q, kind) in cases {
-        let r = read(&s, q, &[]);
-        assert!(r.asks_kind(kind), "{q} should ask {kind:?}: {r:?}");
-    }
+    let mut b = bot(&s);
+    let t = b.hear("How do you keep track of what's actually on the shelves today?");
+    assert_eq!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("stock-counts-wrong"));
+    let before = b.trust();
+    let t = b.hear("So the screen says one thing and the aisles say another, and someone counts by hand each week. That sounds exhausting.");
+    assert!(t.causes.contains(&Cause::PlayBack), "{:?}", t.causes);
+    assert!(t.causes.contains(&Cause::Empathy), "{:?}", t.causes);
+    assert!(b.trust() > before);
 }
 
 #[test]
-fn who_else_asks_about_the_decision_not_for_anything_else() {
-    let r = read(&distributor(), "Who else has a say in this?", &[]);
-    assert!(r.asks_kind(QuestionKind::Decision));
-    assert!(!r.asks_kind(QuestionKind::AnythingElse));
-    assert_eq!(r.question, Some(Question::Specific));
-}
-
-#[test]
-fn yes_no_open_and_specific_questions_are_told_apart() {
+fn a_pitch_earns_nothing_even_when_it_asks_about_the_story() {
     let s = distributor();
-    assert_eq!(
-        read(&s, "Do you use spreadsheets?", &[]).question,
-        Some(Question::YesNo)
-    );
-    assert_eq!(
-        read(&s, "Is budget approved?", &[]).question,
-        Some(Question::YesNo)
-    );
-    assert_eq!(
-        read(&s, "How does that work?", &[]).question,
-        Some(Question::Open)
-    );
-    assert_eq!(
-        read(&s, "Tell me about the warehouse.", &[]).question,
-        Some(Question::Open)
-    );
-    assert_eq!(
-        read(&s, "When did it start?", &[]).question,
-        Some(Question::Specific)
-    );
-    // "Is there anything else?" has a yes/no form but invites the buyer to talk.
-    assert_eq!(
-        read(&s, "Is there anything else?", &[]).question,
-        Some(Question::Open)
-    );
-    assert_eq!(read(&s, "Thanks for your time.", &[]).question, None);
+    let mut b = bot(&s);
+    let t = b.hear("Would a StockLine demo help you fix the stock counts?");
+    assert_eq!(t.reveal, None);
+    assert!(t.causes.contains(&Cause::EarlyPitch));
+    assert_eq!(t.kind, ReplyKind::Nudge);
 }
 
 #[test]
-fn a_play_back_statement_does_not_add_question_kinds() {
-    let r = read(
-        &distributor(),
-        "So the counts are wrong. What does that cost you?",
-        &[],
-    );
-    assert!(r.asks_kind(QuestionKind::Impact));
-    assert!(!r.asks_kind(QuestionKind::Problem), "{r:?}");
-}
-
-#[test]
-fn pitches_name_drops_and_demo_requests_are_spotted() {
+fn before_anything_else_is_not_asking_for_more() {
     let s = distributor();
-    let r = read(&s, "StockLine fixes that with live stock levels.", &[]);
-    assert_eq!(r.pitch.as_deref(), Some("StockLine"));
-    let r = read(&s, "Sysco had the same issue and loved us.", &[]);
-    assert!(!r.name_drops.is_empty());
-    let r = read(&s, "Could I show you how it works next week?", &[]);
-    assert!(r.demo_request && r.sells());
-    let r = read(&s, "What are you hoping to achieve?", &[]);
-    assert!(!r.sells() && r.name_drops.is_empty());
+    let mut b = bot(&s);
+    let t = b.hear("Before anything else, how many people work in the warehouses?");
+    assert!(t.heard.line.more_to_say.is_none());
+    assert!(!t.causes.contains(&Cause::AnythingElse));
 }
 
 #[test]
-fn playing_back_the_buyers_words_counts_as_a_summary() {
+fn something_else_earns_the_anything_else_fact_once_trust_allows() {
     let s = distributor();
-    let buyer = "The numbers in the system and the numbers on the shelf don't agree.";
-    let r = read(
-        &s,
-        "Numbers in the system versus the shelf, got it.",
-        &[buyer],
-    );
-    assert!(r.play_back);
-    let r = read(&s, "If I understand you, the counts are off.", &[]);
-    assert!(r.play_back);
-    let r = read(&s, "Numbers matter.", &[buyer]);
-    assert!(!r.play_back, "one shared word is not a play-back");
+    let mut b = bot(&s);
+    // Trust 40 is needed; two real questions get there.
+    b.hear("Where would you like the business to be in a couple of years?");
+    b.hear("What does success look like for the company down the road, beyond the stock?");
+    let t = b.hear("Is there something else on your mind that we haven't touched on?");
+    assert!(b.revealed().iter().any(|f| f.0 == "warehouse-manager-retiring"), "{t:?}");
 }
 
 #[test]
-fn empathy_is_spotted() {
+fn a_fact_waits_for_its_requirements() {
     let s = distributor();
-    assert!(read(&s, "That sounds exhausting.", &[]).empathy);
-    assert!(read(&s, "I can imagine that wears you down.", &[]).empathy);
-    assert!(!read(&s, "Okay, next question.", &[]).empathy);
-}
-
-// ---- Trust ----
-
-fn reading(s: &Scenario, text: &str) -> Reading {
-    read(s, text, &[])
+    let mut b = bot(&s);
+    let t = b.hear("What does the stock trouble actually cost you?");
+    assert_ne!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("late-deliveries-key-account"));
 }
 
 #[test]
-fn pitching_before_any_pain_or_goal_costs_more_than_after() {
+fn the_third_yes_no_question_in_a_row_costs_trust() {
     let s = distributor();
-    let r = reading(&s, "Let me tell you about StockLine.");
-    let mut early = TrustTracker::default();
-    assert_eq!(early.hear(&r, false), vec![Cause::EarlyPitch]);
-    let mut late = TrustTracker::default();
-    assert_eq!(late.hear(&r, true), vec![Cause::LatePitch]);
-    assert!(early.trust() < late.trust());
-    assert!(late.trust() < START_TRUST);
+    let mut b = bot(&s);
+    b.hear("Do you use spreadsheets?");
+    b.hear("Is it busy at the moment?");
+    let t = b.hear("Do you like your job?");
+    assert!(t.causes.contains(&Cause::RapidFire), "{:?}", t.causes);
 }
 
 #[test]
-fn the_third_yes_no_question_in_a_row_is_rapid_fire() {
+fn a_message_sent_twice_earns_no_rise_the_second_time() {
     let s = distributor();
-    let mut t = TrustTracker::default();
-    assert!(!t
-        .hear(&reading(&s, "Do you use Excel?"), false)
-        .contains(&Cause::RapidFire));
-    assert!(!t
-        .hear(&reading(&s, "Is it shared?"), false)
-        .contains(&Cause::RapidFire));
-    assert!(t
-        .hear(&reading(&s, "Are you happy with it?"), false)
-        .contains(&Cause::RapidFire));
-    assert_eq!(t.last_drop(), Some(Cause::RapidFire));
-    // An open question breaks the run.
-    t.hear(&reading(&s, "How does that work?"), false);
-    assert!(!t
-        .hear(&reading(&s, "Do you like it?"), false)
-        .contains(&Cause::RapidFire));
-}
-
-#[test]
-fn good_habits_raise_trust_but_one_message_adds_at_most_the_cap() {
-    let s = distributor();
-    let mut t = TrustTracker::default();
-    let causes = t.hear(
-        &reading(
-            &s,
-            "That sounds hard. So what I'm hearing is it's a mess. What are you hoping to achieve, and is there anything else?",
-        ),
-        false,
-    );
-    assert!(causes.contains(&Cause::PlayBack) && causes.contains(&Cause::Empathy));
-    assert_eq!(
-        i32::from(t.trust()),
-        i32::from(START_TRUST) + MAX_RISE_PER_MESSAGE
-    );
-}
-
-#[test]
-fn a_message_sent_twice_earns_nothing_the_second_time() {
-    let s = distributor();
-    let mut t = TrustTracker::default();
-    let r = reading(&s, "What are you hoping to achieve?");
-    t.hear(&r, false);
-    let after_first = t.trust();
-    assert!(after_first > START_TRUST);
-    assert!(t.hear(&r, false).is_empty());
-    assert_eq!(t.trust(), after_first);
-}
-
-#[test]
-fn trust_stays_within_zero_and_a_hundred() {
-    let s = distributor();
-    let mut t = TrustTracker::default();
-    for i in 0..20 {
-        t.hear(
-            &reading(&s, &format!("Sysco loves StockLine, demo number {i}?")),
-            false,
-        );
-    }
-    assert_eq!(t.trust(), 0);
-    for i in 0..20 {
-        t.hear(
-            &reading(
-                &s,
-                &format!(
-                    "That sounds hard. If I understand, goal {i}: what do you hope to achieve?"
-                ),
-            ),
-            true,
-        );
-    }
-    assert_eq!(t.trust(), TRUST_MAX);
+    let mut b = bot(&s);
+    b.hear("What are you hoping to build over the next few years?");
+    let t = b.hear("What are you hoping to build over the next few years?");
+    assert!(t.causes.iter().all(|c| c.delta() <= 0), "{:?}", t.causes);
 }
 
 #[test]
@@ -435,188 +172,45 @@ fn heard_follows_final_trust_in_fifths() {
     assert_eq!(heard_for(0), 1);
     assert_eq!(heard_for(19), 1);
     assert_eq!(heard_for(20), 2);
-    assert_eq!(heard_for(59), 3);
-    assert_eq!(heard_for(80), 5);
+    assert_eq!(heard_for(79), 4);
     assert_eq!(heard_for(100), 5);
-}
-
-// ---- Replies ----
-
-#[test]
-fn the_bot_opens_with_the_scenarios_opening_line() {
-    let s = distributor();
-    let mut bot = Bot::new(s.clone(), 1);
-    assert_eq!(bot.opening_line(), s.opening_line.trim());
-}
-
-#[test]
-fn an_earned_fact_is_told_in_its_own_words() {
-    let s = distributor();
-    let mut bot = Bot::new(s.clone(), 1);
-    bot.opening_line();
-    let turn = bot.hear("What are you hoping to achieve over the next couple of years?");
-    let fact = s.fact(&FactId("grow-to-third-site".into())).unwrap();
-    assert_eq!(turn.reveal.as_ref(), Some(&fact.id));
-    assert_eq!(turn.reply, fact.bot.line.trim());
-    assert_eq!(turn.kind, ReplyKind::Reveal);
-}
-
-#[test]
-fn a_pitch_before_any_pain_gets_a_nudge_asking_why() {
-    let mut bot = Bot::new(distributor(), 1);
-    bot.opening_line();
-    let turn = bot.hear("StockLine gives you live stock levels across both warehouses.");
-    assert_eq!(turn.kind, ReplyKind::Nudge);
-    assert!(turn.reveal.is_none());
-    assert!(turn.trust < START_TRUST);
-}
-
-#[test]
-fn at_low_trust_the_bot_is_guarded_and_says_why() {
-    let mut bot = Bot::new(distributor(), 1);
-    bot.opening_line();
-    for q in [
-        "Do you use Excel?",
-        "Is it shared?",
-        "Are you happy?",
-        "Do you count weekly?",
-        "Is it accurate?",
-    ] {
-        bot.hear(q);
-    }
-    let turn = bot.hear("Do you have a budget?");
-    assert!(turn.trust < GUARDED_BELOW, "trust {}", turn.trust);
-    assert_eq!(turn.kind, ReplyKind::Guarded);
-    assert!(
-        pool(ReplyKind::Guarded, Some(Cause::RapidFire)).contains(&turn.reply.as_str()),
-        "a rapid-fire reason: {}",
-        turn.reply
-    );
-}
-
-#[test]
-fn a_yes_no_question_never_earns_a_deeper_fact() {
-    let s = distributor();
-    let mut bot = Bot::new(s.clone(), 1);
-    bot.opening_line();
-    // Build trust first, then ask a yes/no goal question.
-    bot.hear("That sounds hard. If I understand, it's been a long year.");
-    let turn = bot.hear("Is growing the business a goal for you?");
-    assert!(turn.reading.is_yes_no() && turn.reading.asks_kind(QuestionKind::Goal));
-    assert!(turn.trust >= 30);
-    assert_eq!(turn.reveal, None);
-    assert_eq!(turn.kind, ReplyKind::Short);
-}
-
-#[test]
-fn a_fact_waits_for_trust_and_for_its_requirements() {
-    let s = distributor();
-    let mut bot = Bot::new(s.clone(), 1);
-    bot.opening_line();
-    // son-takes-over needs trust 50; trust starts at 35.
-    let turn = bot.hear("Who else would be involved in deciding?");
-    assert_eq!(turn.reveal, None);
-    assert_eq!(turn.kind, ReplyKind::NotYetTrusted);
-    // late-deliveries needs stock-counts-wrong out first.
-    let turn = bot.hear("What does it cost the business?");
-    assert_eq!(turn.reveal, None);
-    assert_eq!(turn.kind, ReplyKind::NotYetConnected);
-}
-
-#[test]
-fn nothing_left_to_tell_is_said_plainly() {
-    let s = distributor();
-    let mut bot = Bot::new(s.clone(), 1);
-    bot.opening_line();
-    let turn = bot.hear("When do you need this done by?");
-    assert_eq!(
-        turn.kind,
-        ReplyKind::Covered,
-        "no timeline fact in this story"
-    );
-    let turn = bot.hear("How's the weather been?");
-    assert_eq!(turn.kind, ReplyKind::Vague);
-}
-
-// ---- Every bundled scenario ----
-
-#[test]
-fn a_patient_seller_uncovers_at_least_80_percent_of_every_scenario() {
-    let lib = library();
-    assert!(!lib.is_empty());
-    let mut failures = Vec::new();
-    for s in lib.all() {
-        let round = patient_round(s.clone());
-        let pct = round.uncovered_percent();
-        if pct < 80 {
-            let missed: Vec<String> = s
-                .facts
-                .iter()
-                .filter(|f| !round.reveals.iter().any(|r| r.fact == f.id))
-                .map(|f| format!("{} (asks {:?}, trust {})", f.id, f.bot.asks, f.bot.trust))
-                .collect();
-            failures.push(format!("{}: {pct}%, missed {}", s.id, missed.join(", ")));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn a_pitch_first_seller_uncovers_at_most_30_percent_and_loses_trust() {
-    for s in library().all() {
-        let round = pitching_round(s.clone());
-        let pct = round.uncovered_percent();
-        assert!(pct <= 30, "{}: a pitching seller uncovered {pct}%", s.id);
-        let trusts = round.trusts();
-        let last = *trusts.last().unwrap();
-        assert!(last < START_TRUST, "{}: trust ended at {last}", s.id);
-        assert!(
-            trusts[1] < trusts[0],
-            "{}: the opening pitch costs trust",
-            s.id
-        );
-    }
 }
 
 #[test]
 fn the_trust_curve_rebuilt_from_the_transcript_matches_the_live_bot() {
-    for s in library().all() {
-        for round in [patient_round(s.clone()), pitching_round(s.clone())] {
-            let curve = trust_curve(s, &round.transcript, &round.reveals);
-            let rebuilt: Vec<u8> = curve.iter().map(|p| p.trust).collect();
-            assert_eq!(rebuilt, round.trusts(), "{}", s.id);
-            assert_eq!(curve[0].index, None);
-            let seller_lines: Vec<Option<u32>> = round
-                .transcript
-                .iter()
-                .filter(|l| l.from == Role::Seller)
-                .map(|l| Some(l.index))
-                .collect();
-            let indexes: Vec<Option<u32>> = curve[1..].iter().map(|p| p.index).collect();
-            assert_eq!(indexes, seller_lines);
-        }
+    let s = distributor();
+    let mut live = bot(&s);
+    let mut transcript = vec![TranscriptLine {
+        index: 0,
+        from: Role::Buyer,
+        text: s.opening_line.clone(),
+        at_ms: 0,
+    }];
+    let mut trusts = vec![START_TRUST];
+    for q in [
+        "How do the two warehouses run day to day?",
+        "That sounds tiring. Where would you like to be in two years?",
+        "What? Why? Anything else?",
+        "Who else would have a say in a decision like this?",
+    ] {
+        let index = transcript.len() as u32;
+        transcript.push(TranscriptLine { index, from: Role::Seller, text: q.into(), at_ms: 0 });
+        let t = live.hear(q);
+        trusts.push(t.trust);
+        transcript.push(TranscriptLine { index: index + 1, from: Role::Buyer, text: t.reply, at_ms: 0 });
     }
+    let curve = trust_curve(&s, &transcript);
+    assert_eq!(curve.iter().map(|p| p.trust).collect::<Vec<_>>(), trusts);
+    assert!(curve[3].reading.as_deref().is_some_and(|r| r.contains("questionnaire")), "{:?}", curve[3]);
 }
 
 #[test]
 fn the_same_seed_and_messages_give_the_same_replies() {
-    let script = [
-        "Hi there.",
-        "Do you use Excel?",
-        "How's business?",
-        "Do you like it?",
-        "Is it busy?",
-        "Okay.",
-        "Right, what else?",
-        "Interesting.",
-        "Do you travel?",
-        "How's the team?",
-        "Sure.",
-        "Do you count weekly?",
-    ];
+    let script = ["Hi there.", "Do you use Excel?", "How's business?", "Okay.", "Right, what else?", "Interesting.", "Sure."];
     let replies = |seed: u64| -> Vec<String> {
-        let mut round = Round::new(distributor(), seed);
-        script.iter().map(|m| round.say(m).reply).collect()
+        let mut b = Bot::new(distributor(), seed);
+        b.opening_line();
+        script.iter().map(|m| b.hear(m).reply).collect()
     };
     assert_eq!(replies(42), replies(42));
     assert_ne!(replies(1), replies(2), "a different seed picks other lines");
@@ -625,19 +219,55 @@ fn the_same_seed_and_messages_give_the_same_replies() {
 #[test]
 fn a_bot_rebuilt_from_the_transcript_carries_on_as_the_original() {
     let s = distributor();
-    let mut round = Round::new(s.clone(), 9);
-    let questions: Vec<&str> = PATIENT_QUESTIONS.iter().map(|w| w[0]).collect();
-    let (first, rest) = questions.split_at(4);
-    for q in first {
-        round.say(q);
+    let mut live = Bot::new(s.clone(), 9);
+    let mut transcript = vec![TranscriptLine { index: 0, from: Role::Buyer, text: live.opening_line(), at_ms: 0 }];
+    for q in ["How do you keep track of stock today?", "Where would you like to be in two years?"] {
+        let index = transcript.len() as u32;
+        transcript.push(TranscriptLine { index, from: Role::Seller, text: q.into(), at_ms: 0 });
+        let t = live.hear(q);
+        transcript.push(TranscriptLine { index: index + 1, from: Role::Buyer, text: t.reply, at_ms: 0 });
     }
-    let mut rebuilt = Bot::replayed(s, 9, &round.transcript);
-    assert_eq!(rebuilt.trust(), round.bot.trust());
-    assert_eq!(rebuilt.revealed(), round.bot.revealed());
-    for q in rest {
-        assert_eq!(rebuilt.hear(q), round.say(q), "{q}");
+    let mut rebuilt = Bot::replayed(s, 9, &transcript);
+    assert_eq!(rebuilt.trust(), live.trust());
+    assert_eq!(rebuilt.revealed(), live.revealed());
+    for q in ["What does that cost you?", "Who else has a say?"] {
+        assert_eq!(rebuilt.hear(q), live.hear(q), "{q}");
     }
 }
+
+#[test]
+fn a_patient_seller_beats_a_pitching_one_in_every_bundled_scenario() {
+    for s in library().all() {
+        let mut patient = bot(s);
+        for f in &s.facts {
+            // The author's second example, as a seller who asks well might.
+            let q = f.examples.get(1).or(f.examples.first()).expect("examples");
+            patient.hear(q);
+            patient.hear("That makes sense, thank you for telling me.");
+        }
+        for f in &s.facts {
+            patient.hear(&f.examples[0]);
+        }
+        let mut pitcher = bot(s);
+        let pitch = s.seller.pitch_words.first().cloned().unwrap_or_default();
+        for _ in 0..6 {
+            pitcher.hear(&format!("Let me show you {pitch}. Can I book you a demo?"));
+        }
+        assert!(uncovered(s, &patient) > uncovered(s, &pitcher), "{}", s.id);
+        assert!(pitcher.trust() < START_TRUST, "{}", s.id);
+        assert_eq!(uncovered(s, &pitcher), 0, "{}", s.id);
+    }
+}
+
+/// Discovery questions in general words, for the room tests.
+const PATIENT_QUESTIONS: &[[&str; 1]] = &[
+    ["How do things work today, day to day?"],
+    ["Where would you like the business to be in a couple of years?"],
+    ["What does that cost you when it goes wrong?"],
+    ["Who else would be involved in deciding on a change like this?"],
+    ["What worries you about changing anything?"],
+    ["Is there something else on your mind that we haven't covered?"],
+];
 
 // ---- Invariants over random messages ----
 
@@ -645,28 +275,18 @@ fn a_bot_rebuilt_from_the_transcript_carries_on_as_the_original() {
 /// scenario's first pitch word and reference customer.
 const FRAGMENTS: &[&str] = &[
     "What are you hoping to achieve?",
-    "What would success look like?",
     "How do things work today?",
     "What's getting in the way?",
     "What does that cost you?",
     "Who else is involved in the decision?",
-    "When do you need it?",
-    "What's the budget?",
     "What worries you?",
-    "How is this for you personally?",
     "Is there anything else?",
     "What else?",
     "Do you use spreadsheets?",
-    "Is it working?",
-    "Are you the decision maker?",
     "That sounds hard.",
-    "So what I'm hearing is",
-    "If I understand you,",
     "Let me tell you about {pitch}.",
     "{customer} loves us.",
-    "Companies like yours buy from us.",
     "Can I book a demo?",
-    "Tell me more.",
     "Why?",
     "Okay.",
     "?",
@@ -684,24 +304,25 @@ fn message() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn the_bot_only_reveals_what_the_rules_allow(
         which in 0usize..64,
         seed in any::<u64>(),
-        script in prop::collection::vec(message(), 1..16),
+        script in prop::collection::vec(message(), 1..10),
     ) {
         let lib = library();
         let s = lib.all()[which % lib.len()].clone();
         let pitch = s.seller.pitch_words.first().cloned().unwrap_or_default();
         let customer = s.seller.reference_customers.first().cloned().unwrap_or_default();
-        let mut round = Round::new(s.clone(), seed);
+        let mut b = Bot::new(s.clone(), seed);
+        b.opening_line();
         let mut revealed: Vec<FactId> = Vec::new();
         let mut before = START_TRUST;
         for raw in &script {
             let text = raw.replace("{pitch}", &pitch).replace("{customer}", &customer);
-            let turn = round.say(&text);
+            let turn = b.hear(&text);
             prop_assert!(turn.trust <= TRUST_MAX);
             prop_assert!(i32::from(turn.trust) - i32::from(before) <= MAX_RISE_PER_MESSAGE);
             before = turn.trust;
@@ -709,13 +330,10 @@ proptest! {
                 Some(id) => {
                     let f = s.fact(id).expect("a real fact");
                     prop_assert!(!revealed.contains(id), "revealed twice: {}", id);
-                    prop_assert!(
-                        f.requires.iter().all(|r| revealed.contains(r)),
-                        "{} came out before its requirements", id
-                    );
+                    prop_assert!(f.requires.iter().all(|r| revealed.contains(r)));
                     prop_assert!(turn.trust >= f.bot.trust);
-                    prop_assert!(f.bot.asks.iter().any(|k| turn.reading.asks_kind(*k)));
-                    prop_assert!(!turn.reading.is_yes_no() || f.depth == Depth::Surface);
+                    prop_assert!(turn.heard.line.questionnaire.is_none());
+                    prop_assert!(!turn.heard.sells());
                     prop_assert_eq!(&turn.reply, f.bot.line.trim());
                     revealed.push(id.clone());
                 }
@@ -728,11 +346,6 @@ proptest! {
                 }
             }
         }
-        let curve: Vec<u8> = trust_curve(&s, &round.transcript, &round.reveals)
-            .iter()
-            .map(|p| p.trust)
-            .collect();
-        prop_assert_eq!(curve, round.trusts());
     }
 }
 

@@ -1,0 +1,572 @@
+//! What a line means for one scenario: which fact a seller's question is after, what kind
+//! of question it is, whether a message is a questionnaire, whether a statement plays
+//! back what the buyer said or shows empathy, and which facts a recap states. The bot
+//! buyer, the recap scorer and the behaviour figures all read lines here, so they agree.
+//!
+//! Every decision keeps its working: the nearest example, its score, the threshold and
+//! the lead it needed ([`FactMatch::explain`]). The numbers in [`CALIBRATION`] were chosen
+//! on the calibration part of the labelled corpus in `tests/corpus/` and are reported on
+//! the other part (`docs/scoring.md`, "How the reader was calibrated").
+
+mod lint;
+pub mod prototypes;
+mod recap;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::reader::text::{self, MoreToSay, Sentence};
+use crate::reader::{self, Embedding, Example, Index, Reader};
+use crate::scenario::{FactId, FactKind, Scenario};
+pub use prototypes::Aim;
+pub use lint::lint;
+pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
+
+/// The reader's thresholds. Cosines of all-MiniLM-L6-v2 embeddings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// A question earns a fact when its nearest example scores at least this…
+    pub fact_threshold: f32,
+    /// …and leads the best example of any other fact by at least this.
+    pub fact_lead: f32,
+    /// A part of a list-like question counts as touching a fact at this score.
+    pub topic_threshold: f32,
+    /// A question is filed under an aim (situation, problem…) at this score.
+    pub aim_threshold: f32,
+    /// Added to a fact's score when the question's aim fits the fact's kind (a goal
+    /// question and a goal fact), before the nearest fact and its lead are decided.
+    pub aim_bonus: f32,
+    /// A statement restates a fact the buyer revealed at this score.
+    pub play_back_threshold: f32,
+    /// A statement acknowledges feelings at this score to an empathy example.
+    pub empathy_threshold: f32,
+    /// A recap sentence states a fact at this score…
+    pub recap_threshold: f32,
+    /// …leading every other fact by this.
+    pub recap_lead: f32,
+}
+
+/// The thresholds in use: chosen on the calibration part of the corpus only.
+pub const CALIBRATION: Calibration = Calibration {
+    fact_threshold: 0.25,
+    fact_lead: 0.06,
+    topic_threshold: 0.15,
+    aim_threshold: 0.35,
+    aim_bonus: 0.18,
+    play_back_threshold: 0.55,
+    empathy_threshold: 0.55,
+    recap_threshold: 0.275,
+    recap_lead: 0.0,
+};
+
+/// More question sentences than this in one message read as a questionnaire.
+pub const MAX_QUESTIONS_PER_MESSAGE: usize = 2;
+/// Questions touching this many facts at once read as a questionnaire: a list of
+/// guesses, not a question.
+pub const QUESTIONNAIRE_TOPICS: usize = 3;
+/// A question with fewer content words than this is also read together with what came
+/// just before it ("So the counts are off. What's that doing to you?").
+const CONTEXT_BELOW_WORDS: usize = 3;
+
+/// What the reader needs of one scenario, embedded once.
+#[derive(Debug)]
+pub struct ScenarioIndex {
+    /// Each fact's `examples`.
+    pub questions: Index<FactId>,
+    /// Each fact as the buyer says it (`text` and `bot.line`), for play-backs and recaps.
+    pub statements: Index<FactId>,
+}
+
+fn aims() -> &'static Index<Aim> {
+    static AIMS: OnceLock<Index<Aim>> = OnceLock::new();
+    AIMS.get_or_init(|| {
+        let texts: Vec<(Aim, &str)> = prototypes::AIMS
+            .iter()
+            .flat_map(|(aim, qs)| qs.iter().map(move |q| (*aim, *q)))
+            .collect();
+        build(reader::shared(), texts)
+    })
+}
+
+fn empathy() -> &'static Index<()> {
+    static EMPATHY: OnceLock<Index<()>> = OnceLock::new();
+    EMPATHY.get_or_init(|| {
+        let texts: Vec<((), &str)> = prototypes::EMPATHY.iter().map(|e| ((), *e)).collect();
+        build(reader::shared(), texts)
+    })
+}
+
+fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<K> {
+    let strs: Vec<&str> = texts.iter().map(|t| t.1).collect();
+    let vectors = reader.embed_all(&strs);
+    Index::new(
+        texts
+            .into_iter()
+            .zip(vectors)
+            .map(|((key, t), vector)| Example {
+                key,
+                text: t.to_string(),
+                vector,
+            })
+            .collect(),
+    )
+}
+
+/// A scenario's index, built on first use and kept (keyed by the scenario's id and the
+/// text it is built from, so an edited scenario gets a new one).
+pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
+    static INDEXES: OnceLock<Mutex<HashMap<String, Arc<ScenarioIndex>>>> = OnceLock::new();
+    let mut key = scenario.id.0.clone();
+    for f in &scenario.facts {
+        key.push('\u{1}');
+        key.push_str(&f.id.0);
+        for e in f.examples.iter().chain([&f.text, &f.bot.line]) {
+            key.push('\u{2}');
+            key.push_str(e);
+        }
+    }
+    let map = INDEXES.get_or_init(Default::default);
+    if let Some(found) = map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return found;
+    }
+    let r = reader::shared();
+    let questions = build(
+        r,
+        scenario
+            .facts
+            .iter()
+            .flat_map(|f| f.examples.iter().map(|e| (f.id.clone(), e.as_str())))
+            .collect(),
+    );
+    let statements = build(
+        r,
+        scenario
+            .facts
+            .iter()
+            .flat_map(|f| [(f.id.clone(), f.text.as_str()), (f.id.clone(), f.bot.line.as_str())])
+            .collect(),
+    );
+    let built = Arc::new(ScenarioIndex {
+        questions,
+        statements,
+    });
+    if let Ok(mut m) = map.lock() {
+        m.insert(key, built.clone());
+    }
+    built
+}
+
+/// A sentence's nearest fact, and whether it was near and clear enough to count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactMatch {
+    pub fact: FactId,
+    /// The author's example it came nearest.
+    pub example: String,
+    pub score: f32,
+    /// The best other fact and its score.
+    pub runner_up: Option<(FactId, f32)>,
+    pub threshold: f32,
+    pub lead_needed: f32,
+    /// Score and lead both reached.
+    pub accepted: bool,
+    /// Read together with the statement before it, having no topic of its own.
+    #[serde(default)]
+    pub with_context: bool,
+}
+
+impl FactMatch {
+    fn new(n: reader::Nearest<FactId>, threshold: f32, lead_needed: f32) -> Self {
+        let accepted = n.score >= threshold && n.lead() >= lead_needed;
+        Self {
+            fact: n.key,
+            example: n.example,
+            score: n.score,
+            runner_up: n.runner_up,
+            threshold,
+            lead_needed,
+            accepted,
+            with_context: false,
+        }
+    }
+
+    pub fn lead(&self) -> f32 {
+        self.score - self.runner_up.as_ref().map_or(0.0, |r| r.1)
+    }
+
+    /// The decision in a sentence: "closest to 'What does an empty slot cost you?' 0.62;
+    /// needs 0.45 and a 0.04 lead (has 0.11)".
+    pub fn explain(&self) -> String {
+        format!(
+            "closest to \"{}\" {:.2}; needs {:.2} and a {:.2} lead (has {:.2}){}",
+            self.example,
+            self.score,
+            self.threshold,
+            self.lead_needed,
+            self.lead(),
+            if self.with_context {
+                ", read with the sentence before it"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// The aim of a question, with its nearest example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AimMatch {
+    pub aim: Aim,
+    pub example: Option<String>,
+    pub score: f32,
+}
+
+/// One sentence of a seller line, read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentenceReading {
+    pub text: String,
+    pub asks: bool,
+    /// Words with a topic of their own (see [`text::content_words`]).
+    pub content_words: usize,
+    pub more_to_say: Option<MoreToSay>,
+    /// Questions only: the nearest fact, accepted or not; none for a question with no
+    /// content.
+    pub fact: Option<FactMatch>,
+    /// Questions only: what kind of question it is.
+    pub aim: Option<AimMatch>,
+    /// Statements only: nearest empathy example's score.
+    pub empathy: Option<f32>,
+    /// Statements and questions: the revealed-or-not fact this sentence restates best,
+    /// and how closely (a play-back when the fact is out and the score is high enough).
+    pub restates: Option<(FactId, f32)>,
+}
+
+/// Why a message earns nothing however good its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "why")]
+pub enum Questionnaire {
+    /// More than [`MAX_QUESTIONS_PER_MESSAGE`] questions at once.
+    TooManyQuestions { questions: usize },
+    /// Its questions touch [`QUESTIONNAIRE_TOPICS`] or more facts at once.
+    TooManyTopics { facts: Vec<FactId> },
+}
+
+impl Questionnaire {
+    pub fn explain(&self) -> String {
+        match self {
+            Questionnaire::TooManyQuestions { questions } => format!(
+                "{questions} questions in one message read as a questionnaire (more than {MAX_QUESTIONS_PER_MESSAGE} earns nothing)"
+            ),
+            Questionnaire::TooManyTopics { facts } => format!(
+                "one message touching {} topics at once reads as a list of guesses ({QUESTIONNAIRE_TOPICS} or more earns nothing)",
+                facts.len()
+            ),
+        }
+    }
+}
+
+/// A seller line, read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineReading {
+    pub sentences: Vec<SentenceReading>,
+    pub questions: usize,
+    pub questionnaire: Option<Questionnaire>,
+    /// Every question is empty of content ("Why?", "What else?").
+    pub contentless: bool,
+    /// Asks whether there is anything (or something) else, in a message that is not a
+    /// questionnaire.
+    pub more_to_say: Option<MoreToSay>,
+    /// The fact this line asks for: the best accepted match of its questions, none for a
+    /// questionnaire.
+    pub earns: Option<FactMatch>,
+}
+
+impl LineReading {
+    /// The aims of the line's questions, each once, in order.
+    pub fn aims(&self) -> Vec<Aim> {
+        let mut out = Vec::new();
+        for s in &self.sentences {
+            if let Some(a) = &s.aim {
+                if !out.contains(&a.aim) {
+                    out.push(a.aim);
+                }
+            }
+        }
+        out
+    }
+
+    /// The best empathy score of its statements.
+    pub fn empathy(&self) -> f32 {
+        self.sentences
+            .iter()
+            .filter_map(|s| s.empathy)
+            .fold(0.0, f32::max)
+    }
+}
+
+/// What the reader knows of the conversation around a line: the buyer's last line (a
+/// question with little topic of its own is read with it), and the facts already out (a
+/// buyer answers a question with what they have not yet said).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub buyer_said: Option<&'a str>,
+    pub revealed: &'a [FactId],
+}
+
+/// The texts [`read_seller_line`] will embed for `line`, so a caller can prepare them off
+/// the relay path first.
+pub fn texts_to_read(line: &str, ctx: &Context<'_>) -> Vec<String> {
+    let sentences = text::sentences(line);
+    let mut out = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        out.push(s.text.clone());
+        if s.asks {
+            if let Some(t) = with_context(&sentences, i, ctx) {
+                out.push(t);
+            }
+            let clauses = text::clauses(&s.text);
+            if clauses.len() > 1 {
+                out.extend(clauses);
+            }
+        }
+    }
+    out
+}
+
+/// The question at `i` read with what came just before it, when it has too little topic
+/// of its own: the statement before it in the same message, else the buyer's last line.
+fn with_context(sentences: &[Sentence], i: usize, ctx: &Context<'_>) -> Option<String> {
+    let s = &sentences[i];
+    // "Why?" and "What else?" have no topic to read in any context.
+    let content = text::content_words(&s.text).len();
+    if content == 0 || content >= CONTEXT_BELOW_WORDS {
+        return None;
+    }
+    let before = i
+        .checked_sub(1)
+        .map(|p| &sentences[p])
+        .filter(|p| !p.asks && !text::content_words(&p.text).is_empty())
+        .map(|p| p.text.as_str())
+        .or(ctx.buyer_said.filter(|b| !text::content_words(b).is_empty()))?;
+    Some(format!("{before} {}", s.text))
+}
+
+/// Reads a seller line against a scenario, on its own.
+pub fn read_seller_line(scenario: &Scenario, line: &str) -> LineReading {
+    read_seller_line_with(scenario, line, &Context::default(), &CALIBRATION)
+}
+
+/// Reads a seller line in its conversation, with the given thresholds.
+pub fn read_seller_line_with(
+    scenario: &Scenario,
+    line: &str,
+    ctx: &Context<'_>,
+    cal: &Calibration,
+) -> LineReading {
+    let r = reader::shared();
+    let idx = index(scenario);
+    let sentences = text::sentences(line);
+    let mut read = Vec::with_capacity(sentences.len());
+    let mut touched: Vec<FactId> = Vec::new();
+    let questions = sentences.iter().filter(|s| s.asks).count();
+    for (i, s) in sentences.iter().enumerate() {
+        let content = text::content_words(&s.text).len();
+        let v = r.embed(&s.text);
+        let restates = idx
+            .statements
+            .nearest(&v)
+            .map(|n| (n.key.clone(), n.score));
+        let mut out = SentenceReading {
+            text: s.text.clone(),
+            asks: s.asks,
+            content_words: content,
+            more_to_say: text::asks_for_more(s),
+            fact: None,
+            aim: None,
+            empathy: None,
+            restates,
+        };
+        if !s.asks {
+            out.empathy = empathy().nearest(&v).map(|n| n.score);
+            // A list of the story's nouns, even without a question mark, is a list of guesses.
+            if text::is_list(&s.text) {
+                touch_topics(&idx, r, &s.text, cal, &mut touched);
+            }
+            read.push(out);
+            continue;
+        }
+        let aim = aim_near(&v, cal);
+        let near = |vector: &[f32]| {
+            nearest_fact(scenario, &idx, vector, aim, ctx.revealed, cal.aim_bonus, None)
+        };
+        let own = (content > 0).then(|| near(&v)).flatten();
+        let ctx_vector = with_context(&sentences, i, ctx).map(|t| r.embed(&t));
+        let in_ctx = ctx_vector.as_ref().and_then(|cv| near(cv));
+        // Read with what came before only where that reads closer than the question alone.
+        let (nearest, with_ctx, vector) = match (own, in_ctx) {
+            (Some(o), Some(c)) if c.score > o.score => (Some(c), true, ctx_vector.clone()),
+            (None, Some(c)) => (Some(c), true, ctx_vector.clone()),
+            (o, _) => (o, false, None),
+        };
+        let vector = vector.unwrap_or_else(|| v.clone());
+        if let Some(n) = nearest {
+            let mut m = FactMatch::new(n, cal.fact_threshold, cal.fact_lead);
+            m.with_context = with_ctx;
+            if m.score >= cal.topic_threshold && !touched.contains(&m.fact) {
+                touched.push(m.fact.clone());
+            }
+            out.fact = Some(m);
+        }
+        if content > 0 {
+            touch_topics(&idx, r, &s.text, cal, &mut touched);
+        }
+        out.aim = Some(aim_of(&out, &vector, cal));
+        read.push(out);
+    }
+
+    let questionnaire = if questions > MAX_QUESTIONS_PER_MESSAGE {
+        Some(Questionnaire::TooManyQuestions { questions })
+    } else if touched.len() >= QUESTIONNAIRE_TOPICS {
+        Some(Questionnaire::TooManyTopics { facts: touched })
+    } else {
+        None
+    };
+    let asked: Vec<&SentenceReading> = read.iter().filter(|s| s.asks).collect();
+    let contentless = !asked.is_empty() && asked.iter().all(|s| s.content_words == 0);
+    let (more_to_say, earns) = if questionnaire.is_some() {
+        (None, None)
+    } else {
+        (
+            asked.iter().find_map(|s| s.more_to_say),
+            asked
+                .iter()
+                .filter_map(|s| s.fact.as_ref())
+                .filter(|m| m.accepted)
+                .max_by(|a, b| a.score.total_cmp(&b.score))
+                .cloned(),
+        )
+    };
+    LineReading {
+        sentences: read,
+        questions,
+        questionnaire,
+        contentless,
+        more_to_say,
+        earns,
+    }
+}
+
+/// Each part of a list-like sentence touches a topic of its own: the fact its words come
+/// nearest, as a question or as the buyer would say it.
+fn touch_topics(
+    idx: &ScenarioIndex,
+    r: &Reader,
+    sentence: &str,
+    cal: &Calibration,
+    touched: &mut Vec<FactId>,
+) {
+    let clauses = text::clauses(sentence);
+    if clauses.len() < 2 {
+        return;
+    }
+    let refs: Vec<&str> = clauses.iter().map(String::as_str).collect();
+    for cv in r.embed_all(&refs) {
+        let best = [idx.questions.nearest(&cv), idx.statements.nearest(&cv)]
+            .into_iter()
+            .flatten()
+            .max_by(|a, b| a.score.total_cmp(&b.score));
+        if let Some(n) = best {
+            if n.score >= cal.topic_threshold && !touched.contains(&n.key) {
+                touched.push(n.key);
+            }
+        }
+    }
+}
+
+/// Whether a question with `aim` is the kind of question a fact of `kind` answers.
+fn fits(aim: Aim, kind: FactKind) -> bool {
+    matches!(
+        (aim, kind),
+        (Aim::Goal, FactKind::Goal)
+            | (Aim::NeedPayoff, FactKind::Goal | FactKind::Impact)
+            | (Aim::Problem, FactKind::Pain)
+            | (Aim::Implication, FactKind::Impact)
+            | (Aim::Decision, FactKind::Decision)
+            | (Aim::Concern, FactKind::Concern)
+            | (Aim::Situation, FactKind::Pain | FactKind::Constraint | FactKind::Personal)
+    )
+}
+
+/// The aim of a question sentence embedded as `v`, when it is clear enough.
+fn aim_near(v: &[f32], cal: &Calibration) -> Option<Aim> {
+    aims()
+        .nearest(v)
+        .filter(|n| n.score >= cal.aim_threshold)
+        .map(|n| n.key)
+}
+
+/// The nearest fact still hidden, its score raised by `bonus` where the question's aim
+/// fits the fact's kind.
+fn nearest_fact(
+    scenario: &Scenario,
+    idx: &ScenarioIndex,
+    v: &[f32],
+    aim: Option<Aim>,
+    revealed: &[FactId],
+    bonus: f32,
+    skip: Option<usize>,
+) -> Option<reader::Nearest<FactId>> {
+    let mut ranked: Vec<(FactId, f32, usize)> = idx
+        .questions
+        .ranked_without(v, skip)
+        .into_iter()
+        .filter(|(f, _, _)| !revealed.contains(f))
+        .map(|(f, s, i)| {
+            let fit = aim.zip(scenario.fact(&f)).is_some_and(|(a, fact)| fits(a, fact.kind));
+            (f, if fit { s + bonus } else { s }, i)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (key, score, i) = ranked.first()?.clone();
+    Some(reader::Nearest {
+        key,
+        example: idx.questions.examples()[i].text.clone(),
+        score,
+        runner_up: ranked.get(1).map(|r| (r.0.clone(), r.1)),
+    })
+}
+
+fn aim_of(s: &SentenceReading, v: &Embedding, cal: &Calibration) -> AimMatch {
+    if s.more_to_say.is_some() {
+        return AimMatch {
+            aim: Aim::MoreToSay,
+            example: None,
+            score: 1.0,
+        };
+    }
+    if s.content_words == 0 && !s.fact.as_ref().is_some_and(|f| f.with_context) {
+        return AimMatch {
+            aim: Aim::Other,
+            example: None,
+            score: 0.0,
+        };
+    }
+    match aims().nearest(v) {
+        Some(n) if n.score >= cal.aim_threshold => AimMatch {
+            aim: n.key,
+            example: Some(n.example),
+            score: n.score,
+        },
+        Some(n) => AimMatch {
+            aim: Aim::Other,
+            example: Some(n.example),
+            score: n.score,
+        },
+        None => AimMatch {
+            aim: Aim::Other,
+            example: None,
+            score: 0.0,
+        },
+    }
+}

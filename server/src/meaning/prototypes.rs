@@ -1,0 +1,139 @@
+//! Example sentences that stand for the kinds of question a seller asks (SPIN's
+//! situation, problem, implication and need-payoff, with goal, decision and concern) and
+//! for empathy. They are generic, the same for every scenario, and the reader files a
+//! seller's sentence under the nearest of them.
+
+use serde::{Deserialize, Serialize};
+
+/// What a seller's question is after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aim {
+    /// How things are today (SPIN: situation).
+    Situation,
+    /// What is going wrong (SPIN: problem).
+    Problem,
+    /// What a problem costs, who feels it, what follows (SPIN: implication).
+    Implication,
+    /// What solving it would be worth (SPIN: need-payoff).
+    NeedPayoff,
+    /// Where the buyer wants to get to.
+    Goal,
+    /// Who decides and how.
+    Decision,
+    /// Worries and risks about changing anything.
+    Concern,
+    /// Whether the buyer has anything more to say.
+    MoreToSay,
+    /// About something else, or about the seller's own offer.
+    Other,
+}
+
+impl Aim {
+    /// How the debrief names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Aim::Situation => "situation",
+            Aim::Problem => "problem",
+            Aim::Implication => "implication",
+            Aim::NeedPayoff => "need-payoff",
+            Aim::Goal => "goal",
+            Aim::Decision => "decision",
+            Aim::Concern => "concern",
+            Aim::MoreToSay => "anything else",
+            Aim::Other => "other",
+        }
+    }
+}
+
+/// Questions that stand for each aim.
+pub const AIMS: &[(Aim, &[&str])] = &[
+    (
+        Aim::Situation,
+        &[
+            "How do things work at the moment?",
+            "Walk me through a normal day for your team.",
+            "How is the team set up today?",
+            "What do you use for this right now?",
+            "How did you come to be doing it this way?",
+            "Tell me a bit about how the business runs.",
+        ],
+    ),
+    (
+        Aim::Problem,
+        &[
+            "What isn't working the way you'd like?",
+            "Where do things tend to go wrong?",
+            "What frustrates you most about how it works now?",
+            "What's the hardest part of this for you?",
+            "Which part of the process gives you the most trouble?",
+            "What's not going well right now?",
+            "What keeps going wrong?",
+        ],
+    ),
+    (
+        Aim::Implication,
+        &[
+            "What does that cost you when it happens?",
+            "Who ends up feeling it when that goes wrong?",
+            "What happens further down the line because of that?",
+            "How does that affect your customers?",
+            "If nothing changes, where does that leave you in a year?",
+        ],
+    ),
+    (
+        Aim::NeedPayoff,
+        &[
+            "What would it mean for you if that were solved?",
+            "How would it help if that problem went away?",
+            "What would fixing that be worth to the business?",
+            "If that worked smoothly, what would it free you up to do?",
+        ],
+    ),
+    (
+        Aim::Goal,
+        &[
+            "Where would you like to be in a couple of years?",
+            "What are you hoping to achieve this year?",
+            "What would a really good outcome look like for you?",
+            "What are you aiming for?",
+            "What does success look like for you?",
+            "What are you hoping the business looks like in a few years?",
+            "Where do you see things going next for you?",
+            "What would you most like to have changed by this time next year?",
+            "What are your plans for the future?",
+        ],
+    ),
+    (
+        Aim::Decision,
+        &[
+            "Who else would be involved in a decision like this?",
+            "How do decisions like this get made where you are?",
+            "Who has the final say?",
+            "Who else will have to live with whatever you choose?",
+            "Whose support would you need to go ahead?",
+        ],
+    ),
+    (
+        Aim::Concern,
+        &[
+            "What worries you about making a change?",
+            "What would make you hesitate?",
+            "What happened the last time you tried something like this?",
+            "What's the biggest risk for you in changing?",
+            "What would make you nervous about going ahead?",
+        ],
+    ),
+];
+
+/// Statements that acknowledge how the buyer feels.
+pub const EMPATHY: &[&str] = &[
+    "That sounds really hard.",
+    "I can imagine how stressful that must be.",
+    "That must be exhausting for you.",
+    "No wonder you're worried about it.",
+    "That sounds frustrating.",
+    "I'm sorry, that can't have been easy.",
+    "That's a lot to carry on your own.",
+    "I'd be wary too after something like that.",
+];

@@ -1,0 +1,256 @@
+//! The reader: turns a line of text into meaning. It splits a line into sentences, tells
+//! which ask something and which carry content, embeds each sentence with a small
+//! sentence-embedding model run in-process, and finds the nearest of a set of example
+//! sentences. It knows nothing of rooms, sockets or scoring: the bot buyer, the recap
+//! scorer and the behaviour figures call it (through [`crate::meaning`]).
+//!
+//! Encoding costs milliseconds of CPU, so it never runs on the relay path: rooms call
+//! [`Reader::prepare`] (a blocking-pool task, one at a time, so one core is always left
+//! for the relay) as lines arrive, and the pure code that reads lines later finds them in
+//! the cache.
+
+pub mod index;
+pub mod model;
+pub mod text;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub use index::{Example, Index, Nearest};
+pub use model::ModelError;
+
+/// A sentence's meaning: a unit vector of [`model::DIMS`] numbers.
+pub type Embedding = Arc<[f32]>;
+
+/// Sentences kept embedded in each of the cache's two generations. At 1.6 KiB each, two
+/// generations of 8,192 hold about 26 MiB: every line of a few hundred live rounds.
+const CACHE_GENERATION: usize = 8_192;
+/// Characters of a text that are embedded; the model reads at most 128 tokens anyway.
+const MAX_CHARS: usize = 1_000;
+/// Encodings run at once. One leaves the second core of a small machine to the relay.
+const LANES: usize = 1;
+
+/// Cosine of two unit vectors: 1 for the same meaning, around 0 for unrelated.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// What is embedded for `text`: trimmed, whitespace folded, and cut to a bounded length.
+fn key(text: &str) -> String {
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded.chars().take(MAX_CHARS).collect()
+}
+
+/// Two generations: when the young one fills, it becomes the old one and the old one is
+/// dropped, so recently used sentences survive and memory stays bounded.
+#[derive(Default)]
+struct Cache {
+    young: HashMap<String, Embedding>,
+    old: HashMap<String, Embedding>,
+}
+
+impl Cache {
+    fn get(&mut self, k: &str) -> Option<Embedding> {
+        if let Some(v) = self.young.get(k) {
+            return Some(v.clone());
+        }
+        let v = self.old.remove(k)?;
+        self.put(k.to_string(), v.clone());
+        Some(v)
+    }
+
+    fn put(&mut self, k: String, v: Embedding) {
+        if self.young.len() >= CACHE_GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(k, v);
+    }
+}
+
+/// The model, its cache and the lane that keeps encodings to one core.
+pub struct Reader {
+    model: model::Model,
+    cache: Mutex<Cache>,
+    lanes: tokio::sync::Semaphore,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader").finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Loads the model from `dir` (see [`default_dir`]).
+    pub fn load(dir: &Path) -> Result<Self, ModelError> {
+        Ok(Self {
+            model: model::Model::load(dir)?,
+            cache: Mutex::new(Cache::default()),
+            lanes: tokio::sync::Semaphore::new(LANES),
+        })
+    }
+
+    fn cached(&self, k: &str) -> Option<Embedding> {
+        self.cache.lock().ok()?.get(k)
+    }
+
+    /// Embeds `texts` (from the cache where it can), in order. Blocks for the model:
+    /// call it from a blocking context or from pure code that reads prepared lines.
+    pub fn embed_all(&self, texts: &[&str]) -> Vec<Embedding> {
+        let keys: Vec<String> = texts.iter().map(|t| key(t)).collect();
+        let mut out: Vec<Option<Embedding>> = keys.iter().map(|k| self.cached(k)).collect();
+        let mut missing: Vec<&str> = Vec::new();
+        for (k, v) in keys.iter().zip(&out) {
+            if v.is_none() && !missing.contains(&k.as_str()) {
+                missing.push(k);
+            }
+        }
+        // Batches of similar sizes pad little; a batch bounds the memory of one call.
+        for chunk in missing.chunks(32) {
+            let vectors = match self.model.encode(chunk) {
+                Ok(v) => v,
+                Err(e) => {
+                    // The tokenizer and model accept any text; should one ever fail, the
+                    // sentence reads as meaning nothing rather than stopping the room.
+                    tracing::warn!(error = %e, "the reader could not embed a batch");
+                    vec![vec![0.0; model::DIMS]; chunk.len()]
+                }
+            };
+            let mut cache = self.cache.lock().ok();
+            for (k, v) in chunk.iter().zip(vectors) {
+                let v: Embedding = v.into();
+                if let Some(c) = cache.as_mut() {
+                    c.put(k.to_string(), v.clone());
+                }
+                for (slot, key) in out.iter_mut().zip(&keys) {
+                    if slot.is_none() && key == k {
+                        *slot = Some(v.clone());
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|v| v.unwrap_or_else(|| vec![0.0; model::DIMS].into()))
+            .collect()
+    }
+
+    /// Embeds one text.
+    pub fn embed(&self, text: &str) -> Embedding {
+        self.embed_all(&[text]).remove(0)
+    }
+
+    /// Embeds `texts` on the blocking pool, one encoding at a time across the server, so
+    /// that pure code reading them afterwards finds them cached. Never blocks the caller's
+    /// thread.
+    pub async fn prepare(self: &Arc<Self>, texts: Vec<String>) {
+        if texts.is_empty() {
+            return;
+        }
+        let Ok(_lane) = self.lanes.acquire().await else {
+            return;
+        };
+        let me = self.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            me.embed_all(&refs);
+        })
+        .await;
+    }
+}
+
+static SHARED: OnceLock<Arc<Reader>> = OnceLock::new();
+
+/// Makes `reader` the one the server uses. Call once at start, before serving.
+pub fn install(reader: Reader) -> Arc<Reader> {
+    SHARED.get_or_init(|| Arc::new(reader)).clone()
+}
+
+/// The server's reader. When none was installed (tests, tools), loads the model from
+/// [`default_dir`] on first use and stops with a message naming the path if it cannot.
+pub fn shared() -> &'static Arc<Reader> {
+    SHARED.get_or_init(|| {
+        let dir = default_dir();
+        match Reader::load(&dir) {
+            Ok(r) => Arc::new(r),
+            Err(e) => panic!("{e}"),
+        }
+    })
+}
+
+/// Where the model is found without a `--model` flag: `UNCOVER_MODEL` if set, else
+/// `target/model` under the current folder or the nearest parent that has one, else the
+/// repository this binary was built from.
+pub fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("UNCOVER_MODEL") {
+        return PathBuf::from(dir);
+    }
+    let here = std::env::current_dir().unwrap_or_default();
+    for dir in here.ancestors() {
+        let candidate = dir.join("target").join("model");
+        if candidate.join("model.safetensors").exists() {
+            return candidate;
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("model")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_cosines_match_sentence_transformers() {
+        let r = shared();
+        let v = r.embed_all(&[
+            "The weather is lovely today.",
+            "It's so sunny outside!",
+            "He drove to the stadium.",
+        ]);
+        let close = |a: f32, b: f32| (a - b).abs() < 0.002;
+        let (ab, ac, bc) = (
+            cosine(&v[0], &v[1]),
+            cosine(&v[0], &v[2]),
+            cosine(&v[1], &v[2]),
+        );
+        assert!(close(ab, 0.6660), "{ab}");
+        assert!(close(ac, 0.1046), "{ac}");
+        assert!(close(bc, 0.1411), "{bc}");
+    }
+
+    #[test]
+    fn odd_input_embeds_without_failing() {
+        let r = shared();
+        let long = "word ".repeat(400);
+        for t in ["", "🙂🙂🙂", &long, "fn main() { let x = 1; }", "Wie geht es Ihnen?"] {
+            let v = r.embed(t);
+            assert_eq!(v.len(), model::DIMS);
+            assert!(v.iter().all(|x| x.is_finite()), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_missing_model_names_the_path_and_the_fix() {
+        let err = Reader::load(Path::new("/nonexistent/model")).expect_err("no model there");
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/model"), "{msg}");
+        assert!(msg.contains("make model"), "{msg}");
+    }
+
+    #[test]
+    fn a_corrupt_model_is_refused_with_its_path() {
+        let dir = std::env::temp_dir().join(format!("uncover-bad-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let real = default_dir();
+        for f in ["config.json", "tokenizer.json"] {
+            std::fs::copy(real.join(f), dir.join(f)).expect("copy");
+        }
+        std::fs::write(dir.join("model.safetensors"), b"not weights").expect("write");
+        let err = Reader::load(&dir).expect_err("corrupt weights");
+        assert!(err.to_string().contains("model.safetensors"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

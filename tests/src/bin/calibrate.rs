@@ -1,0 +1,155 @@
+//! Chooses the reader's thresholds on the calibration part of the labelled corpus, then
+//! reports them, and the thresholds in use, on the part never tuned on.
+//!
+//! `cargo run --release -p uncover-tests --bin calibrate` (needs `make model`).
+
+use uncover::meaning::{Calibration, CALIBRATION};
+use uncover_tests::corpus::{self, Counts, CALIBRATE, REPORT};
+
+fn steps(from: f32, to: f32, step: f32) -> Vec<f32> {
+    let n = ((to - from) / step).round() as usize;
+    (0..=n).map(|i| from + step * i as f32).collect()
+}
+
+fn show(name: &str, c: &Counts) {
+    println!(
+        "{name}: precision {:.3}, recall {:.3}, F1 {:.3} ({} lines, {} credited right, {} wrong or extra, {} missed)",
+        c.precision(),
+        c.recall(),
+        c.f1(),
+        c.lines,
+        c.true_pos,
+        c.false_pos,
+        c.false_neg
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--misses") {
+        return misses();
+    }
+    let cal_files = corpus::load(CALIBRATE);
+    let rep_files = corpus::load(REPORT);
+
+    // Line-level thresholds: best F1 on the calibration part only.
+    let mut best: Option<(f64, Calibration)> = None;
+    for (t, lead, topic, bonus) in steps(0.05, 0.45, 0.05).into_iter().flat_map(|t| {
+        steps(0.0, 0.08, 0.02).into_iter().flat_map(move |l| {
+            steps(0.15, 0.45, 0.05)
+                .into_iter()
+                .flat_map(move |p| steps(0.0, 0.18, 0.03).into_iter().map(move |b| (t, l, p, b)))
+        })
+    }) {
+        {
+            {
+                let c = Calibration {
+                    fact_threshold: t,
+                    fact_lead: lead,
+                    topic_threshold: topic,
+                    aim_bonus: bonus,
+                    ..CALIBRATION
+                };
+                let f1 = corpus::line_counts(&cal_files, &c).f1();
+                if best.as_ref().is_none_or(|b| f1 > b.0 + 1e-9) {
+                    best = Some((f1, c));
+                }
+            }
+        }
+    }
+    let (_, mut chosen) = best.expect("a grid");
+    // Recap thresholds: best F1 over recap facts on the calibration part.
+    let mut best_recap: Option<(f64, f32, f32)> = None;
+    for t in steps(0.25, 0.70, 0.025) {
+        for lead in steps(0.0, 0.08, 0.01) {
+            let c = Calibration {
+                recap_threshold: t,
+                recap_lead: lead,
+                ..chosen
+            };
+            let mut counts = Counts::default();
+            for r in corpus::recaps(&cal_files, &c) {
+                counts.true_pos += r.right as u32;
+                counts.false_pos += r.wrong as u32;
+                counts.false_neg += (r.labelled - r.right) as u32;
+            }
+            let f1 = counts.f1();
+            if best_recap.as_ref().is_none_or(|b| f1 > b.0 + 1e-9) {
+                best_recap = Some((f1, t, lead));
+            }
+        }
+    }
+    if let Some((_, t, lead)) = best_recap {
+        chosen.recap_threshold = t;
+        chosen.recap_lead = lead;
+    }
+    println!("chosen on the calibration part: {chosen:?}");
+    println!("in use (meaning::CALIBRATION): {CALIBRATION:?}");
+    for (label, cal) in [("chosen", chosen), ("in use", CALIBRATION)] {
+        show(
+            &format!("{label}, calibration part"),
+            &corpus::line_counts(&cal_files, &cal),
+        );
+        show(
+            &format!("{label}, report part"),
+            &corpus::line_counts(&rep_files, &cal),
+        );
+    }
+    println!("\nBot rounds with the thresholds in use (uncovered %, final trust, heard):");
+    for (part, files) in [("calibration", &cal_files), ("report", &rep_files)] {
+        for p in corpus::play(files) {
+            println!(
+                "  {part:11} {:22} {:15} {:3}%  trust {:3} (max {:3})  heard {}",
+                p.scenario, p.style, p.uncovered, p.trust, p.max_trust, p.heard
+            );
+        }
+    }
+    println!("\nRecaps with the thresholds in use:");
+    for (part, files) in [("calibration", &cal_files), ("report", &rep_files)] {
+        for r in corpus::recaps(files, &CALIBRATION) {
+            println!(
+                "  {part:11} {:22} {:10} {}/{} stated facts captured ({}% by weight), {} extra, {}% of the story",
+                r.scenario, r.kind, r.right, r.labelled, r.share_of_labelled, r.wrong, r.share_of_story
+            );
+        }
+    }
+}
+
+/// `calibrate --misses`: every calibration-part line the reader gets wrong, with its
+/// working, and each good conversation turn by turn. Never run on the report part.
+pub fn misses() {
+    let files = corpus::load(CALIBRATE);
+    for (scenario, file) in &files {
+        for conv in &file.conversations {
+            let mut bot = uncover::bot::Bot::new(scenario.clone(), 0);
+            bot.opening_line();
+            let preds = corpus::predicted(scenario, conv, &CALIBRATION);
+            for (line, p) in conv.lines.iter().zip(preds) {
+                let turn = bot.hear(&line.text);
+                let r = turn.heard.line.clone();
+                let wrong = p.as_ref().map(|f| f.0.as_str()) != line.credit.as_deref();
+                let good = matches!(conv.style.as_str(), "textbook" | "skilled" | "blunt");
+                if wrong || good {
+                    let best = r
+                        .sentences
+                        .iter()
+                        .filter_map(|s| s.fact.as_ref())
+                        .max_by(|a, b| a.score.total_cmp(&b.score));
+                    println!(
+                        "{} {} {} | label {:?} got {:?} | {} | {:?} q={:?} trust {} {:?}\n     {}",
+                        if wrong { "MISS" } else { "ok  " },
+                        file.scenario,
+                        conv.style,
+                        line.credit,
+                        p.map(|f| f.0),
+                        best.map(|b| format!("{} {:.2} lead {:.2} ({})", b.fact, b.score, b.lead(), b.example)).unwrap_or_default(),
+                        turn.kind,
+                        r.questionnaire,
+                        turn.trust,
+                        turn.causes,
+                        line.text
+                    );
+                }
+            }
+        }
+    }
+}

@@ -234,7 +234,6 @@ const THIRD_PARTY_PHRASES: &[&str] = &[
     "we've helped",
 ];
 
-
 /// What the word lists find in one line: its first pitch word and the third parties it
 /// cites. The bot reads these too, so it reacts to what the debrief reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -316,7 +315,11 @@ pub fn live(scenario: &Scenario, transcript: &[TranscriptLine], reveals: &[Revea
     }
     let deeper = reveals
         .iter()
-        .filter(|r| scenario.fact(&r.fact).is_some_and(|f| f.depth != Depth::Surface))
+        .filter(|r| {
+            scenario
+                .fact(&r.fact)
+                .is_some_and(|f| f.depth != Depth::Surface)
+        })
         .map(|r| r.at_ms)
         .min();
     let early = first_pitch.is_some_and(|p| deeper.is_none_or(|d| p < d));
@@ -419,13 +422,12 @@ pub fn analyse(
     let total = b.seller_words + b.buyer_words;
     if total > 0 {
         // Rounded to the nearest, and the buyer's is the rest, so the two add up to 100.
-        b.seller_word_share = ((u64::from(b.seller_words) * 200 + u64::from(total))
-            / (2 * u64::from(total))) as u32;
+        b.seller_word_share =
+            ((u64::from(b.seller_words) * 200 + u64::from(total)) / (2 * u64::from(total))) as u32;
         b.buyer_word_share = 100 - b.seller_word_share;
     }
-    b.open_share = (!b.questions.is_empty()).then(|| {
-        crate::scoring::percent(b.open_questions.len() as u32, b.questions.len() as u32)
-    });
+    b.open_share = (!b.questions.is_empty())
+        .then(|| crate::scoring::percent(b.open_questions.len() as u32, b.questions.len() as u32));
     b.goals_before_problems = match (b.first_goal_question, b.first_problem_question) {
         // Both in one message: problems did not come first.
         (Some(g), Some(p)) => Some(g <= p),
@@ -678,11 +680,7 @@ fn notes(b: &Behaviour) -> Vec<Note> {
             msg(p.index),
             p.word,
             clock(p.at_ms),
-            if b.pitched_early {
-                "before"
-            } else {
-                "after"
-            },
+            if b.pitched_early { "before" } else { "after" },
             kind_word(c.kind),
             c.fact,
             clock(c.at_ms)

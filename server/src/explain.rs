@@ -40,7 +40,10 @@ pub fn explain(scenario: &Arc<Scenario>, message: &str) -> String {
                 a.aim.label(),
                 a.example
                     .as_ref()
-                    .map(|e| format!(" (closest to {e:?} {:.2}; needs {:.2})", a.score, cal.aim_threshold))
+                    .map(|e| format!(
+                        " (closest to {e:?} {:.2}; needs {:.2})",
+                        a.score, cal.aim_threshold
+                    ))
                     .unwrap_or_default()
             );
         }
@@ -131,10 +134,16 @@ mod tests {
             .get(&ScenarioId("distributor-inventory".into()))
             .expect("scenario")
             .clone();
-        let text = explain(&s, "Where would you like the business to be in a few years?");
+        let text = explain(
+            &s,
+            "Where would you like the business to be in a few years?",
+        );
         assert!(text.contains("grow-to-third-site"), "{text}");
         assert!(text.contains("closest to"), "{text}");
         assert!(text.contains("aim: goal"), "{text}");
-        assert!(text.contains("As the first message to the bot buyer"), "{text}");
+        assert!(
+            text.contains("As the first message to the bot buyer"),
+            "{text}"
+        );
     }
 }

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use std::path::Path;
 use tracing_subscriber::EnvFilter;
 use uncover::config::{Cli, Command, ServeArgs};
 use uncover::hub::HubConfig;
-use std::path::Path;
 
 use uncover::meaning;
 use uncover::reader;
@@ -40,7 +40,9 @@ async fn shutdown_signal() {
 /// Loads the reader's model from `dir` (or where `make model` leaves it) and makes it the
 /// server's; a missing or corrupt model stops here with its path and the fix.
 fn load_reader(dir: Option<&Path>) -> Result<(), ExitCode> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(reader::default_dir);
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(reader::default_dir);
     match reader::Reader::load(&dir) {
         Ok(r) => {
             reader::install(r);

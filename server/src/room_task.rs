@@ -338,7 +338,12 @@ impl RoomTask {
     /// seller's lines and the recap.
     async fn prepare_reading(&self) {
         let mut texts: Vec<String> = Vec::new();
-        for line in self.room.transcript.iter().filter(|l| l.from == Role::Seller) {
+        for line in self
+            .room
+            .transcript
+            .iter()
+            .filter(|l| l.from == Role::Seller)
+        {
             texts.extend(meaning::texts_to_read(&line.text, &Context::default()));
         }
         if let Some(recap) = &self.room.recap {

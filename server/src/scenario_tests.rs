@@ -39,6 +39,7 @@ depth = "surface"
 text = "Things break."
 earned_when = "Any question about problems."
 recap_cues = ["break"]
+examples = ["What keeps breaking?", "What goes wrong most often?", "Where do things fail?"]
 [facts.bot]
 asks = ["problem"]
 line = "Things break a lot."
@@ -51,6 +52,7 @@ depth = "deeper"
 text = "We want to grow."
 earned_when = "A goal question."
 recap_cues = ["grow"]
+examples = ["Where do you want to be next year?", "What are you aiming for?", "What does success look like?"]
 requires = ["pain-one"]
 [facts.bot]
 asks = ["goal"]
@@ -65,6 +67,7 @@ depth = "hidden"
 text = "I am leaving soon."
 earned_when = "Anything else?"
 recap_cues = ["leaving"]
+examples = ["Is there anything else?", "What haven't I asked?", "Is something else on your mind?"]
 [facts.bot]
 asks = ["anything_else"]
 trust = 50

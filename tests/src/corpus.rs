@@ -18,9 +18,17 @@ use uncover::meaning::{self, Calibration};
 use uncover::scenario::{FactId, Library, Scenario};
 
 /// Scenarios whose corpus the thresholds may be chosen on.
-pub const CALIBRATE: &[&str] = &["distributor-inventory", "outreach-bike-shops", "angry-dealer"];
+pub const CALIBRATE: &[&str] = &[
+    "distributor-inventory",
+    "outreach-bike-shops",
+    "angry-dealer",
+];
 /// Scenarios whose corpus is only reported on.
-pub const REPORT: &[&str] = &["garden-centre-review", "exam-print-trust", "stalled-deposit"];
+pub const REPORT: &[&str] = &[
+    "garden-centre-review",
+    "exam-print-trust",
+    "stalled-deposit",
+];
 
 /// One scenario's corpus file.
 #[derive(Debug, Deserialize)]
@@ -138,7 +146,11 @@ impl Counts {
 /// buyer's last line, the facts already out), before trust and prerequisites decide
 /// whether it comes out: the fact its question is nearest, or for "anything else?" the
 /// first `anything_else` fact still hidden.
-pub fn predicted(scenario: &Arc<Scenario>, conv: &Conversation, cal: &Calibration) -> Vec<Option<FactId>> {
+pub fn predicted(
+    scenario: &Arc<Scenario>,
+    conv: &Conversation,
+    cal: &Calibration,
+) -> Vec<Option<FactId>> {
     let mut bot = Bot::new(scenario.clone(), 0).with_calibration(*cal);
     bot.opening_line();
     conv.lines
@@ -158,7 +170,9 @@ pub fn predicted(scenario: &Arc<Scenario>, conv: &Conversation, cal: &Calibratio
                 .facts
                 .iter()
                 .find(|f| {
-                    f.bot.asks.contains(&uncover::scenario::QuestionKind::AnythingElse)
+                    f.bot
+                        .asks
+                        .contains(&uncover::scenario::QuestionKind::AnythingElse)
                         && !before.contains(&f.id)
                 })
                 .map(|f| f.id.clone())

@@ -252,18 +252,23 @@ impl Bot {
         let behaviour = crate::behaviour::lexical(scenario, text);
         let words = match_words(text);
         let stems = self.lists.stemmer.stem_all(&words);
-        let demo_request = self.lists.demo.iter().any(|f| find_words(&stems, f).is_some());
+        let demo_request = self
+            .lists
+            .demo
+            .iter()
+            .any(|f| find_words(&stems, f).is_some());
         let play_back = line
             .sentences
             .iter()
             .filter_map(|s| s.restates.clone())
-            .filter(|(f, score)| {
-                self.revealed.contains(f) && *score >= cal.play_back_threshold
-            })
+            .filter(|(f, score)| self.revealed.contains(f) && *score >= cal.play_back_threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1));
-        let empathy = (self.just_revealed || play_back.is_some())
-            && line.empathy() >= cal.empathy_threshold;
-        let forms: Vec<Form> = text::sentences(text).iter().filter_map(text::form).collect();
+        let empathy =
+            (self.just_revealed || play_back.is_some()) && line.empathy() >= cal.empathy_threshold;
+        let forms: Vec<Form> = text::sentences(text)
+            .iter()
+            .filter_map(text::form)
+            .collect();
         let yes_no = !forms.is_empty() && forms.iter().all(|f| *f == Form::YesNo);
         let aims = line.aims();
         let about_buyer = !line.contentless
@@ -413,11 +418,9 @@ impl Bot {
 /// Whether a deeper or hidden fact is out: before that, the buyer's real story has not
 /// begun, and any pitch is premature (the debrief uses the same rule).
 pub fn deeper_out(scenario: &Scenario, revealed: &[FactId]) -> bool {
-    revealed.iter().any(|id| {
-        scenario
-            .fact(id)
-            .is_some_and(|f| f.depth != Depth::Surface)
-    })
+    revealed
+        .iter()
+        .any(|id| scenario.fact(id).is_some_and(|f| f.depth != Depth::Surface))
 }
 
 /// The bot's trust over a finished round: the starting value, then the value after each
@@ -455,8 +458,7 @@ pub fn explain_turn(turn: &BotTurn) -> String {
         return q.explain();
     }
     if turn.heard.sells() {
-        return "a pitch or a request for a demo: it asks about the product, not the buyer"
-            .into();
+        return "a pitch or a request for a demo: it asks about the product, not the buyer".into();
     }
     if let Some(m) = &line.earns {
         return format!("asked for `{}`: {}", m.fact, m.explain());
@@ -474,7 +476,11 @@ pub fn explain_turn(turn: &BotTurn) -> String {
         .filter_map(|s| s.fact.as_ref())
         .max_by(|a, b| a.score.total_cmp(&b.score));
     match best {
-        Some(m) => format!("asked for no fact: nearest was `{}`, {}", m.fact, m.explain()),
+        Some(m) => format!(
+            "asked for no fact: nearest was `{}`, {}",
+            m.fact,
+            m.explain()
+        ),
         None if line.questions == 0 => "a statement, not a question".into(),
         None => "asked for no fact".into(),
     }

@@ -48,7 +48,11 @@ fn a_question_in_the_sellers_own_words_earns_the_fact_it_asks_about() {
     let s = distributor();
     let mut b = bot(&s);
     let t = b.hear("Forget what's broken for a moment: if the next couple of years went really well, what would be different for you?");
-    assert_eq!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("grow-to-third-site"), "{t:?}");
+    assert_eq!(
+        t.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("grow-to-third-site"),
+        "{t:?}"
+    );
     assert!(t.causes.contains(&Cause::GoalQuestion));
 }
 
@@ -79,7 +83,10 @@ fn why_alone_earns_nothing() {
     let t = b.hear("Why?");
     assert_eq!(t.reveal, None);
     assert!(t.heard.line.contentless);
-    assert_eq!(t.trust, START_TRUST, "a contentless question earns no trust");
+    assert_eq!(
+        t.trust, START_TRUST,
+        "a contentless question earns no trust"
+    );
 }
 
 #[test]
@@ -102,7 +109,10 @@ fn empathy_after_a_reveal_and_a_play_back_in_other_words_earn_trust() {
     let s = distributor();
     let mut b = bot(&s);
     let t = b.hear("How do you keep track of what's actually on the shelves today?");
-    assert_eq!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("stock-counts-wrong"));
+    assert_eq!(
+        t.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("stock-counts-wrong")
+    );
     let before = b.trust();
     let t = b.hear("So the screen says one thing and the aisles say another, and someone counts by hand each week. That sounds exhausting.");
     assert!(t.causes.contains(&Cause::PlayBack), "{:?}", t.causes);
@@ -137,7 +147,12 @@ fn something_else_earns_the_anything_else_fact_once_trust_allows() {
     b.hear("Where would you like the business to be in a couple of years?");
     b.hear("What does success look like for the company down the road, beyond the stock?");
     let t = b.hear("Is there something else on your mind that we haven't touched on?");
-    assert!(b.revealed().iter().any(|f| f.0 == "warehouse-manager-retiring"), "{t:?}");
+    assert!(
+        b.revealed()
+            .iter()
+            .any(|f| f.0 == "warehouse-manager-retiring"),
+        "{t:?}"
+    );
 }
 
 #[test]
@@ -145,7 +160,10 @@ fn a_fact_waits_for_its_requirements() {
     let s = distributor();
     let mut b = bot(&s);
     let t = b.hear("What does the stock trouble actually cost you?");
-    assert_ne!(t.reveal.as_ref().map(|f| f.0.as_str()), Some("late-deliveries-key-account"));
+    assert_ne!(
+        t.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("late-deliveries-key-account")
+    );
 }
 
 #[test]
@@ -194,19 +212,44 @@ fn the_trust_curve_rebuilt_from_the_transcript_matches_the_live_bot() {
         "Who else would have a say in a decision like this?",
     ] {
         let index = transcript.len() as u32;
-        transcript.push(TranscriptLine { index, from: Role::Seller, text: q.into(), at_ms: 0 });
+        transcript.push(TranscriptLine {
+            index,
+            from: Role::Seller,
+            text: q.into(),
+            at_ms: 0,
+        });
         let t = live.hear(q);
         trusts.push(t.trust);
-        transcript.push(TranscriptLine { index: index + 1, from: Role::Buyer, text: t.reply, at_ms: 0 });
+        transcript.push(TranscriptLine {
+            index: index + 1,
+            from: Role::Buyer,
+            text: t.reply,
+            at_ms: 0,
+        });
     }
     let curve = trust_curve(&s, &transcript);
     assert_eq!(curve.iter().map(|p| p.trust).collect::<Vec<_>>(), trusts);
-    assert!(curve[3].reading.as_deref().is_some_and(|r| r.contains("questionnaire")), "{:?}", curve[3]);
+    assert!(
+        curve[3]
+            .reading
+            .as_deref()
+            .is_some_and(|r| r.contains("questionnaire")),
+        "{:?}",
+        curve[3]
+    );
 }
 
 #[test]
 fn the_same_seed_and_messages_give_the_same_replies() {
-    let script = ["Hi there.", "Do you use Excel?", "How's business?", "Okay.", "Right, what else?", "Interesting.", "Sure."];
+    let script = [
+        "Hi there.",
+        "Do you use Excel?",
+        "How's business?",
+        "Okay.",
+        "Right, what else?",
+        "Interesting.",
+        "Sure.",
+    ];
     let replies = |seed: u64| -> Vec<String> {
         let mut b = Bot::new(distributor(), seed);
         b.opening_line();
@@ -220,12 +263,30 @@ fn the_same_seed_and_messages_give_the_same_replies() {
 fn a_bot_rebuilt_from_the_transcript_carries_on_as_the_original() {
     let s = distributor();
     let mut live = Bot::new(s.clone(), 9);
-    let mut transcript = vec![TranscriptLine { index: 0, from: Role::Buyer, text: live.opening_line(), at_ms: 0 }];
-    for q in ["How do you keep track of stock today?", "Where would you like to be in two years?"] {
+    let mut transcript = vec![TranscriptLine {
+        index: 0,
+        from: Role::Buyer,
+        text: live.opening_line(),
+        at_ms: 0,
+    }];
+    for q in [
+        "How do you keep track of stock today?",
+        "Where would you like to be in two years?",
+    ] {
         let index = transcript.len() as u32;
-        transcript.push(TranscriptLine { index, from: Role::Seller, text: q.into(), at_ms: 0 });
+        transcript.push(TranscriptLine {
+            index,
+            from: Role::Seller,
+            text: q.into(),
+            at_ms: 0,
+        });
         let t = live.hear(q);
-        transcript.push(TranscriptLine { index: index + 1, from: Role::Buyer, text: t.reply, at_ms: 0 });
+        transcript.push(TranscriptLine {
+            index: index + 1,
+            from: Role::Buyer,
+            text: t.reply,
+            at_ms: 0,
+        });
     }
     let mut rebuilt = Bot::replayed(s, 9, &transcript);
     assert_eq!(rebuilt.trust(), live.trust());

@@ -18,7 +18,11 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
         let mut reached = 0;
         let mut nearest_own = 0;
         let mut problems = Vec::new();
-        for (j, e) in examples.iter().enumerate().filter(|(_, e)| e.key == fact.id) {
+        for (j, e) in examples
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.key == fact.id)
+        {
             let aim = aim_near(&e.vector, &cal);
             let Some(n) = nearest_fact(scenario, &idx, &e.vector, aim, &[], cal.aim_bonus, Some(j))
             else {

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::reader::{self, Embedding, Example, Index, Reader};
 use crate::scenario::{FactId, FactKind, Scenario};
-pub use prototypes::Aim;
 pub use lint::lint;
+pub use prototypes::Aim;
 pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
 
 /// The reader's thresholds. Cosines of all-MiniLM-L6-v2 embeddings.
@@ -145,7 +145,12 @@ pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
         scenario
             .facts
             .iter()
-            .flat_map(|f| [(f.id.clone(), f.text.as_str()), (f.id.clone(), f.bot.line.as_str())])
+            .flat_map(|f| {
+                [
+                    (f.id.clone(), f.text.as_str()),
+                    (f.id.clone(), f.bot.line.as_str()),
+                ]
+            })
             .collect(),
     );
     let built = Arc::new(ScenarioIndex {
@@ -348,7 +353,9 @@ fn with_context(sentences: &[Sentence], i: usize, ctx: &Context<'_>) -> Option<S
         .map(|p| &sentences[p])
         .filter(|p| !p.asks && !text::content_words(&p.text).is_empty())
         .map(|p| p.text.as_str())
-        .or(ctx.buyer_said.filter(|b| !text::content_words(b).is_empty()))?;
+        .or(ctx
+            .buyer_said
+            .filter(|b| !text::content_words(b).is_empty()))?;
     Some(format!("{before} {}", s.text))
 }
 
@@ -373,10 +380,7 @@ pub fn read_seller_line_with(
     for (i, s) in sentences.iter().enumerate() {
         let content = text::content_words(&s.text).len();
         let v = r.embed(&s.text);
-        let restates = idx
-            .statements
-            .nearest(&v)
-            .map(|n| (n.key.clone(), n.score));
+        let restates = idx.statements.nearest(&v).map(|n| (n.key.clone(), n.score));
         let mut out = SentenceReading {
             text: s.text.clone(),
             asks: s.asks,
@@ -398,7 +402,15 @@ pub fn read_seller_line_with(
         }
         let aim = aim_near(&v, cal);
         let near = |vector: &[f32]| {
-            nearest_fact(scenario, &idx, vector, aim, ctx.revealed, cal.aim_bonus, None)
+            nearest_fact(
+                scenario,
+                &idx,
+                vector,
+                aim,
+                ctx.revealed,
+                cal.aim_bonus,
+                None,
+            )
         };
         let own = (content > 0).then(|| near(&v)).flatten();
         let ctx_vector = with_context(&sentences, i, ctx).map(|t| r.embed(&t));
@@ -494,7 +506,10 @@ fn fits(aim: Aim, kind: FactKind) -> bool {
             | (Aim::Implication, FactKind::Impact)
             | (Aim::Decision, FactKind::Decision)
             | (Aim::Concern, FactKind::Concern)
-            | (Aim::Situation, FactKind::Pain | FactKind::Constraint | FactKind::Personal)
+            | (
+                Aim::Situation,
+                FactKind::Pain | FactKind::Constraint | FactKind::Personal
+            )
     )
 }
 
@@ -523,7 +538,9 @@ fn nearest_fact(
         .into_iter()
         .filter(|(f, _, _)| !revealed.contains(f))
         .map(|(f, s, i)| {
-            let fit = aim.zip(scenario.fact(&f)).is_some_and(|(a, fact)| fits(a, fact.kind));
+            let fit = aim
+                .zip(scenario.fact(&f))
+                .is_some_and(|(a, fact)| fits(a, fact.kind));
             (f, if fit { s + bonus } else { s }, i)
         })
         .collect();

@@ -125,6 +125,8 @@ mod tests {
         assert_eq!(n.runner_up.as_ref().map(|r| r.0), Some("b"));
         assert!(n.lead() > 0.5);
         assert!(idx.nearest_among(&v(&[1.0, 0.0]), |k| *k == "b").is_some());
-        assert!(Index::<&str>::new(vec![]).nearest(&v(&[1.0, 0.0])).is_none());
+        assert!(Index::<&str>::new(vec![])
+            .nearest(&v(&[1.0, 0.0]))
+            .is_none());
     }
 }

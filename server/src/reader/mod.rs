@@ -225,7 +225,13 @@ mod tests {
     fn odd_input_embeds_without_failing() {
         let r = shared();
         let long = "word ".repeat(400);
-        for t in ["", "🙂🙂🙂", &long, "fn main() { let x = 1; }", "Wie geht es Ihnen?"] {
+        for t in [
+            "",
+            "🙂🙂🙂",
+            &long,
+            "fn main() { let x = 1; }",
+            "Wie geht es Ihnen?",
+        ] {
             let v = r.embed(t);
             assert_eq!(v.len(), model::DIMS);
             assert!(v.iter().all(|x| x.is_finite()), "{t}");

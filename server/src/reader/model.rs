@@ -69,8 +69,8 @@ impl Model {
             reason: e.to_string(),
         };
         let config_path = dir.join("config.json");
-        let config: Config = serde_json::from_slice(&read(&config_path)?)
-            .map_err(|e| corrupt(&config_path, &e))?;
+        let config: Config =
+            serde_json::from_slice(&read(&config_path)?).map_err(|e| corrupt(&config_path, &e))?;
         let tok_path = dir.join("tokenizer.json");
         let mut tokenizer =
             Tokenizer::from_bytes(read(&tok_path)?).map_err(|e| corrupt(&tok_path, &e))?;

@@ -29,20 +29,154 @@ const REQUESTS: &[&str] = &[
 /// generic nouns of "anything else?". A question made only of these asks nothing in
 /// particular.
 const EMPTY_WORDS: &[&str] = &[
-    "a", "about", "again", "all", "also", "am", "an", "and", "any", "anything", "are", "as",
-    "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "done", "else",
-    "even", "ever", "for", "from", "get", "go", "going", "got", "had", "has", "have", "he",
-    "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "kind", "know", "let", "like", "me", "mean", "more", "much", "my", "no", "not", "now",
-    "of", "oh", "ok", "okay", "on", "one", "or", "other", "our", "out", "please", "really",
-    "right", "she", "should", "so", "some", "something", "sort", "still", "sure",
-    "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they",
-    "thing", "things", "think", "this", "those", "to", "too", "um", "uh", "up", "us",
-    "very", "was", "we", "well", "were", "what", "whats", "when", "where", "which", "who",
-    "whom", "whose", "why", "will", "with", "would", "yeah", "yes", "you", "your", "yours",
-    "hmm", "exactly", "mind", "way", "ways", "want", "okay", "great", "good", "lot", "bit",
-    "maybe", "perhaps", "anyone", "someone", "everything", "next", "first", "then", "go",
-    "further", "missing", "missed",
+    "a",
+    "about",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anything",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "done",
+    "else",
+    "even",
+    "ever",
+    "for",
+    "from",
+    "get",
+    "go",
+    "going",
+    "got",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
+    "here",
+    "him",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "just",
+    "kind",
+    "know",
+    "let",
+    "like",
+    "me",
+    "mean",
+    "more",
+    "much",
+    "my",
+    "no",
+    "not",
+    "now",
+    "of",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "one",
+    "or",
+    "other",
+    "our",
+    "out",
+    "please",
+    "really",
+    "right",
+    "she",
+    "should",
+    "so",
+    "some",
+    "something",
+    "sort",
+    "still",
+    "sure",
+    "tell",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "think",
+    "this",
+    "those",
+    "to",
+    "too",
+    "um",
+    "uh",
+    "up",
+    "us",
+    "very",
+    "was",
+    "we",
+    "well",
+    "were",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "would",
+    "yeah",
+    "yes",
+    "you",
+    "your",
+    "yours",
+    "hmm",
+    "exactly",
+    "mind",
+    "way",
+    "ways",
+    "want",
+    "okay",
+    "great",
+    "good",
+    "lot",
+    "bit",
+    "maybe",
+    "perhaps",
+    "anyone",
+    "someone",
+    "everything",
+    "next",
+    "first",
+    "then",
+    "go",
+    "further",
+    "missing",
+    "missed",
 ];
 
 /// Lowercase words of `text`, apostrophes kept inside words ("don't").
@@ -250,7 +384,10 @@ pub fn form(sentence: &Sentence) -> Option<Form> {
     let mut best = Form::YesNo;
     for clause in sentence.text.split([',', ':', '—', '–']) {
         // "What's" reads as "whats": the question word is what matters.
-        let w: Vec<String> = words(clause).into_iter().map(|x| x.replace('\'', "")).collect();
+        let w: Vec<String> = words(clause)
+            .into_iter()
+            .map(|x| x.replace('\'', ""))
+            .collect();
         let start: Vec<&str> = w
             .iter()
             .map(String::as_str)
@@ -280,7 +417,11 @@ pub fn form(sentence: &Sentence) -> Option<Form> {
         }
     }
     // "Do you mind if I ask what…" still asks an open question.
-    if best == Form::YesNo && words(&sentence.text).iter().any(|x| x == "what" || x == "how") {
+    if best == Form::YesNo
+        && words(&sentence.text)
+            .iter()
+            .any(|x| x == "what" || x == "how")
+    {
         return Some(Form::Open);
     }
     Some(best)
@@ -304,7 +445,14 @@ mod tests {
 
     #[test]
     fn bare_question_words_carry_no_content() {
-        for q in ["What?", "Why?", "Anything else?", "What else?", "How so?", "Really?"] {
+        for q in [
+            "What?",
+            "Why?",
+            "Anything else?",
+            "What else?",
+            "How so?",
+            "Really?",
+        ] {
             assert!(content_words(q).is_empty(), "{q}");
         }
         assert_eq!(

@@ -33,6 +33,7 @@ depth = "surface"
 text = "HIDDEN goal text"
 earned_when = "Goals."
 recap_cues = ["grow"]
+examples = ["Where do you want to be next year?", "What are you aiming for?", "What does success look like?"]
 [facts.bot]
 asks = ["goal"]
 line = "We want to grow."
@@ -44,6 +45,7 @@ depth = "deeper"
 text = "HIDDEN pain text"
 earned_when = "Problems."
 recap_cues = ["slow"]
+examples = ["What is going wrong?", "What slows you down?", "Where do things get stuck?"]
 requires = ["goal"]
 [facts.bot]
 asks = ["problem"]
@@ -238,7 +240,9 @@ fn the_round_reaches_the_debrief_once_recap_and_feedback_are_in() {
     h.run(
         Role::Seller,
         ClientMsg::Recap {
-            text: "They want to grow.".into(),
+            // Enough content words to state a fact, and the buyer's "We want to grow."
+            // in other words.
+            text: "They want to grow the business over the next few years.".into(),
         },
         10_000,
     )
@@ -257,6 +261,10 @@ fn the_round_reaches_the_debrief_once_recap_and_feedback_are_in() {
     let d = h.room.debrief();
     assert_eq!(d.headline.text, "Uncovered 1 of 2 facts, 75% of the story");
     assert_eq!(d.captured.percent, 75);
+    assert!(
+        d.captured.automatic,
+        "no verdicts: the reader's match stands alone"
+    );
     assert_eq!(d.conversation_ms, 6_000);
 }
 

@@ -35,9 +35,11 @@ fn main() {
     let mut best: Option<(f64, Calibration)> = None;
     for (t, lead, topic, bonus) in steps(0.05, 0.45, 0.05).into_iter().flat_map(|t| {
         steps(0.0, 0.08, 0.02).into_iter().flat_map(move |l| {
-            steps(0.15, 0.45, 0.05)
-                .into_iter()
-                .flat_map(move |p| steps(0.0, 0.18, 0.03).into_iter().map(move |b| (t, l, p, b)))
+            steps(0.15, 0.45, 0.05).into_iter().flat_map(move |p| {
+                steps(0.0, 0.18, 0.03)
+                    .into_iter()
+                    .map(move |b| (t, l, p, b))
+            })
         })
     }) {
         {
@@ -141,7 +143,14 @@ pub fn misses() {
                         conv.style,
                         line.credit,
                         p.map(|f| f.0),
-                        best.map(|b| format!("{} {:.2} lead {:.2} ({})", b.fact, b.score, b.lead(), b.example)).unwrap_or_default(),
+                        best.map(|b| format!(
+                            "{} {:.2} lead {:.2} ({})",
+                            b.fact,
+                            b.score,
+                            b.lead(),
+                            b.example
+                        ))
+                        .unwrap_or_default(),
                         turn.kind,
                         r.questionnaire,
                         turn.trust,

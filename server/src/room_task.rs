@@ -131,6 +131,9 @@ pub struct LiveSnapshot {
     pub last_activity_at: Millis,
     /// When the snapshot was read, so `remaining_ms` can be brought up to date.
     pub taken_at: Millis,
+    /// When the phase ends on the clock (none while paused): an extension moves it, and
+    /// that is news for the live card even though nothing else changed.
+    pub ends_at: Option<Millis>,
 }
 
 /// What a room tells its workshop session.
@@ -660,6 +663,7 @@ impl RoomTask {
         let now = clock::now_ms();
         LiveSnapshot {
             taken_at: now,
+            ends_at: self.room.deadline(),
             phase: self.room.phase,
             remaining_ms: self.room.remaining_ms(now),
             paused: self.room.is_paused(),
@@ -982,5 +986,6 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::ReconnectFailed => "reconnect_failed",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::Paused => "paused",
     }
 }

@@ -132,8 +132,12 @@ function sentence(text) {
 // ---- screens ----
 
 function showName() {
+  const refused = state.joinRefused;
+  state.joinRefused = null;
   show("name", nameView({
     invite: state.joinCode ? "workshop" : state.pairCode ? "pair" : null,
+    code: state.joinCode,
+    refused,
     onSubmit: (name) => {
       state.name = name;
       conn.hello(name);
@@ -178,16 +182,29 @@ function leaveLocally() {
   showLobby();
 }
 
+/** A trainer's broadcast belongs to the moment it was sent: it goes when the phase
+ * changes (or the trainee moves to another screen), or when dismissed. */
+function clearBroadcast() {
+  const banner = byId("broadcast");
+  if (banner.hidden) return;
+  const hadFocus = banner.contains(document.activeElement);
+  banner.hidden = true;
+  replace(banner);
+  document.documentElement.style.removeProperty("--broadcast-h");
+  if (hadFocus) view?.el?.querySelector("h1, h2")?.focus?.();
+}
+
 function showBroadcast(text) {
   const banner = byId("broadcast");
   replace(banner,
     h("span", { class: "broadcast-from" }, "From your trainer"),
     h("span", { class: "broadcast-text", id: "broadcast-text" }, text),
     h("button", {
-      type: "button", class: "toast-close", "aria-label": "Dismiss",
-      on: { click: () => { banner.hidden = true; } },
+      type: "button", class: "toast-close", id: "broadcast-dismiss", "aria-label": "Dismiss the trainer's message",
+      on: { click: clearBroadcast },
     }, "×"));
   banner.hidden = false;
+  document.documentElement.style.setProperty("--broadcast-h", `${banner.offsetHeight}px`);
 }
 
 // ---- connection ----
@@ -476,7 +493,17 @@ function handleMessage(msg) {
       if (state.rebuild && state.rebuild.gotView && inRoomScreen()) return;
       gotView();
       state.afterRound = false;
+      state.joinRefused = null;
       showLobby();
+      return;
+    case "join_refused":
+      // Back to the name screen with the workshop code kept, saying what to change.
+      state.joinCode = msg.code;
+      state.joinRefused = sentence(msg.reason);
+      state.session = null;
+      window.history.replaceState(null, "", `${window.location.pathname}?join=${encodeURIComponent(msg.code)}`);
+      conn.leave();
+      showName();
       return;
     case "broadcast":
       // An old notice from the trainer is not news after a reload.
@@ -495,6 +522,7 @@ function handleMessage(msg) {
       notify("Your trainer removed you from the workshop. You can still practise here.", "info");
       return;
     case "observing":
+      clearBroadcast();
       gotView();
       state.roomId = msg.room;
       state.roomSeq = msg.seq ?? 0;
@@ -514,10 +542,12 @@ function handleMessage(msg) {
       state.role = msg.role;
       state.phase = "briefing";
       state.partnerPresent = true;
-      show("room", roomView({ opened: msg, send, onLeave: leaveRoom }));
+      clearBroadcast();
+      show("room", roomView({ opened: msg, send, onLeave: leaveRoom, inWorkshop: Boolean(state.session) }));
       if (state.drafts?.room === msg.room) view.restoreDrafts(state.drafts.fields);
       return;
     case "phase":
+      if (msg.phase !== state.phase) clearBroadcast();
       state.phase = msg.phase;
       updateTitle();
       if (screen === "room" || screen === "observer") view.handle(msg);
@@ -525,6 +555,7 @@ function handleMessage(msg) {
     case "debrief":
       gotView();
       if (screen !== "debrief") {
+        clearBroadcast();
         show("debrief", debriefView({
           role: state.role,
           send,

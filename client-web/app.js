@@ -102,6 +102,13 @@ function show(kind, next) {
   replace(root, next.el);
   window.scrollTo(0, 0);
   next.mounted?.();
+  // A new screen puts focus on the next thing to do, never leaves it on <body>.
+  if (!root.contains(document.activeElement)) {
+    const target = ["#ready-btn", "#chat-input:not([disabled])", ".btn-primary:not([disabled])", "h1", "h2"]
+      .map((sel) => next.el.querySelector(sel)).find(Boolean);
+    if (target && !target.matches("button, input, textarea, select, a")) target.tabIndex = -1;
+    target?.focus({ preventScroll: true });
+  }
   updateTitle();
 }
 

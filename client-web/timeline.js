@@ -236,6 +236,7 @@ export function timelineFigure(debrief) {
 
   return h("figure", { class: "timeline-figure" },
     h("p", { class: "timeline-hint hint" }, "Swipe sideways to see the whole conversation."),
-    h("div", { class: "timeline-scroll" }, root),
+    // Scrolls sideways on a phone: focusable so a keyboard can scroll it too.
+    h("div", { class: "timeline-scroll", tabIndex: 0, role: "region", "aria-label": "Timeline of the conversation (scrolls sideways)" }, root),
     legend);
 }

@@ -102,7 +102,7 @@ export function observerView(ctx) {
   const notesPanel = h("section", { class: "panel", id: "panel-observer-notes" },
     h("h2", { class: "panel-title" }, "Notes for the pair"), sentList, form);
 
-  const el = h("div", { class: "room observer-room", id: "room", dataset: { phase, role: "observer" } },
+  const el = h("main", { class: "room observer-room", id: "room", dataset: { phase, role: "observer" } },
     header, notices,
     h("div", { class: "room-body" },
       h("div", { class: "col col-main" }, chat),

@@ -106,7 +106,7 @@ export function roomView(ctx) {
     h("strong", {}, "‖ Paused by your trainer."),
     " The clock is stopped and the chat waits until they resume the round.");
 
-  const el = h("div", { class: "room", id: "room", dataset: { phase, role } },
+  const el = h("main", { class: "room", id: "room", dataset: { phase, role } },
     header.el, pausedBanner, notices, handRow, tabs, h("div", { class: "room-body" }, mainCol, sideCol));
 
   function selectTab(id) {
@@ -144,11 +144,18 @@ export function roomView(ctx) {
 
   function renderReady() {
     if (phase !== "briefing") return;
+    // Redrawn when the partner gets ready: keep focus where it was, not on <body>.
+    const hadFocus = readyBar.contains(document.activeElement);
+    queueMicrotask(() => {
+      if (hadFocus && !readyBar.contains(document.activeElement)) {
+        (readyBar.querySelector("#ready-btn") ?? readyBar.querySelector(".waiting-row"))?.focus();
+      }
+    });
     const other = partnerLeft
       ? `${partnerName} has left; you can start on your own.`
       : partnerReady ? `${partnerName} is ready.` : `${partnerName} is still reading.`;
     if (ready) {
-      replace(readyBar, h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
+      replace(readyBar, h("p", { class: "waiting-row", tabIndex: -1 }, h("span", { class: "spinner", "aria-hidden": "true" }),
         h("span", {}, `You are ready. Waiting for ${partnerName}…`)));
     } else {
       replace(readyBar,

@@ -431,6 +431,14 @@ test("a buyer on a phone marks a fact from the chat; a spoken round opens on the
       assert.equal(await page.locator('#room-tabs [data-tab="side"]').getAttribute("aria-pressed"), "true",
         "a spoken round opens on the story or the notes, not an empty Talk panel");
     }
+    // The console's card keeps the same time as the phones in a spoken round, +1 min included.
+    const spokenCard = host.locator("#live-grid .live-card").first();
+    await spokenCard.locator('[data-action="extend"]').click();
+    await host.waitForTimeout(1500);
+    const cardT = secs(await spokenCard.locator(".live-timer").textContent());
+    const phoneT = secs(await a.locator("#timer").textContent());
+    assert.ok(Math.abs(cardT - phoneT) <= 2, `spoken round: card ${cardT}s, phone ${phoneT}s`);
+    assert.ok(cardT > 600, `the extension shows on the card (${cardT}s)`);
     const spokenBuyer = (await roleOf(a)) === "buyer" ? a : b;
     await spokenBuyer.locator("#panel-facts .fact-card").first().waitFor();
     await shots(spokenBuyer, "spoken-buyer", ["phone", "laptop"]);

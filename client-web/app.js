@@ -28,6 +28,13 @@ const REBUILD_SETTLE_MS = 1500;
 const REBUILD_QUIET_MS = 300;
 /** sessionStorage key for text typed in a room, kept over a reload. */
 const DRAFTS_KEY = "uncover.drafts";
+/** localStorage key where a tab holding a seat says so, for a second tab's name screen. */
+const OPEN_TAB_KEY = "uncover.open_tab";
+/** How often that tab says it is still open, and how old a word may be to count. */
+const OPEN_TAB_BEAT_MS = 4000;
+const OPEN_TAB_FRESH_MS = 12_000;
+/** This tab, among others of the same browser. */
+const TAB_ID = Math.random().toString(36).slice(2);
 
 const state = {
   name: "",
@@ -113,6 +120,7 @@ function show(kind, next) {
 }
 
 function updateTitle() {
+  beatOpenTab();
   const parts = ["Uncover"];
   if ((screen === "room" || screen === "observer") && state.role) {
     parts.push(ROLE_LABEL[state.role], PHASE_LABEL[state.phase] ?? "");
@@ -138,10 +146,40 @@ function sentence(text) {
 
 // ---- screens ----
 
+/** Another tab of this browser that holds a seat right now: `{ name, where }`, or null. */
+function otherOpenTab() {
+  try {
+    const t = JSON.parse(localStorage.getItem(OPEN_TAB_KEY) ?? "null");
+    return t && t.tab !== TAB_ID && Date.now() - t.at < OPEN_TAB_FRESH_MS ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/** While this tab holds a seat, it says so every few seconds. */
+function beatOpenTab() {
+  if (!conn.hasSeat || screen === "name" || screen === null) return;
+  const where = inRoomScreen() ? "in a round" : screen === "session" ? "in a workshop" : "in the lobby";
+  try {
+    localStorage.setItem(OPEN_TAB_KEY, JSON.stringify({ tab: TAB_ID, name: state.name, where, at: Date.now() }));
+  } catch {
+    // No storage: a second tab just cannot be told.
+  }
+}
+setInterval(beatOpenTab, OPEN_TAB_BEAT_MS);
+window.addEventListener("pagehide", () => {
+  try {
+    if (JSON.parse(localStorage.getItem(OPEN_TAB_KEY) ?? "null")?.tab === TAB_ID) localStorage.removeItem(OPEN_TAB_KEY);
+  } catch {
+    // Nothing to tidy.
+  }
+});
+
 function showName() {
   const refused = state.joinRefused;
   state.joinRefused = null;
   show("name", nameView({
+    elsewhere: otherOpenTab(),
     invite: state.joinCode ? "workshop" : state.pairCode ? "pair" : null,
     code: state.joinCode,
     refused,

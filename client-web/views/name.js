@@ -28,7 +28,7 @@ function rememberName(name) {
  * @param {(name: string) => void} opts.onSubmit
  * @param {"pair"|"workshop"|null} opts.invite what the address invited them to, if anything
  */
-export function nameView({ onSubmit, invite, code = null, refused = null }) {
+export function nameView({ onSubmit, invite, code = null, refused = null, elsewhere = null }) {
   const input = h("input", {
     id: "name-input",
     name: "name",
@@ -77,6 +77,9 @@ export function nameView({ onSubmit, invite, code = null, refused = null }) {
             ". Enter your name; your trainer will see it.")
           : null),
     refused ? h("p", { class: "alert", role: "alert", id: "join-refused" }, refused) : null,
+    elsewhere ? h("p", { class: "callout callout-warn", id: "open-elsewhere", role: "status" },
+      "Uncover is already open in another tab as ", h("strong", {}, elsewhere.name), ` (${elsewhere.where}). `,
+      "Switch to that tab to carry on there, or enter a name here to join as someone else.") : null,
     h("section", { class: "card" }, form));
 
   return {

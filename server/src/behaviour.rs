@@ -752,7 +752,8 @@ fn notes(b: &Behaviour) -> Vec<Note> {
             b.seller_word_share,
             b.seller_words,
             total,
-            percent(b.buyer_words, total)
+            // The two shares add up to 100: the buyer's is what the seller's leaves.
+            100 - b.seller_word_share
         ),
         Some(REF_TALK),
     ));
@@ -928,6 +929,36 @@ mod tests {
     fn read(text: &str) -> (usize, bool) {
         let r = Lexicon::new().read(text);
         (r.questions, r.open)
+    }
+
+    #[test]
+    fn the_two_talk_shares_add_up_to_a_hundred() {
+        let sc = crate::scenario::Library::bundled()
+            .ok()
+            .and_then(|l| l.all().first().cloned());
+        let Some(sc) = sc else {
+            return;
+        };
+        let line = |i: u32, from: Role, text: &str| TranscriptLine {
+            index: i,
+            from,
+            text: text.into(),
+            at_ms: u64::from(i) * 1000,
+        };
+        // 1 seller word of 3 is 33%, and 2 of 3 would round down to 66%: 33 + 66 is 99.
+        let t = vec![
+            line(0, Role::Buyer, "Morning there."),
+            line(1, Role::Seller, "Hello."),
+        ];
+        let b = analyse(&sc, &t, &[]);
+        let note = b
+            .notes
+            .iter()
+            .find(|n| n.figure == "seller_word_share")
+            .map(|n| n.text.clone())
+            .unwrap_or_default();
+        assert!(note.contains("You wrote 33%"), "{note}");
+        assert!(note.contains("the buyer wrote 67%"), "{note}");
     }
 
     #[test]

@@ -1257,10 +1257,16 @@ impl Session {
                 }
             }
             RoomReport::Debrief(d) => {
+                let first = view.debrief.is_none();
                 view.debrief = Some(*d);
                 if let Some(ri) = self.round_of(room) {
                     let results = self.results(ri);
                     self.to_hosts(ServerMsg::RoundResults(Box::new(results)));
+                }
+                if first {
+                    // The pair is back in the lobby: the participants list must stop
+                    // saying "Selling" and "Buying".
+                    self.push_console();
                 }
             }
         }

@@ -582,3 +582,56 @@ test("axe-core finds no critical or serious violation on any page or state, trai
   assert.deepEqual(problems, []);
   assert.deepEqual(found, [], `axe-core found:\n${found.join("\n")}`);
 });
+
+// ---------- 11. the smaller things ----------
+
+test("smaller things: a second tab is told a seat is open elsewhere; the phones-cannot-reach hint names the real port; a bot round's wording; talk shares add to 100; no Selling badge after the round", { timeout: 180_000 }, async () => {
+  const problems = [];
+  await withProblems(problems, async () => {
+    // A second tab of the same browser, while the first holds a seat.
+    const first = await newPage(browser, "First tab", SIZES.laptop, problems);
+    await first.goto(baseUrl);
+    await first.locator("#name-input").fill("Dana");
+    await first.locator("#name-submit").click();
+    await first.locator("#screen-lobby").waitFor();
+    await first.locator("#practise-bot").click();
+    await first.locator("#ready-btn").click();
+    await first.locator('#room[data-phase="conversation"]').waitFor();
+    const second = await first.context().newPage();
+    await second.goto(baseUrl);
+    await second.locator("#open-elsewhere", { hasText: "already open in another tab as Dana (in a round)" }).waitFor();
+    await shots(second, "second-tab", ["phone", "laptop"]);
+    await second.close();
+
+    // The bot round asks "End the conversation now?", and the recap names the persona plainly.
+    await first.locator("#chat-input").fill("What would a good year look like for you?");
+    await first.locator("#chat-input").press("Enter");
+    await first.locator("#end-conversation").click();
+    await first.locator(".confirm-text", { hasText: "End the conversation now?" }).waitFor();
+    await first.locator("#end-confirm").click();
+    await first.locator('#room[data-phase="recap"]').waitFor();
+    assert.doesNotMatch(await first.locator("#panel-recap .hint").textContent(), /\(bot\)/);
+    await first.locator("#recap-input").fill("They want a better year.");
+    await first.locator("#recap-submit").click();
+    await first.locator("#screen-debrief").waitFor();
+    const talk = await first.locator("#screen-debrief").textContent();
+    const m = /You wrote (\d+)% of the words \(\d+ of \d+\); the buyer wrote (\d+)%/.exec(talk);
+    assert.ok(m, "the talk-share note is there");
+    assert.equal(Number(m[1]) + Number(m[2]), 100, "the two shares add up to 100");
+    assert.doesNotMatch(talk, /Earned when:/, "the seller is not shown the buyer's “Earned when” as their own");
+
+    // The console's hint names this server's port, and after a round nobody is "Selling".
+    const { host, code } = await newWorkshop(problems, "Small things");
+    const port = new URL(baseUrl).port;
+    await host.locator("#localhost-hint", { hasText: `--bind 0.0.0.0:${port}` }).waitFor();
+    assert.doesNotMatch(await host.locator("#localhost-hint").textContent(), port === "8080" ? /$^/ : /8080/);
+    await crowd(await newPage(browser, "Crowd", SIZES.laptop, []), code, ["Eli", "Fay"]);
+    await startRound(host);
+    await view(host, "lobby");
+    await host.locator("#people .status-chip", { hasText: /Selling/i }).waitFor();
+    await endRound(host);
+    await view(host, "lobby");
+    await host.locator("#people .status-chip", { hasText: /Selling|Buying/i }).first().waitFor({ state: "detached" });
+  });
+  assert.deepEqual(problems, []);
+});

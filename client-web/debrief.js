@@ -240,6 +240,7 @@ function transcriptSection(d) {
   }
   const questions = new Set(d.behaviour.questions);
   const open = new Set(d.behaviour.open_questions);
+  const anythingElse = new Set(d.behaviour.anything_else ?? []);
   const pitchAt = d.behaviour.first_pitch?.index;
   const stackedSet = new Set(d.behaviour.stacked_questions ?? []);
   const rows = d.transcript.map((l) => ({ at: l.at_ms, order: 0, line: l }));
@@ -258,7 +259,8 @@ function transcriptSection(d) {
       h("span", { class: "t-time" }, clock(l.at_ms)),
       h("span", { class: "t-who" }, `${l.index + 1}. ${name} (${ROLE_LABEL[l.from]})`,
         stackedSet.has(l.index) ? h("span", { class: "chip chip-question" }, "Stacked") : null,
-        questions.has(l.index) ? h("span", { class: "chip chip-question" }, open.has(l.index) ? "Open question" : "Question") : null,
+        anythingElse.has(l.index) ? h("span", { class: "chip chip-question" }, "Anything else? (open)")
+          : questions.has(l.index) ? h("span", { class: "chip chip-question" }, open.has(l.index) ? "Open question" : "Question") : null,
         pitchAt === l.index ? h("span", { class: "chip chip-pitch" }, "First pitch") : null),
       h("p", { class: "t-text" }, l.text));
   });

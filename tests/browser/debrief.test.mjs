@@ -47,7 +47,10 @@ test("the timeline shows every message, question, reveal, the first pitch and th
     assert.equal(await page.locator("#headline").textContent(), d.headline.text);
     assert.equal(await page.locator("#timeline .tl-msg").count(), d.transcript.length);
     assert.equal(await page.locator("#timeline .tl-question").count(), d.behaviour.questions.length);
-    assert.equal(await page.locator("#timeline .tl-open").count(), d.behaviour.open_questions.length);
+    // "Is there anything else…?" is drawn as the open invitation it is.
+    const drawnOpen = new Set([...d.behaviour.open_questions, ...d.behaviour.anything_else.filter((i) => d.behaviour.questions.includes(i))]);
+    assert.equal(await page.locator("#timeline .tl-open").count(), drawnOpen.size);
+    assert.ok(d.behaviour.anything_else.every((i) => !d.behaviour.open_questions.includes(i)), "the fixture's anything-else line is closed by the figures");
     const revealed = d.facts.filter((f) => f.uncovered);
     assert.equal(await page.locator("#timeline .tl-reveal").count(), revealed.length);
     for (const f of revealed) {
@@ -60,6 +63,7 @@ test("the timeline shows every message, question, reveal, the first pitch and th
     // A behaviour note names its figure in words, not as a field name.
     assert.ok(!(await page.locator("#behaviour-notes").textContent()).includes("_"));
     await page.screenshot({ path: path.join(artifacts, "debrief-bot-desktop.png"), fullPage: true });
+    await page.locator("#timeline").screenshot({ path: path.join(artifacts, "debrief-bot-timeline.png") });
 
     const phone = await newPage(browser, "phone", PHONE, problems);
     await showDebrief(phone, botDebrief, "buyer");

@@ -133,7 +133,12 @@ function updateTitle() {
 function send(msg) {
   if (quiet) return false;
   const ok = conn.send(msg);
-  if (!ok) toast("Not sent: Uncover is reconnecting to the server. What you typed is still here; try again in a moment.");
+  if (!ok) {
+    // A tab paused for another one is not reconnecting: say what it is.
+    toast(banner().dataset.state === "replaced"
+      ? "Not sent: this tab is paused because Uncover is open in another tab. Choose “Use it here” to carry on in this one."
+      : "Not sent: Uncover is reconnecting to the server. What you typed is still here; try again in a moment.");
+  }
   return ok;
 }
 
@@ -298,7 +303,8 @@ function onStatus(status, detail) {
     case "replaced": {
       const b = banner();
       b.dataset.state = "replaced";
-      b.className = "conn-banner is-reconnecting";
+      b.className = "conn-banner is-paused-tab";
+      b.setAttribute("role", "status");
       replace(b,
         h("span", {}, "Uncover is open for you in another tab or window, so this one is paused."),
         h("button", {

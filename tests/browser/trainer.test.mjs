@@ -603,6 +603,22 @@ test("smaller things: a second tab is told a seat is open elsewhere; the phones-
     await shots(second, "second-tab", ["phone", "laptop"]);
     await second.close();
 
+    // A duplicated tab (same seat) pauses this one: it says "paused", never "reconnecting".
+    const seat = await first.evaluate(() => sessionStorage.getItem("uncover.seat"));
+    const dup = await first.context().newPage();
+    await dup.addInitScript((kept) => { if (!sessionStorage.getItem("uncover.seat")) sessionStorage.setItem("uncover.seat", kept); }, seat);
+    await dup.goto(baseUrl);
+    await dup.locator('#room[data-phase="conversation"]').waitFor();
+    await first.locator("#conn-banner:not([hidden])", { hasText: "so this one is paused" }).waitFor();
+    await first.locator("#chat-input").fill("Hello?");
+    await first.locator("#chat-input").press("Enter");
+    await first.locator("#toasts", { hasText: "this tab is paused" }).waitFor();
+    assert.doesNotMatch(await first.locator("body").innerText(), /reconnecting/i);
+    await shots(first, "paused-duplicate-tab", ["laptop"]);
+    await first.locator("#use-here").click();
+    await first.locator("#conn-banner").waitFor({ state: "hidden" });
+    await dup.close();
+
     // The bot round asks "End the conversation now?", and the recap names the persona plainly.
     await first.locator("#chat-input").fill("What would a good year look like for you?");
     await first.locator("#chat-input").press("Enter");

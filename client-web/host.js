@@ -425,7 +425,13 @@ function showConsole() {
   people = participantsPanel({ send });
   plan = planPanel({ send, scenarios });
   live = livePanel({ send, scenarios, showResults: () => { results.showLatest(); selectView("results"); } });
-  results = resultsPanel({ scenarios, exportFile });
+  results = resultsPanel({
+    scenarios, exportFile,
+    planNext: () => {
+      selectView("lobby");
+      byId("plan-round")?.focus();
+    },
+  });
   hostLinkPanel = hostLinkSection();
 
   headerTitle = h("h1", { class: "console-title", id: "console-title" });

@@ -370,6 +370,13 @@ test("with twenty people the main action of every console view stays on screen, 
     await host.locator("#end-round").click();
     await host.locator("#pane-results:not([hidden])").waitFor();
     await host.locator("#pair-results .pair-result").nth(9).waitFor();
+    await host.mouse.wheel(0, 3000);
+    await host.waitForTimeout(200);
+    assert.ok(await inView("#plan-next"), "“Plan the next round” stays on screen in the room debrief");
+    await shots(host, "results-twenty", ["laptop", "projector"]);
+    await host.locator("#plan-next").click();
+    await host.locator("#pane-lobby:not([hidden])").waitFor();
+    assert.equal(await host.evaluate(() => document.activeElement?.id), "plan-round", "focus lands on pairing the next round");
   });
   assert.deepEqual(problems, []);
 });

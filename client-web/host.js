@@ -1,6 +1,7 @@
 // The trainer's console. With no host token it offers "Create a workshop"; once the
-// server sends `session_created`, the token is kept on this device and in the address
-// (/host#TOKEN) so the page can be bookmarked and reopened. With a token it takes the
+// server sends `session_created`, the token is kept on this device (localStorage), so
+// /host reopens the workshop here; the secret host link (/host#TOKEN) opens it anywhere.
+// The token never stays in the address bar, which a projector shows to the room. With a token it takes the
 // host seat (`host_session`) and shows four views: Join (code, address, QR), Lobby &
 // pairs (participants, round setup, planned pairs), Live (a card per pair, controls,
 // broadcast) and Room debrief (figures per pair, facts, exports). The secret host link
@@ -222,7 +223,8 @@ function onMessage(msg) {
     case "session_created":
       state.token = msg.host_token;
       store(TOKEN_KEY, state.token);
-      window.history.replaceState(null, "", `/host#${state.token}`);
+      // Kept on this device, never in the address bar: a projected address is a photo away.
+      window.history.replaceState(null, "", "/host");
       state.hostLink = window.location.origin + msg.host_path;
       state.pending = null;
       return;
@@ -231,7 +233,8 @@ function onMessage(msg) {
       state.seated = true;
       conn.setNote("hostToken", state.token);
       if (!state.console) {
-        if (!tokenFromHash()) window.history.replaceState(null, "", `/host#${state.token}`);
+        // The token moves from the address to this device: the address bar is on the projector.
+        window.history.replaceState(null, "", "/host");
         store(TOKEN_KEY, state.token);
         state.hostLink = `${window.location.origin}/host#${state.token}`;
         showConsole();

@@ -146,7 +146,9 @@ test("the secret host link stays hidden until asked for, and never shows on the 
   const problems = [];
   await withProblems(problems, async () => {
     const { host } = await newWorkshop(problems, "Host link check", SIZES.projector);
-    const token = await host.evaluate(() => window.location.hash.slice(1));
+    const token = await host.evaluate(() => localStorage.getItem("uncover.host_token"));
+    assert.match(token, /^[0-9a-f]{32}$/);
+    assert.ok(!(await host.evaluate(() => window.location.href)).includes(token), "the token is not in the address bar");
     assert.ok(await host.locator("#host-link-panel").isHidden(), "hidden right after creating the workshop");
     assert.ok(await host.locator("#show-host-link").isHidden(), "not even offered on the Join view");
     assert.ok(!(await host.locator("#console").innerText()).includes(token), "the token is nowhere on the Join view");
@@ -164,6 +166,14 @@ test("the secret host link stays hidden until asked for, and never shows on the 
     assert.equal(await host.locator("#host-link").inputValue(), "", "the link is not kept in the page");
     await view(host, "join");
     assert.ok(await host.locator("#host-link-panel").isHidden());
+
+    // The host link opens the console on another device, and leaves its address bar too.
+    const other = await newPage(browser, "Console elsewhere", SIZES.projector, problems);
+    await other.goto(`${baseUrl}/host#${token}`);
+    await other.locator("#join-code").waitFor();
+    assert.equal(await other.evaluate(() => window.location.hash), "");
+    assert.ok(await other.locator("#host-link-panel").isHidden());
+    await other.close();
 
     // A reload lands on the Join view with the link hidden too.
     await host.reload();
@@ -281,7 +291,7 @@ test("broadcasts expire at the next phase and can be dismissed; live timers foll
     assert.ok(await host.locator("#hands-badge").isHidden());
 
     // The export keeps the call, answered.
-    const token = await host.evaluate(() => window.location.hash.slice(1));
+    const token = await host.evaluate(() => localStorage.getItem("uncover.host_token"));
     const hands = await host.evaluate((t) => new Promise((resolve, reject) => {
       const ws = new WebSocket(`ws://${window.location.host}/ws`);
       ws.onerror = () => reject(new Error("socket failed"));

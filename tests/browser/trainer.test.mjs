@@ -549,6 +549,9 @@ test("axe-core finds no critical or serious violation on any page or state, trai
     await roles.buyer.locator("#chat-log .msg-text", { hasText: "good year" }).waitFor();
     found.push(...await axeProblems(roles.seller, "seller conversation"));
     found.push(...await axeProblems(roles.buyer, "buyer conversation"));
+    await roles.buyer.emulateMedia({ colorScheme: "dark" });
+    await roles.buyer.waitForTimeout(300);
+    found.push(...await axeProblems(roles.buyer, "buyer conversation (dark)"));
     found.push(...await axeProblems(host, "console live"));
     // A broadcast, a pause and a raised hand, on the phones and on the console.
     await host.locator("#broadcast-input").fill("Halfway: have you asked about their goals?");
@@ -577,8 +580,11 @@ test("axe-core finds no critical or serious violation on any page or state, trai
     await roles.buyer.locator("#feedback-submit").click();
     await roles.seller.locator("#screen-debrief").waitFor();
     await roles.buyer.locator("#screen-debrief").waitFor();
+    for (const p of [roles.seller, roles.buyer]) {
+      assert.notEqual(await p.evaluate(() => document.activeElement?.tagName), "BODY", "focus is on the debrief, not <body>");
+    }
     found.push(...await axeProblems(roles.seller, "seller debrief"));
-    found.push(...await axeProblems(roles.buyer, "buyer debrief"));
+    found.push(...await axeProblems(roles.buyer, "buyer debrief (dark)"));
     await host.locator("#pane-results:not([hidden])").waitFor();
     found.push(...await axeProblems(host, "console room debrief"));
     found.push(...await axeProblems(roles.observer, "observer debrief"));

@@ -202,7 +202,7 @@ export function livePanel(ctx) {
     hands.hidden = up.length === 0;
     replace(hands, up.map((c) => h("li", { class: "hand-row" },
       h("span", { class: "hand-tag" }, "Hand up"), " ",
-      `${c.hand.by} (${c.seller} selling to ${c.buyer}) is asking for you`)));
+      `${c.hand.by} is asking for you (${c.seller} selling to ${c.buyer})`)));
     if (badge) {
       badge.hidden = up.length === 0;
       badge.textContent = `${up.length} ${up.length === 1 ? "hand" : "hands"} up`;

@@ -255,7 +255,7 @@ export function roomView(ctx) {
         case "hand":
           handUp = Boolean(msg.raised);
           if (handBtn) {
-            handBtn.textContent = handUp ? "Never mind" : "Call the trainer";
+            handBtn.textContent = handUp ? "Cancel the call" : "Call the trainer";
             handBtn.setAttribute("aria-pressed", String(handUp));
             handNote.textContent = handUp
               ? `${msg.by ?? "Your pair"} called the trainer; they will come over.`

@@ -617,8 +617,12 @@ impl RoomTask {
         })
     }
 
-    /// When the bot's pending reply is due.
+    /// When the bot's pending reply is due. A paused round holds it back, as it holds
+    /// back everyone's chat; it comes once the trainer resumes.
     fn bot_due(&self) -> Option<tokio::time::Instant> {
+        if self.room.is_paused() {
+            return None;
+        }
         self.bot.as_ref()?.pending.as_ref().map(|(at, _)| *at)
     }
 

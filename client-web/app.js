@@ -66,6 +66,8 @@ const state = {
   drafts: loadDrafts(),
   /** Why the seat was lost, shown once the lobby is back. */
   seatLost: null,
+  /** The pair's raised hand (`hand` message) while it is up, in a workshop round. */
+  hand: null,
   /** The waiting state being asked for again after a reconnect. */
   requeue: null,
   /** Such requests not yet answered; each may come back as "already waiting". */
@@ -596,6 +598,7 @@ function handleMessage(msg) {
       clearBroadcast();
       show("room", roomView({ opened: msg, send, onLeave: leaveRoom, inWorkshop: Boolean(state.session) }));
       if (state.drafts?.room === msg.room) view.restoreDrafts(state.drafts.fields);
+      if (state.hand) view.handle(state.hand);
       return;
     case "phase":
       if (msg.phase !== state.phase) clearBroadcast();
@@ -605,6 +608,7 @@ function handleMessage(msg) {
       return;
     case "debrief":
       gotView();
+      state.hand = null;
       if (screen !== "debrief") {
         clearBroadcast();
         show("debrief", debriefView({
@@ -627,6 +631,11 @@ function handleMessage(msg) {
         return;
       }
       if (!quiet) onError(msg);
+      return;
+    case "hand":
+      // Kept so a room drawn after it (a rebuilt view) still shows the raised hand.
+      state.hand = msg.raised ? msg : null;
+      if (screen === "room") view.handle(msg);
       return;
     case "partner_away":
     case "partner_back":

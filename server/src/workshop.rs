@@ -604,6 +604,18 @@ impl Session {
                                 code: self.state.code.clone(),
                                 name: p.name(),
                             });
+                            // A hand still up in their pair's room comes back with the view.
+                            let hand = self
+                                .state
+                                .member_by_participant(who)
+                                .and_then(|m| self.state.room_of_member(m.id))
+                                .and_then(|room| self.state.raised_hand(room));
+                            if let Some(h) = hand {
+                                p.outbox.send(ServerMsg::Hand {
+                                    raised: true,
+                                    by: Some(self.name_of(h.member)),
+                                });
+                            }
                         }
                     }
                     self.push_console();

@@ -334,6 +334,8 @@ test("a duplicate name keeps the trainee on the join screen with the code, says 
     assert.ok(await second.locator("#screen-session").count() === 0, "not let into the workshop");
     assert.equal(await second.evaluate(() => document.activeElement?.id), "name-input", "focus is on the name to change");
     await host.locator("#failed-joins li", { hasText: "“Sam” could not join" }).waitFor();
+    assert.deepEqual(await axeProblems(second, "name screen after a refused join"), []);
+    assert.deepEqual(await axeProblems(host, "console join view with a refused join"), []);
     await shots(second, "duplicate-name");
     await shots(host, "console-failed-join", ["laptop", "projector"]);
 
@@ -517,6 +519,11 @@ test("axe-core finds no critical or serious violation on any page or state, trai
     await solo.setViewportSize(SIZES.phone);
     found.push(...await axeProblems(solo, "bot round brief (phone)"));
 
+    const start = await newPage(browser, "Console start", SIZES.laptop, problems);
+    await start.goto(`${baseUrl}/host`);
+    await start.locator("#session-title").waitFor();
+    found.push(...await axeProblems(start, "console start screen"));
+    await start.close();
     const { host, code } = await newWorkshop(problems, "Audit", SIZES.laptop);
     await host.locator("#console-title").waitFor();
     found.push(...await axeProblems(host, "console join"));

@@ -583,6 +583,7 @@ function handleMessage(msg) {
       state.phase = "briefing";
       state.partnerPresent = false;
       show("observer", observerView({ observing: msg, send }));
+      if (state.hand) view.handle(state.hand);
       return;
     case "room_opened":
       gotView();
@@ -635,7 +636,7 @@ function handleMessage(msg) {
     case "hand":
       // Kept so a room drawn after it (a rebuilt view) still shows the raised hand.
       state.hand = msg.raised ? msg : null;
-      if (screen === "room") view.handle(msg);
+      if (screen === "room" || screen === "observer") view.handle(msg);
       return;
     case "partner_away":
     case "partner_back":

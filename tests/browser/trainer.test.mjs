@@ -547,6 +547,12 @@ test("axe-core finds no critical or serious violation on any page or state, trai
     found.push(...await axeProblems(roles.seller, "seller brief"));
     found.push(...await axeProblems(roles.buyer, "buyer brief"));
     found.push(...await axeProblems(roles.observer, "observer"));
+    // The observer can call the trainer too; the pair sees the call.
+    await roles.observer.locator("#raise-hand").click();
+    await roles.seller.locator("#hand-note", { hasText: "called the trainer" }).waitFor();
+    await host.locator("#live-grid .live-hand").waitFor();
+    await host.locator('#live-grid [data-action="answer-hand"]').click();
+    await roles.observer.locator("#raise-hand", { hasText: "Call the trainer" }).waitFor();
     await roles.seller.locator("#ready-btn").click();
     await roles.buyer.locator("#ready-btn").click();
     await roles.buyer.locator('#room[data-phase="conversation"]').waitFor();

@@ -115,7 +115,12 @@ export function livePanel(ctx) {
     hands, doneNote, empty, grid,
     h("section", { class: "card broadcast-card" }, bform));
 
-  function flagChip(flag) {
+  /** The wall-clock time something happened `msAgo` milliseconds ago, as "14:05". */
+  function since(msAgo) {
+    return new Date(Date.now() - (msAgo ?? 0)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+    function flagChip(flag) {
     const f = FLAG_INFO[flag] ?? { icon: "•", label: flag, level: "note" };
     return h("li", { class: ["flag", `flag-${f.level}`], dataset: { flag } },
       h("span", { class: "flag-icon", "aria-hidden": "true" }, f.icon), f.label);
@@ -147,7 +152,7 @@ export function livePanel(ctx) {
     alert ? h("p", { class: "live-alert", role: "status" }, h("span", { class: "alert-icon", "aria-hidden": "true" }, alert.icon, " "), alert.text) : null,
     c.hand ? h("div", { class: "live-hand", role: "status" },
       h("span", { class: "hand-tag" }, "Hand up"),
-      h("span", { class: "hand-text" }, `${c.hand.by} is asking for you`),
+      h("span", { class: "hand-text" }, `${c.hand.by} is asking for you (since ${since(c.hand.raised_ms_ago)})`),
       h("button", {
         type: "button", class: "btn btn-small btn-primary", dataset: { action: "answer-hand" },
         on: { click: () => ctx.send({ type: "answer_hand", room: c.room }) },

@@ -477,7 +477,7 @@ function showConsole() {
   });
   live.setHandsBadge(handsBadge);
 
-  const header = h("header", { class: "console-bar" },
+  const header = h("header", { class: "console-bar", id: "console-bar" },
     h("div", { class: "console-id" },
       h("span", { class: "brand brand-sm" }, "Uncover"),
       headerTitle, headerCode),

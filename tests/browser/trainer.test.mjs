@@ -488,6 +488,7 @@ test("on a 1920px projector nothing a trainer points at on the Join, Live and Ro
       return [...new Set(out)];
     }, pane);
     assert.deepEqual(await small("pane-join"), [], "Join view");
+    assert.deepEqual(await small("console-bar"), [], "the header bar");
     await startRound(host, { scenario: SCENARIO_ID });
     assert.deepEqual(await small("pane-live"), [], "Live view");
     await shots(host, "live-projector", ["projector"]);

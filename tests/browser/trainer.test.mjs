@@ -436,6 +436,7 @@ test("a buyer on a phone marks a fact from the chat; a spoken round opens on the
     assert.notEqual(focused, "BODY", "focus goes to the next thing to do");
     await buyer.locator('#room-tabs [data-tab="side"]').click();
     await buyer.locator(`#panel-facts .fact-card[data-fact="${fact}"][data-state="revealed"]`).waitFor();
+    await shots(buyer, "buyer-story-after-switch", ["phone"]);
     const title = await buyer.locator("#panel-facts .panel-title").boundingBox();
     assert.ok(title.y >= 0, "the panel header is not clipped after switching");
     await endRound(host);

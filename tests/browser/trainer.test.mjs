@@ -421,7 +421,16 @@ test("a buyer on a phone marks a fact from the chat; a spoken round opens on the
     assert.ok(notesBox.width >= 340, `the notes panel is ${notesBox.width}px wide on a 390px phone`);
     await shots(seller, "seller-notes", ["phone"]);
 
+    // A broadcast on a phone in the conversation leaves the message box on screen.
+    await view(host, "live");
+    await host.locator("#broadcast-input").fill("Two minutes left: ask what else is on their mind, and who else decides.");
+    await host.locator("#broadcast-send").click();
     await seller.locator('#room-tabs [data-tab="chat"]').click();
+    await seller.locator("#broadcast-text").waitFor();
+    const box = await seller.locator("#chat-input").boundingBox();
+    assert.ok(box && box.y + box.height <= SIZES.phone.height, `the message box (bottom at ${box && box.y + box.height}px) is on a 844px screen`);
+    await shots(seller, "phone-conversation-with-broadcast", ["phone"]);
+    await seller.locator("#broadcast-dismiss").click();
     await seller.locator("#chat-input").fill("What would a good year look like for you?");
     await seller.locator("#chat-input").press("Enter");
     await buyer.locator("#chat-log .msg-text", { hasText: "good year" }).waitFor();

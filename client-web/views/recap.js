@@ -37,7 +37,7 @@ export function recapPanel(ctx) {
     const form = h("form", { class: "recap-form" },
       h("h2", {}, "What did you learn?"),
       h("p", { class: "hint" },
-        "Write back what you now understand about ", ctx.partnerName,
+        "Write back what you now understand about ", ctx.partnerName.replace(/ \(bot\)$/, ""),
         "'s situation, in your own words. The debrief checks it against the hidden story."),
       input,
       h("div", { class: "composer-row" }, counter, submitBtn));
@@ -96,12 +96,15 @@ export function recapPanel(ctx) {
   function renderWaiting() {
     const what = ctx.role === "seller" ? "Recap sent." : "Feedback sent.";
     const other = ctx.role === "seller" ? "their feedback" : "the recap";
-    replace(body, h("div", { class: "submitted", id: "recap-submitted" },
+    const wasInside = el.contains(document.activeElement) || document.activeElement === document.body;
+    replace(body, h("div", { class: "submitted", id: "recap-submitted", tabIndex: -1 },
       h("p", { class: "submitted-title" }, what),
       partnerDone
         ? h("p", {}, "Preparing the debrief…")
         : h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
           h("span", {}, `Waiting for ${ctx.partnerName} to send ${other}…`))));
+    // The form is gone: focus stays with what the page now says, not on <body>.
+    if (wasInside) body.querySelector("#recap-submitted")?.focus();
   }
 
   const partnerNote = h("p", { class: "callout", hidden: true, id: "partner-submitted" });
@@ -129,6 +132,10 @@ export function recapPanel(ctx) {
     },
     refused() {
       if (!submitted && submitBtn) submitBtn.disabled = false;
+    },
+    /** Focus the first thing to fill in. */
+    focus() {
+      body.querySelector("#recap-input, input[name=heard]")?.focus();
     },
   };
 }

@@ -121,6 +121,8 @@ pub enum HostAction {
     Extend { seconds: u32 },
     /// End the current phase now, as if its time had run out.
     End,
+    /// End the round now: every phase left is skipped and the pair goes to its debrief.
+    EndRound,
 }
 
 /// One pair in a workshop round plan.
@@ -198,6 +200,11 @@ pub enum ClientMsg {
     JoinSession { code: String },
     /// Observer: a note for the observed pair's debrief.
     ObserverNote { text: String },
+    /// Workshop trainee in a round (seller, buyer or observer): call the trainer over.
+    /// The hand shows on the pair's live card until the trainer answers it.
+    RaiseHand,
+    /// Workshop trainee: take a raised hand down again (no longer needed).
+    LowerHand,
 
     /// Trainer: create a workshop session; you become its host.
     CreateSession {
@@ -243,8 +250,17 @@ pub enum ClientMsg {
         #[serde(default)]
         room: Option<RoomId>,
     },
+    /// Host: end the whole round now for one room, or all: whatever phase they are in,
+    /// the pairs go straight to their debrief (an unwritten recap stays empty).
+    EndRound {
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
     /// Host: a short message every participant sees at once.
     Broadcast { text: String },
+    /// Host: you have seen (or gone over to) the pair in `room` that raised a hand; it
+    /// comes down on their screens and on the live card.
+    AnswerHand { room: RoomId },
     /// Host: rename a participant (names stay unique in the session).
     Rename {
         participant: ParticipantId,
@@ -268,7 +284,9 @@ impl ClientMsg {
                 | ClientMsg::Resume { .. }
                 | ClientMsg::Extend { .. }
                 | ClientMsg::EndPhase { .. }
+                | ClientMsg::EndRound { .. }
                 | ClientMsg::Broadcast { .. }
+                | ClientMsg::AnswerHand { .. }
                 | ClientMsg::Rename { .. }
                 | ClientMsg::Remove { .. }
                 | ClientMsg::DeleteSession
@@ -407,6 +425,13 @@ pub enum ServerMsg {
     Removed,
     /// Host: the session and its data were deleted.
     SessionDeleted,
+    /// Trainee in a workshop round: the pair's raised hand went up (`raised`, with who
+    /// raised it) or came down (the trainer answered, or it was lowered).
+    Hand { raised: bool, by: Option<String> },
+    /// Trainee: joining the workshop with code `code` was refused (`reason`, in words,
+    /// says what to change). Sent before the matching `error`, so a page can keep the
+    /// code and show the name screen again.
+    JoinRefused { code: String, reason: String },
     /// Trainee: you sit this round out as an observer of one pair. Their chat and the
     /// clock follow as `chat` and `phase`; no hidden fact until the `debrief`.
     Observing {
@@ -447,6 +472,9 @@ pub enum ErrorCode {
     ReconnectFailed,
     /// The server could not save the change; nothing happened. Try again.
     Unavailable,
+    /// The trainer has paused the round: the clock is stopped and chat waits until they
+    /// resume it.
+    Paused,
 }
 
 /// What anyone may know about a scenario.

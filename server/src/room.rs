@@ -346,6 +346,22 @@ impl Room {
                 vec![RoomEvent::Extended { seconds, at }]
             }
             HostAction::End => self.next_phase_events(at),
+            HostAction::EndRound => {
+                // Every phase left, in order, at the same instant: clients and the
+                // event log see the same steps a round always takes.
+                let order = [
+                    Phase::Briefing,
+                    Phase::Conversation,
+                    Phase::Recap,
+                    Phase::Debrief,
+                ];
+                order
+                    .iter()
+                    .skip_while(|p| **p != self.phase)
+                    .skip(1)
+                    .map(|phase| RoomEvent::PhaseStarted { phase: *phase, at })
+                    .collect()
+            }
         })
     }
 
@@ -435,6 +451,12 @@ impl Room {
                     return Err(refuse(
                         ErrorCode::WrongState,
                         "this round is spoken: talk aloud with your partner",
+                    ));
+                }
+                if self.is_paused() {
+                    return Err(refuse(
+                        ErrorCode::Paused,
+                        "the trainer has paused the round; chat opens again when they resume it",
                     ));
                 }
                 check_text(text, "a chat message", MAX_CHAT_CHARS)?;
@@ -597,6 +619,8 @@ impl Room {
             | ClientMsg::Resume { .. }
             | ClientMsg::Extend { .. }
             | ClientMsg::EndPhase { .. }
+            | ClientMsg::EndRound { .. }
+            | ClientMsg::AnswerHand { .. }
             | ClientMsg::Broadcast { .. }
             | ClientMsg::Rename { .. }
             | ClientMsg::DeleteSession
@@ -612,6 +636,8 @@ impl Room {
             | ClientMsg::CreatePairLink { .. }
             | ClientMsg::JoinPairLink { .. }
             | ClientMsg::JoinSession { .. }
+            | ClientMsg::RaiseHand
+            | ClientMsg::LowerHand
             | ClientMsg::CreateSession { .. }
             | ClientMsg::Reconnect { .. }
             | ClientMsg::HostSession { .. } => Err(refuse(

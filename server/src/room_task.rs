@@ -133,6 +133,9 @@ pub struct LiveSnapshot {
     pub last_activity_at: Millis,
     /// When the snapshot was read, so `remaining_ms` can be brought up to date.
     pub taken_at: Millis,
+    /// When the phase ends on the clock (none while paused): an extension moves it, and
+    /// that is news for the live card even though nothing else changed.
+    pub ends_at: Option<Millis>,
 }
 
 /// What a room tells its workshop session.
@@ -662,8 +665,12 @@ impl RoomTask {
         })
     }
 
-    /// When the bot's pending reply is due.
+    /// When the bot's pending reply is due. A paused round holds it back, as it holds
+    /// back everyone's chat; it comes once the trainer resumes.
     fn bot_due(&self) -> Option<tokio::time::Instant> {
+        if self.room.is_paused() {
+            return None;
+        }
         self.bot.as_ref()?.pending.as_ref().map(|(at, _)| *at)
     }
 
@@ -708,6 +715,7 @@ impl RoomTask {
         let now = clock::now_ms();
         LiveSnapshot {
             taken_at: now,
+            ends_at: self.room.deadline(),
             phase: self.room.phase,
             remaining_ms: self.room.remaining_ms(now),
             paused: self.room.is_paused(),
@@ -1039,5 +1047,6 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::ReconnectFailed => "reconnect_failed",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::Paused => "paused",
     }
 }

@@ -299,7 +299,7 @@ fn distributor_patient_discovery_notes_explain_each_figure() {
     assert_eq!(
         texts,
         [
-            "You wrote 46% of the words (122 of 263); the buyer wrote 53%.",
+            "You wrote 46% of the words (122 of 263); the buyer wrote 54%.",
             "You asked questions in 7 messages (messages 2, 4, 6, 8, 10, 12, 14).",
             "4 of your 7 questions were open, inviting an answer in the buyer's own words (57%).",
             "Your longest stretch without the buyer speaking was 26 words (message 12), about 10 \

@@ -406,6 +406,15 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     "only the trainer's console can do that",
                 ),
             },
+            (Some(p), msg @ (ClientMsg::RaiseHand | ClientMsg::LowerHand)) => match p.session() {
+                Some(SessionSeat::Trainee(s)) => {
+                    Box::pin(s.send(SessionCmd::FromMember { who: p.id, msg })).await;
+                }
+                _ => p.error(
+                    ErrorCode::WrongState,
+                    "raising a hand calls a workshop's trainer; you are not in a workshop",
+                ),
+            },
             (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
                 Some(room) => {
                     Box::pin(room.send(RoomCmd::ObserverNote { from: p.id, text })).await;

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::bot::BotSettings;
 use crate::clock;
-use crate::outbox::{Attached, Outbox};
+use crate::outbox::{Attached, Outbox, SEQ_LIMIT};
 use crate::protocol::{
     Channel, ClientMsg, ErrorCode, ParticipantId, Phase, RoomId, ServerMsg, SessionId,
     MAX_NAME_CHARS,
@@ -421,8 +421,21 @@ impl Hub {
                 "that seat is no longer held; say hello to start again".to_string(),
             )
         };
+        if last_seq >= SEQ_LIMIT {
+            return Err((
+                ErrorCode::InvalidInput,
+                format!(
+                    "last_seq {last_seq} is not a number this server sends (all are below 2^53)"
+                ),
+            ));
+        }
         let id = self.tokens.get(token.trim()).map(|i| *i).ok_or_else(gone)?;
         let p = self.participant(id).ok_or_else(gone)?;
+        if self.seat_released(&p) {
+            self.tokens.remove(&p.resume_token);
+            self.participants.remove(&p.id);
+            return Err(gone());
+        }
         let mut conn = fresh.take_connection().ok_or_else(gone)?;
         p.set_away(None);
         crate::metrics::reconnected();
@@ -448,12 +461,14 @@ impl Hub {
                 Err(back) => conn = back,
             }
         }
-        let attached = p.outbox.attach(conn, last_seq);
-        let rebuild = attached == Attached::Rebuild;
-        p.outbox.send(ServerMsg::Reconnected {
-            you: p.id,
-            name: p.name(),
-            replayed: !rebuild,
+        let mut rebuild = false;
+        p.outbox.attach_then(conn, last_seq, |attached| {
+            rebuild = attached == Attached::Rebuild;
+            vec![ServerMsg::Reconnected {
+                you: p.id,
+                name: p.name(),
+                replayed: !rebuild,
+            }]
         });
         if let Some(room) = &room {
             room.send(RoomCmd::Reconnected { from: p.id }).await;
@@ -464,15 +479,22 @@ impl Hub {
         Ok(p)
     }
 
+    /// Whether `p` has been away longer than the grace window and holds nothing it
+    /// could come back to: no room, no observed room, no workshop seat. Their seat is
+    /// released; a `reconnect` is refused, as for an unknown token.
+    fn seat_released(&self, p: &Participant) -> bool {
+        let cutoff = clock::now_ms().saturating_sub(self.grace.as_millis() as Millis);
+        p.away_since().is_some_and(|t| t <= cutoff)
+            && p.room().is_none()
+            && p.observing().is_none()
+            && p.session().is_none()
+    }
+
     /// Forgets participants who have been away longer than the grace window and hold
     /// no seat anywhere, so the registry does not grow without bound.
     pub fn sweep_away(&self) {
-        let cutoff = clock::now_ms().saturating_sub(self.grace.as_millis() as Millis);
         self.participants.retain(|_, p| {
-            let keep = p.away_since().is_none_or(|t| t > cutoff)
-                || p.room().is_some()
-                || p.observing().is_some()
-                || p.session().is_some();
+            let keep = !self.seat_released(p);
             if !keep {
                 self.tokens.remove(&p.resume_token);
             }

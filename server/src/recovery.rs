@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::clock;
 use crate::hub::{room_stream, Hub, Participant, ParticipantEvent, SessionSeat};
-use crate::outbox::Outbox;
+use crate::outbox::{restart_base, Outbox};
 use crate::protocol::{Phase, Role, RoomId, SessionId};
 use crate::room::{Millis, Room, RoomEvent};
 use crate::room_task::{RoomHandle, RoomTask, DEBRIEF_LINGER, ROOM_QUEUE};
@@ -67,6 +67,9 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
         streams.entry(e.stream.clone()).or_default().push(e);
     }
     let mut max_id = 0u64;
+    // Above every number the previous process can have sent anyone (see the
+    // outbox), even if the wall clock went back since its last event.
+    let seq_base = restart_base(now.max(down_since + 1));
 
     for (stream, evs) in &streams {
         let Some(id) = id_after(stream, "participant:") else {
@@ -78,8 +81,10 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
                 id, name, token, ..
             }) = parse::<ParticipantEvent>(e, &mut out.unreadable)
             {
-                let p = hub.register(id, name, token, Arc::new(Outbox::default()));
-                p.mark_away(down_since);
+                let p = hub.register(id, name, token, Arc::new(Outbox::restored(seq_base)));
+                // Nobody could come back while the server was down: the grace window
+                // starts now, as the room clocks get the downtime back.
+                p.mark_away(now);
                 out.participants += 1;
             }
         }

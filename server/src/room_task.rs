@@ -460,42 +460,41 @@ impl RoomTask {
         }
     }
 
-    /// Sends `who` everything the room has told their role so far, then the clock as it
-    /// stands now (the replayed phase messages carry the time left back then).
-    fn rebuild_view(&self, who: &Participant) {
+    /// Everything the room has told `who`'s role so far, then the clock as it stands
+    /// now (the replayed phase messages carry the time left back then).
+    fn rebuild_view(&self, who: &Participant) -> Vec<ServerMsg> {
+        let mut view = Vec::new();
         let Some(first) = self.log.first() else {
-            return;
+            return view;
         };
         let Some(mut replay) = Room::open(first, self.room.scenario.clone()) else {
-            return;
+            return view;
         };
         let role = self.room.role_of(who.id);
         for e in &self.log {
             let e = self.with_chat_text(e, replay.transcript.len());
             replay.apply(&e);
-            let msgs = match role {
+            view.extend(match role {
                 Some(r) => replay.view(&e, r),
                 None => replay.view_observer(&e),
-            };
-            for m in msgs {
-                who.outbox.send(m);
-            }
+            });
         }
-        who.outbox.send(self.room.phase_now(clock::now_ms()));
+        view.push(self.room.phase_now(clock::now_ms()));
         if let Some(r) = role {
             let notes = &self.room.notes[slot(r)];
             if !notes.is_empty() {
-                who.outbox.send(ServerMsg::NotesRestored {
+                view.push(ServerMsg::NotesRestored {
                     text: notes.clone(),
                 });
             }
             if self.away[slot(r.other())].is_some() {
-                who.outbox.send(ServerMsg::PartnerAway {
+                view.push(ServerMsg::PartnerAway {
                     name: self.room.seat(r.other()).name.clone(),
                     grace_ms: self.grace_left(r.other()),
                 });
             }
         }
+        view
     }
 
     /// `event` as it was committed: a chat event gets its text back from the transcript
@@ -883,23 +882,25 @@ impl RoomTask {
                 let Some(who) = who else {
                     return;
                 };
-                let attached = who.outbox.attach(conn, last_seq);
-                who.outbox.send(ServerMsg::Reconnected {
-                    you: who.id,
-                    name: who.name(),
-                    replayed: attached == Attached::Replayed,
-                });
-                if attached == Attached::Rebuild {
-                    if let Some(s) = &self.session {
-                        who.outbox.send(ServerMsg::SessionJoined {
-                            session: s.id,
-                            title: s.title.clone(),
-                            code: s.code.clone(),
-                            name: who.name(),
-                        });
+                who.outbox.attach_then(conn, last_seq, |attached| {
+                    let mut msgs = vec![ServerMsg::Reconnected {
+                        you: who.id,
+                        name: who.name(),
+                        replayed: attached == Attached::Replayed,
+                    }];
+                    if attached == Attached::Rebuild {
+                        if let Some(s) = &self.session {
+                            msgs.push(ServerMsg::SessionJoined {
+                                session: s.id,
+                                title: s.title.clone(),
+                                code: s.code.clone(),
+                                name: who.name(),
+                            });
+                        }
+                        msgs.extend(self.rebuild_view(&who));
                     }
-                    self.rebuild_view(&who);
-                }
+                    msgs
+                });
                 self.back(from);
             }
             RoomCmd::Host(action) => {

@@ -170,7 +170,7 @@ async fn write_loop(
         for item in items {
             let fed = match item {
                 Outgoing::Text(text) => sink.feed(Message::Text(text)).await,
-                Outgoing::Replay(frames) => {
+                Outgoing::Replay(frames) | Outgoing::Batch(frames) => {
                     let mut fed = Ok(());
                     for text in frames {
                         fed = sink.feed(Message::Text(text)).await;

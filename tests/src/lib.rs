@@ -5,8 +5,10 @@
 /// Load tools: the load generator, the bare relay it is compared with, /proc figures.
 pub mod load;
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -425,4 +427,56 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// The real server as a separate process, so it can be killed with SIGKILL. It waits
+/// until the server says it is listening.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn start(data: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(data, addr, &[])
+    }
+
+    pub fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Self {
+        let mut child = Command::new(server_binary())
+            .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
+            .arg(data)
+            .args(options)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line.expect("server output").starts_with("Press Ctrl+C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    pub fn kill(mut self) {
+        self.child.kill().expect("the server can be killed");
+        self.child.wait().expect("the killed server is reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A local address nothing listens on yet, for a server process to bind.
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("a bound address")
 }

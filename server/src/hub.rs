@@ -83,6 +83,14 @@ pub fn fresh_code(taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// The refusal when the log cannot write: nothing was acknowledged, nothing changed.
+pub fn not_saved() -> (ErrorCode, String) {
+    (
+        ErrorCode::Unavailable,
+        "the server cannot save right now; nothing changed, try again in a moment".into(),
+    )
+}
+
 /// Checks and tidies a display name.
 pub fn clean_name(name: &str) -> Result<String, String> {
     let name = name.trim().to_string();
@@ -369,9 +377,14 @@ impl Hub {
         self.rooms.contains_key(&id)
     }
 
-    /// A new participant on `outbox`'s connection. Their identity is logged (without
-    /// waiting: losing it in a crash only means they cannot resume).
-    pub fn introduce(&self, name: String, outbox: Arc<Outbox>) -> Arc<Participant> {
+    /// A new participant on `outbox`'s connection, once their identity is committed to
+    /// the log: a `welcome` is a promise that `reconnect` works after a restart, so
+    /// nothing is registered if the log cannot write.
+    pub async fn introduce(
+        &self,
+        name: String,
+        outbox: Arc<Outbox>,
+    ) -> Result<Arc<Participant>, (ErrorCode, String)> {
         let id = ParticipantId(self.next_id());
         let token = workshop::new_token();
         let event = ParticipantEvent::Introduced {
@@ -380,10 +393,18 @@ impl Hub {
             token: token.clone(),
             at: clock::now_ms(),
         };
-        if let Ok(body) = serde_json::to_string(&event) {
-            drop(self.store.append(&participant_stream(id), body));
+        let saved = match serde_json::to_string(&event) {
+            Ok(body) => self
+                .store
+                .append(&participant_stream(id), body)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !saved {
+            return Err(not_saved());
         }
-        self.register(id, name, token, outbox)
+        Ok(self.register(id, name, token, outbox))
     }
 
     /// Adds a participant to the registry (new, or rebuilt from the log).
@@ -605,7 +626,6 @@ impl Hub {
             ClientMsg::PractiseWithBot { scenario } => self.practise_with_bot(p, scenario),
             ClientMsg::AcceptBot => self.accept_bot(p),
             ClientMsg::JoinSession { code } => self.join_session(p, &code),
-            ClientMsg::CreateSession { title } => self.create_session(p, title),
             ClientMsg::HostSession { token } => self.host_session(p, &token),
             ClientMsg::Hello { .. } => Err((
                 ErrorCode::WrongState,
@@ -867,7 +887,13 @@ impl Hub {
         Ok(())
     }
 
-    fn create_session(self: &Arc<Self>, p: &Arc<Participant>, title: String) -> LobbyResult {
+    /// Creates a workshop hosted by `p`. The session exists, and `session_created`
+    /// hands out its host token and join code, only once its first event is committed.
+    pub async fn create_session(
+        self: &Arc<Self>,
+        p: &Arc<Participant>,
+        title: String,
+    ) -> LobbyResult {
         self.check_free(p)?;
         let title = title.trim();
         let title = if title.is_empty() {
@@ -884,15 +910,20 @@ impl Hub {
             token: workshop::new_token(),
             at: clock::now_ms(),
         };
-        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
         let Some(state) = SessionState::open(&created) else {
             return Err((
                 ErrorCode::Unavailable,
                 "could not create the session".into(),
             ));
         };
+        let body = serde_json::to_string(&created).map_err(|_| not_saved())?;
+        self.store
+            .append_at(&workshop::stream_of(id), created.at(), body)
+            .await
+            .map_err(|_| not_saved())?;
+        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
         let handle = SessionHandle::new(id, code, &state.token, tx.clone());
-        workshop::spawn(self.clone(), state, vec![created], tx, rx, Vec::new());
+        workshop::spawn(self.clone(), state, Vec::new(), tx, rx, Vec::new());
         self.add_session(handle.clone());
         p.set_session(Some(SessionSeat::Host(handle.clone())));
         handle.try_send(SessionCmd::Host {

@@ -19,6 +19,10 @@ use crate::protocol::{
 use crate::scenario::{FactId, Scenario, ScenarioId, Timings};
 use crate::scoring::{self, Debrief, Feedback, ObserverNote, Reveal, RoundRecord, TranscriptLine};
 
+/// What a transcript rebuilt from the log shows in place of a line that was shown to the
+/// partner but could not be saved: the lines after it keep their indices.
+pub const LOST_LINE: &str = "(this line could not be saved)";
+
 /// The most a trainer can add to a phase in one go: an hour covers any workshop.
 pub const MAX_EXTEND_SECS: u32 = 60 * 60;
 
@@ -66,6 +70,11 @@ pub enum RoomEvent {
         from: Role,
         text: String,
         at: Millis,
+        /// The line's place in the transcript, as acknowledged. Logs written before it
+        /// existed leave it out and lines are numbered in order; with it, a line keeps
+        /// its index even if a line before it could not be saved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<u32>,
     },
     Revealed {
         fact: FactId,
@@ -442,6 +451,7 @@ impl Room {
                     from: role,
                     text: text.trim().to_string(),
                     at,
+                    index: Some(self.transcript.len() as u32),
                 }])
             }
             ClientMsg::Reveal { fact } => {
@@ -646,9 +656,25 @@ impl Room {
                 }
             }
             RoomEvent::Ready { role, .. } => self.ready[slot(*role)] = true,
-            RoomEvent::Chat { from, text, at } => {
+            RoomEvent::Chat {
+                from,
+                text,
+                at,
+                index,
+            } => {
                 self.last_activity_at = *at;
                 let at_ms = self.ms_into_conversation(*at);
+                // Lines before this one that were shown but never saved (a full disk)
+                // keep their places, so every saved line keeps the index it was
+                // acknowledged with.
+                while index.is_some_and(|i| i as usize > self.transcript.len()) {
+                    self.transcript.push(TranscriptLine {
+                        index: self.transcript.len() as u32,
+                        from: *from,
+                        text: LOST_LINE.to_string(),
+                        at_ms,
+                    });
+                }
                 self.transcript.push(TranscriptLine {
                     index: self.transcript.len() as u32,
                     from: *from,

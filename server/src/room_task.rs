@@ -501,15 +501,18 @@ impl RoomTask {
     /// line it became (the `line`th chat of the room).
     fn with_chat_text(&self, event: &RoomEvent, line: usize) -> RoomEvent {
         match event {
-            RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+            RoomEvent::Chat {
+                from, at, index, ..
+            } => RoomEvent::Chat {
                 from: *from,
                 text: self
                     .room
                     .transcript
-                    .get(line)
+                    .get(index.map_or(line, |i| i as usize))
                     .map(|l| l.text.clone())
                     .unwrap_or_default(),
                 at: *at,
+                index: *index,
             },
             other => other.clone(),
         }
@@ -952,10 +955,13 @@ async fn oldest_line_saved(unsaved: &mut VecDeque<UnsavedLine>) -> Result<EventI
 /// The room's own log keeps chat events without their text: the transcript has it.
 fn without_chat_text(event: RoomEvent) -> RoomEvent {
     match event {
-        RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+        RoomEvent::Chat {
+            from, at, index, ..
+        } => RoomEvent::Chat {
             from,
             text: String::new(),
             at,
+            index,
         },
         other => other,
     }

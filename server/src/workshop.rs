@@ -414,8 +414,8 @@ type HostResult = Result<(), (ErrorCode, String)>;
 
 fn saving_failed() -> (ErrorCode, String) {
     (
-        ErrorCode::WrongState,
-        "the server could not save that; try again".into(),
+        ErrorCode::Unavailable,
+        "the server could not save that; nothing changed, try again".into(),
     )
 }
 

@@ -342,7 +342,13 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                         continue;
                     }
                 };
-                let p = hub.introduce(name, fresh.clone());
+                let p = match Box::pin(hub.introduce(name, fresh.clone())).await {
+                    Ok(p) => p,
+                    Err((code, message)) => {
+                        refuse(out, code, message);
+                        continue;
+                    }
+                };
                 p.outbox.send(ServerMsg::Welcome {
                     protocol: PROTOCOL_VERSION,
                     you: p.id,
@@ -390,6 +396,11 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     Box::pin(hub.leave_room(p)).await;
                 } else {
                     p.error(ErrorCode::WrongState, "you are not in a room");
+                }
+            }
+            (Some(p), ClientMsg::CreateSession { title }) => {
+                if let Err((code, message)) = Box::pin(hub.create_session(p, title)).await {
+                    p.error(code, message);
                 }
             }
             (Some(p), ClientMsg::DeleteSession) => {

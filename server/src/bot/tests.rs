@@ -767,7 +767,10 @@ mod rooms {
             let (tx, rx) = mpsc::channel(256);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
             Self {
-                p: hub.introduce(name.into(), outbox),
+                // The memory log commits at once, so this is ready when first polled.
+                p: futures_util::FutureExt::now_or_never(hub.introduce(name.into(), outbox))
+                    .and_then(Result::ok)
+                    .expect("introduced"),
                 rx,
                 seen: Vec::new(),
             }

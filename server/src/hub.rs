@@ -91,9 +91,42 @@ pub fn not_saved() -> (ErrorCode, String) {
     )
 }
 
-/// Checks and tidies a display name.
+/// Characters that show nothing (zero-width spaces and joiners, direction marks, soft
+/// hyphens, variation selectors, fillers, tags) or control the terminal: two names that
+/// differ only by them look the same on a projector.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// Checks and tidies a display name: Unicode NFKC (so full-width and composed look-alikes
+/// are one name), invisible and control characters removed, runs of spaces made one.
+/// Names are compared for uniqueness after this. Lengths count characters (Unicode
+/// scalar values) of the tidied name.
 pub fn clean_name(name: &str) -> Result<String, String> {
-    let name = name.trim().to_string();
+    use unicode_normalization::UnicodeNormalization;
+    let visible: String = name.nfkc().filter(|c| !is_invisible(*c)).collect();
+    let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     let n = name.chars().count();
     if n == 0 || n > MAX_NAME_CHARS {
         return Err(format!("a name must be 1 to {MAX_NAME_CHARS} characters"));
@@ -617,7 +650,8 @@ impl Hub {
     }
 
     /// Handles a message from someone not in a room.
-    pub fn lobby(self: &Arc<Self>, p: &Arc<Participant>, msg: ClientMsg) {
+    /// Handles a lobby message; returns the refusal's code if it was refused.
+    pub fn lobby(self: &Arc<Self>, p: &Arc<Participant>, msg: ClientMsg) -> Option<ErrorCode> {
         let result = match msg {
             ClientMsg::FindPartner { scenario } => self.find_partner(p, scenario),
             ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario),
@@ -639,8 +673,12 @@ impl Hub {
                 ),
             )),
         };
-        if let Err((code, message)) = result {
-            p.error(code, message);
+        match result {
+            Ok(()) => None,
+            Err((code, message)) => {
+                p.error(code, message);
+                Some(code)
+            }
         }
     }
 

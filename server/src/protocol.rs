@@ -537,6 +537,11 @@ impl Brief {
 
 /// Decodes a client text frame, naming the problem when it fails.
 pub fn decode_client(text: &str) -> Result<ClientMsg, String> {
+    // serde reads an internally tagged enum from a JSON array too (`["hello",1,"Ana"]`);
+    // the protocol is objects only.
+    if !text.trim_start().starts_with('{') {
+        return Err("a message must be a JSON object with a `type` field".into());
+    }
     serde_json::from_str::<ClientMsg>(text).map_err(|e| {
         let msg = e.to_string();
         // serde's messages end with "at line 1 column N", which helps nobody in a
@@ -562,6 +567,12 @@ mod tests {
             decode_client(r#"{"type":"find_partner"}"#),
             Ok(ClientMsg::FindPartner { scenario: None })
         );
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_message() {
+        assert!(decode_client(r#"["hello",1,"Ana"]"#).is_err());
+        assert!(decode_client(r#" ["chat","hi"]"#).is_err());
     }
 
     #[test]

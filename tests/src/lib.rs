@@ -424,6 +424,28 @@ impl Client {
         self.send(json!({"type": "chat", "text": text})).await;
     }
 
+    /// Reads until the server closes the socket; its close code and reason, if it sent
+    /// a close frame (messages on the way are recorded).
+    pub async fn closed_with(&mut self) -> Option<(u16, String)> {
+        loop {
+            let frame = tokio::time::timeout(RECV_TIMEOUT * 2, self.ws.next())
+                .await
+                .expect("the server closes the socket within the timeout");
+            match frame {
+                Some(Ok(Message::Close(Some(f)))) => {
+                    return Some((f.code.into(), f.reason.to_string()))
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+                Some(Ok(Message::Text(t))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.seen.push(v);
+                    }
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

@@ -189,6 +189,17 @@ pub enum ClientMsg {
         #[serde(default)]
         comment: String,
     },
+    /// Seller, recap phase: the recap as typed so far, saved as it is typed (send it a
+    /// second or so after typing stops). If the phase ends by time or by the trainer
+    /// before `recap` is sent, the last non-empty draft is the recap. No reply.
+    RecapDraft { text: String },
+    /// Buyer, recap phase: the rating and comment chosen so far; like `recap_draft`,
+    /// the last one counts as the feedback if the phase ends first. No reply.
+    FeedbackDraft {
+        heard: u8,
+        #[serde(default)]
+        comment: String,
+    },
     /// Buyer, in the debrief: agree or disagree that the recap caught a fact.
     JudgeCapture { fact: FactId, agree: bool },
     /// Leave the current room (any phase); the partner is told.

@@ -98,6 +98,17 @@ pub enum RoomEvent {
         comment: String,
         at: Millis,
     },
+    /// The seller's recap as typed so far; it becomes the recap if the phase ends first.
+    RecapDrafted {
+        text: String,
+        at: Millis,
+    },
+    /// The buyer's rating and comment so far; they become the feedback likewise.
+    FeedbackDrafted {
+        heard: u8,
+        comment: String,
+        at: Millis,
+    },
     CaptureJudged {
         fact: FactId,
         agree: bool,
@@ -151,6 +162,8 @@ impl RoomEvent {
             | RoomEvent::Notes { at, .. }
             | RoomEvent::RecapSubmitted { at, .. }
             | RoomEvent::FeedbackSubmitted { at, .. }
+            | RoomEvent::RecapDrafted { at, .. }
+            | RoomEvent::FeedbackDrafted { at, .. }
             | RoomEvent::CaptureJudged { at, .. }
             | RoomEvent::Left { at, .. }
             | RoomEvent::Paused { at }
@@ -205,6 +218,10 @@ pub struct Room {
     pub notes: [String; 2],
     pub recap: Option<String>,
     pub feedback: Option<Feedback>,
+    /// What the seller and buyer had typed or chosen but not sent; they count if the
+    /// recap phase ends before `recap` or `feedback` arrives.
+    pub recap_draft: Option<String>,
+    pub feedback_draft: Option<Feedback>,
     pub judgements: HashMap<FactId, bool>,
     /// The role the bot plays, if any.
     pub bot: Option<Role>,
@@ -273,6 +290,8 @@ impl Room {
             notes: [String::new(), String::new()],
             recap: None,
             feedback: None,
+            recap_draft: None,
+            feedback_draft: None,
             judgements: HashMap::new(),
             bot: None,
         })
@@ -580,6 +599,49 @@ impl Room {
                 }
                 Ok(ev)
             }
+            ClientMsg::RecapDraft { text } => {
+                Self::need_role(role, Role::Seller, "write the recap")?;
+                self.need_phase(Phase::Recap, "writing the recap")?;
+                if self.recap.is_some() {
+                    return Err(refuse(ErrorCode::WrongState, "the recap is already in"));
+                }
+                let n = text.chars().count();
+                if n > MAX_RECAP_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("the recap is {n} characters; the limit is {MAX_RECAP_CHARS}"),
+                    ));
+                }
+                Ok(vec![RoomEvent::RecapDrafted {
+                    text: text.trim().to_string(),
+                    at,
+                }])
+            }
+            ClientMsg::FeedbackDraft { heard, comment } => {
+                Self::need_role(role, Role::Buyer, "say how heard they felt")?;
+                self.need_phase(Phase::Recap, "giving feedback")?;
+                if self.feedback.is_some() {
+                    return Err(refuse(ErrorCode::WrongState, "the feedback is already in"));
+                }
+                if !(1..=5).contains(heard) {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("heard must be 1 to 5, not {heard}"),
+                    ));
+                }
+                let n = comment.chars().count();
+                if n > MAX_COMMENT_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("the comment is {n} characters; the limit is {MAX_COMMENT_CHARS}"),
+                    ));
+                }
+                Ok(vec![RoomEvent::FeedbackDrafted {
+                    heard: *heard,
+                    comment: comment.trim().to_string(),
+                    at,
+                }])
+            }
             ClientMsg::JudgeCapture { fact, agree } => {
                 Self::need_role(role, Role::Buyer, "judge the recap")?;
                 self.need_phase(Phase::Debrief, "judging the recap")?;
@@ -654,6 +716,16 @@ impl Room {
                 if *phase == Phase::Conversation {
                     self.conversation_started_at = Some(*at);
                 }
+                if *phase == Phase::Debrief {
+                    // The recap phase ended by time or by the trainer: what was typed
+                    // or chosen but not sent counts.
+                    if self.recap.is_none() {
+                        self.recap = self.recap_draft.take();
+                    }
+                    if self.feedback.is_none() {
+                        self.feedback = self.feedback_draft.take();
+                    }
+                }
             }
             RoomEvent::Ready { role, .. } => self.ready[slot(*role)] = true,
             RoomEvent::Chat {
@@ -700,6 +772,15 @@ impl Room {
             RoomEvent::Unrevealed { fact, .. } => self.reveals.retain(|r| &r.fact != fact),
             RoomEvent::Notes { role, text, .. } => self.notes[slot(*role)] = text.clone(),
             RoomEvent::RecapSubmitted { text, .. } => self.recap = Some(text.clone()),
+            RoomEvent::RecapDrafted { text, .. } => {
+                self.recap_draft = Some(text.clone()).filter(|t| !t.is_empty());
+            }
+            RoomEvent::FeedbackDrafted { heard, comment, .. } => {
+                self.feedback_draft = Some(Feedback {
+                    heard: *heard,
+                    comment: comment.clone(),
+                });
+            }
             RoomEvent::FeedbackSubmitted { heard, comment, .. } => {
                 self.feedback = Some(Feedback {
                     heard: *heard,
@@ -822,7 +903,9 @@ impl Room {
                     length: text.chars().count() as u32,
                 }]
             }
-            RoomEvent::Notes { .. } => Vec::new(),
+            RoomEvent::Notes { .. }
+            | RoomEvent::RecapDrafted { .. }
+            | RoomEvent::FeedbackDrafted { .. } => Vec::new(),
             RoomEvent::RecapSubmitted { .. } => {
                 vec![ServerMsg::PartnerSubmitted { role: Role::Seller }]
             }
@@ -891,6 +974,8 @@ impl Room {
             | RoomEvent::Revealed { .. }
             | RoomEvent::Unrevealed { .. }
             | RoomEvent::Notes { .. }
+            | RoomEvent::RecapDrafted { .. }
+            | RoomEvent::FeedbackDrafted { .. }
             | RoomEvent::RecapSubmitted { .. }
             | RoomEvent::FeedbackSubmitted { .. }
             | RoomEvent::BotSeated { .. } => Vec::new(),

@@ -55,11 +55,15 @@ fn room_of(stream: &str) -> Option<(Option<SessionId>, RoomId)> {
 }
 
 /// Rebuilds everything in `events` (in commit order) into `hub` and starts the tasks.
-pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
+/// `alive` is when the previous server last noted it was running, if known: it went
+/// down then or after its last event, whichever is later, and running phases get the
+/// time since back.
+pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) -> Recovered {
     let mut out = Recovered::default();
-    let Some(down_since) = events.iter().map(|e| e.at_ms).max() else {
+    let Some(last_event) = events.iter().map(|e| e.at_ms).max() else {
         return out;
     };
+    let down_since = last_event.max(alive.unwrap_or(0));
     let now = clock::now_ms();
     let downtime = now.saturating_sub(down_since);
     let mut streams: BTreeMap<String, Vec<StoredEvent>> = BTreeMap::new();

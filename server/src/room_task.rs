@@ -710,6 +710,9 @@ impl RoomTask {
     }
 
     pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
+        // Stalls before this room existed are not its business.
+        let mut stalls = clock::stall_updates();
+        let mut stalls_seen = clock::stalled_ms();
         if !self.commit(first).await && self.log.is_empty() {
             // The room could not even be recorded: tell the seats and give up on it.
             for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
@@ -773,10 +776,16 @@ impl RoomTask {
                     Some(RoomCmd::Close) | None => break,
                     Some(cmd) => Box::pin(self.handle(cmd)).await,
                 },
+                _ = stalls.changed() => {
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
+                }
                 _ = tokio::time::sleep_until(wake) => {
                     if self.room.phase == Phase::Debrief {
                         break;
                     }
+                    // A timer that fires late because the process did not run must not
+                    // end the phase with time the people never had.
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
                     let events = self.room.on_timer(clock::now_ms());
                     if !self.commit(events).await {
                         // The log refused the phase change; try again shortly.
@@ -810,6 +819,21 @@ impl RoomTask {
         }
         self.hub.room_closed(id);
         tracing::info!(room = %id, "room closed");
+    }
+
+    /// Gives a running phase the time the process spent stalled since `seen` (see
+    /// [`clock::stalled_ms`]), as a [`RoomEvent::ClockStopped`] everyone is shown.
+    async fn give_back_stall(&mut self, seen: &mut u64) {
+        let stalled = clock::stalled_ms();
+        if stalled <= *seen {
+            return;
+        }
+        let ms = stalled - *seen;
+        *seen = stalled;
+        if self.room.phase != Phase::Debrief && !self.room.is_paused() {
+            let at = clock::now_ms();
+            self.commit(vec![RoomEvent::ClockStopped { ms, at }]).await;
+        }
     }
 
     async fn handle(&mut self, cmd: RoomCmd) {

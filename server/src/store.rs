@@ -182,6 +182,16 @@ pub trait EventLog: Send + Sync + fmt::Debug {
 
     /// Commit counters so far.
     fn stats(&self) -> CommitStats;
+
+    /// Notes that the server is running at `at_ms`, cheaply and without an event (it is
+    /// called twice a second); a crash loses at most the latest note. Blocks briefly.
+    fn mark_alive(&self, _at_ms: Millis) {}
+
+    /// The latest [`mark_alive`](Self::mark_alive) note that survived, if the engine
+    /// keeps them.
+    fn last_alive(&self) -> Option<Millis> {
+        None
+    }
 }
 
 /// Opens the log at `location`: [`MEMORY_LOCATION`] keeps it in memory, anything else

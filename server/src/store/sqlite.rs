@@ -265,6 +265,13 @@ impl SqliteLog {
     }
 }
 
+/// Where the server notes it is alive, beside `path`.
+fn alive_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".alive");
+    PathBuf::from(name)
+}
+
 /// The lock file beside `path`.
 pub fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -396,6 +403,20 @@ impl EventLog for SqliteLog {
 
     fn stats(&self) -> CommitStats {
         self.stats.snapshot()
+    }
+
+    /// Writes `<data>.alive` (a decimal millisecond count). No fsync: the note survives
+    /// the process being killed, which is what it is for.
+    fn mark_alive(&self, at_ms: Millis) {
+        let _ = fs::write(alive_path(&self.path), at_ms.to_string());
+    }
+
+    fn last_alive(&self) -> Option<Millis> {
+        fs::read_to_string(alive_path(&self.path))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 

@@ -19,6 +19,7 @@
 //! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`ws`]: the websocket connection: reader loop and writer task.
+//! - [`listener`]: the listening socket, which closes connections that send no request.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
 //! - [`web`]: static web client, health check, public scenario list.
 //! - [`scoring`]: the debrief: headline, fact outcomes, captured share.
@@ -35,6 +36,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod hub;
+pub mod listener;
 pub mod metrics;
 pub mod outbox;
 pub mod pairing;
@@ -50,7 +52,6 @@ pub mod workshop;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,8 +220,8 @@ pub async fn run(
     let hub = state.hub.clone();
     let open_sockets = state.open_sockets.clone();
     let result = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        listener::GuardedListener::new(listener),
+        app(state).into_make_service_with_connect_info::<listener::Peer>(),
     )
     .with_graceful_shutdown(graceful)
     .await;

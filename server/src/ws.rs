@@ -5,7 +5,7 @@
 //! The reader also keeps the connection honest: a heartbeat notices dead peers, a rate
 //! limit refuses floods, and the Origin check keeps other web pages out.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +21,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use tokio::sync::{mpsc, Notify};
 
 use crate::hub::{clean_name, Participant, SessionSeat};
+use crate::listener::Peer;
 use crate::outbox::{Connection, Outbox, Outgoing, OUTBOX_CAPACITY};
 use crate::protocol::{
     decode_client, ClientMsg, ErrorCode, ScenarioSummary, ServerMsg, PROTOCOL_VERSION,
@@ -268,7 +269,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {

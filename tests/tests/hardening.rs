@@ -115,3 +115,31 @@ async fn look_alike_names_are_one_name_in_a_workshop() {
         c.expect_error("invalid_input").await;
     }
 }
+
+#[tokio::test]
+async fn silent_and_half_sent_http_requests_are_closed_after_the_head_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::spawn().await;
+    let silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    // Everyone else is served meanwhile.
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, 200);
+    for mut socket in [silent, half] {
+        let mut buf = [0u8; 64];
+        let limit = uncover::listener::REQUEST_HEAD_TIMEOUT + Duration::from_secs(3);
+        let read = tokio::time::timeout(limit, socket.read(&mut buf))
+            .await
+            .expect("closed by the server in time");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= uncover::listener::REQUEST_HEAD_TIMEOUT - Duration::from_millis(500),
+        "closed too soon: {waited:?}"
+    );
+}

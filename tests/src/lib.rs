@@ -283,6 +283,25 @@ impl Client {
         }
     }
 
+    /// A connection from the loopback source address `source` (any 127.x.y.z works on
+    /// Linux), so many clients do not share one address's limits.
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind a loopback source address");
+        let tcp = socket.connect(addr).await.expect("tcp connects");
+        let (ws, _) =
+            tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("websocket connects");
+        Client {
+            ws,
+            seen: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
     /// A new connection that sends `reconnect` (the caller reads the answer).
     pub async fn reconnect(addr: SocketAddr, token: &str, last_seq: u64) -> Client {
         let mut c = Client::connect(addr).await;

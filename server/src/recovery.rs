@@ -236,6 +236,33 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
     }
 
     out.sessions = sessions.len();
+    // Every room the log has any event of was opened, even if it is over now.
+    let opened: std::collections::HashSet<RoomId> = streams
+        .keys()
+        .filter_map(|s| room_of(s))
+        .map(|(_, room)| room)
+        .collect();
+    for p in sessions.values() {
+        // Ids handed to rooms that never opened are taken all the same.
+        for round in &p.state.rounds {
+            for room in &round.rooms {
+                max_id = max_id.max(room.0);
+            }
+        }
+        let Some(round) = p.state.rounds.last() else {
+            continue;
+        };
+        let rooms: Vec<RoomId> = round
+            .rooms
+            .iter()
+            .filter(|r| !opened.contains(r))
+            .copied()
+            .collect();
+        if !rooms.is_empty() {
+            // Queued before the task starts, so it is handled before anyone's reconnect.
+            let _ = p.tx.try_send(workshop::SessionCmd::OpenUnopened { rooms });
+        }
+    }
     for (_, p) in sessions {
         workshop::spawn(hub.clone(), p.state, Vec::new(), p.tx, p.rx, p.debriefs);
     }

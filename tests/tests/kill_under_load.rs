@@ -1,5 +1,5 @@
-//! The fault run: 50 pairs chatting on the real binary, killed with SIGKILL at a moment
-//! picked from the clock, started again on the same file. Every client reconnects with
+//! The fault run: 50 pairs chatting on the real binary, killed with SIGKILL (or stopped
+//! with SIGTERM) at a moment picked from the clock, started again on the same file. Every client reconnects with
 //! its `last_seq` and must get back every acknowledged line (its own and its
 //! partner's), each once, at its original index, numbered on from its `last_seq`, and
 //! be back in its room within 2 s. It prints its figures (run with `--nocapture`).
@@ -79,7 +79,18 @@ async fn chat_until_killed(mut c: Client, who: String) -> Before {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_pairs_killed_mid_chat_get_every_acknowledged_line_back() {
-    let dir = std::env::temp_dir().join(format!("uncover-kill50-{}", std::process::id()));
+    stop_mid_chat_and_check("-KILL").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_pairs_stopped_with_sigterm_mid_chat_get_every_acknowledged_line_back() {
+    stop_mid_chat_and_check("-TERM").await;
+}
+
+/// Stops the server with `signal` while 50 pairs chat, restarts it, and checks what
+/// every client gets back.
+async fn stop_mid_chat_and_check(signal: &str) {
+    let dir = std::env::temp_dir().join(format!("uncover-stop50{signal}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join("events.sqlite");
@@ -113,7 +124,13 @@ async fn fifty_pairs_killed_mid_chat_get_every_acknowledged_line_back() {
         .subsec_nanos();
     let chat_for = Duration::from_millis(1_000 + u64::from(nanos % 2_000));
     tokio::time::sleep(chat_for).await;
-    server.kill();
+    let mut server = server;
+    let status = std::process::Command::new("kill")
+        .args([signal, &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    server.child.wait().unwrap();
     let mut people = Vec::new();
     for t in tasks {
         people.push(t.await.unwrap());
@@ -185,7 +202,7 @@ async fn fifty_pairs_killed_mid_chat_get_every_acknowledged_line_back() {
         }
     }
     println!(
-        "kill -9 after {chat_for:?} of chat, {PAIRS} pairs: {checked} acknowledged lines \
+        "kill {signal} after {chat_for:?} of chat, {PAIRS} pairs: {checked} acknowledged lines \
          checked, {lost} lost to clients, {duplicated} duplicated, {reordered} reordered, \
          {moved} at another index; slowest client back in {slowest:?}"
     );

@@ -63,6 +63,13 @@ pub enum ParticipantEvent {
         token: String,
         at: Millis,
     },
+    /// A pair link handed out: it still works after a restart, until someone joins it.
+    PairLinkCreated {
+        id: ParticipantId,
+        code: String,
+        scenario: Option<ScenarioId>,
+        at: Millis,
+    },
 }
 
 /// Pair-link and join codes: six characters without look-alikes (0/O, 1/I/L), easy to
@@ -650,11 +657,27 @@ impl Hub {
     }
 
     /// Handles a message from someone not in a room.
+    /// A pair link rebuilt from the log after a restart.
+    pub(crate) fn restore_link(
+        &self,
+        code: String,
+        creator: Arc<Participant>,
+        scenario: Option<ScenarioId>,
+    ) {
+        if let Ok(mut links) = self.links.lock() {
+            links.insert(code, PairLink { creator, scenario });
+        }
+    }
+
     /// Handles a lobby message; returns the refusal's code if it was refused.
-    pub fn lobby(self: &Arc<Self>, p: &Arc<Participant>, msg: ClientMsg) -> Option<ErrorCode> {
+    pub async fn lobby(
+        self: &Arc<Self>,
+        p: &Arc<Participant>,
+        msg: ClientMsg,
+    ) -> Option<ErrorCode> {
         let result = match msg {
             ClientMsg::FindPartner { scenario } => self.find_partner(p, scenario),
-            ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario),
+            ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario).await,
             ClientMsg::JoinPairLink { code } => self.join_link(p, &code),
             ClientMsg::CancelWaiting => self.cancel_waiting(p),
             ClientMsg::PractiseWithBot { scenario } => self.practise_with_bot(p, scenario),
@@ -822,7 +845,8 @@ impl Hub {
         }))
     }
 
-    fn create_link(&self, p: &Arc<Participant>, scenario: Option<ScenarioId>) -> LobbyResult {
+    /// Hands `p` a pair link once it is saved, so it still works after a restart.
+    async fn create_link(&self, p: &Arc<Participant>, scenario: Option<ScenarioId>) -> LobbyResult {
         self.check_free(p)?;
         self.check_scenario(&scenario)?;
         let code = {
@@ -840,6 +864,26 @@ impl Hub {
             );
             code
         };
+        let event = ParticipantEvent::PairLinkCreated {
+            id: p.id,
+            code: code.clone(),
+            scenario: scenario.clone(),
+            at: clock::now_ms(),
+        };
+        let saved = match serde_json::to_string(&event) {
+            Ok(body) => self
+                .store
+                .append(&participant_stream(p.id), body)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !saved {
+            if let Ok(mut links) = self.links.lock() {
+                links.remove(&code);
+            }
+            return Err(not_saved());
+        }
         p.outbox.send(ServerMsg::PairLink {
             path: format!("/?pair={code}"),
             code,

@@ -10,9 +10,10 @@ use tokio::sync::mpsc;
 use crate::clock;
 use crate::hub::{room_stream, Hub, Participant, ParticipantEvent, SessionSeat};
 use crate::outbox::{restart_base, Outbox};
-use crate::protocol::{Phase, Role, RoomId, SessionId};
+use crate::protocol::{ParticipantId, Phase, Role, RoomId, SessionId};
 use crate::room::{Millis, Room, RoomEvent};
 use crate::room_task::{RoomHandle, RoomTask, DEBRIEF_LINGER, ROOM_QUEUE};
+use crate::scenario::ScenarioId;
 use crate::scoring::Debrief;
 use crate::store::StoredEvent;
 use crate::workshop::{self, SessionEvent, SessionHandle, SessionState};
@@ -74,6 +75,10 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
     // Above every number the previous process can have sent anyone (see the
     // outbox), even if the wall clock went back since its last event.
     let seq_base = restart_base(now.max(down_since + 1));
+    // Each participant's latest pair link, and when each last had a room opened (a link
+    // older than that was used).
+    let mut links: HashMap<ParticipantId, (String, Option<ScenarioId>, Millis)> = HashMap::new();
+    let mut last_room_at: HashMap<ParticipantId, Millis> = HashMap::new();
 
     for (stream, evs) in &streams {
         let Some(id) = id_after(stream, "participant:") else {
@@ -81,15 +86,25 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
         };
         max_id = max_id.max(id);
         for e in evs {
-            if let Some(ParticipantEvent::Introduced {
-                id, name, token, ..
-            }) = parse::<ParticipantEvent>(e, &mut out.unreadable)
-            {
-                let p = hub.register(id, name, token, Arc::new(Outbox::restored(seq_base)));
-                // Nobody could come back while the server was down: the grace window
-                // starts now, as the room clocks get the downtime back.
-                p.mark_away(now);
-                out.participants += 1;
+            match parse::<ParticipantEvent>(e, &mut out.unreadable) {
+                Some(ParticipantEvent::Introduced {
+                    id, name, token, ..
+                }) => {
+                    let p = hub.register(id, name, token, Arc::new(Outbox::restored(seq_base)));
+                    // Nobody could come back while the server was down: the grace window
+                    // starts now, as the room clocks get the downtime back.
+                    p.mark_away(now);
+                    out.participants += 1;
+                }
+                Some(ParticipantEvent::PairLinkCreated {
+                    id,
+                    code,
+                    scenario,
+                    at,
+                }) => {
+                    links.insert(id, (code, scenario, at));
+                }
+                None => {}
             }
         }
     }
@@ -154,6 +169,10 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
         let RoomEvent::Opened(opening) = first else {
             continue;
         };
+        for seat in [&opening.seller, &opening.buyer] {
+            let at = last_room_at.entry(seat.participant).or_default();
+            *at = (*at).max(opening.at);
+        }
         let scenario = &opening.scenario;
         let Some(scenario) = hub.library().get(scenario).cloned() else {
             tracing::warn!(room = %room_id, scenario = %scenario, "room skipped: its scenario is no longer loaded");
@@ -265,6 +284,12 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
     }
     for (_, p) in sessions {
         workshop::spawn(hub.clone(), p.state, Vec::new(), p.tx, p.rx, p.debriefs);
+    }
+    for (creator, (code, scenario, at)) in links {
+        let used = last_room_at.get(&creator).is_some_and(|r| *r >= at);
+        if let Some(p) = hub.participant(creator).filter(|_| !used) {
+            hub.restore_link(code, p, scenario);
+        }
     }
     hub.reserve_ids_up_to(max_id);
     out

@@ -591,7 +591,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     }
                 }
                 None => {
-                    if hub.lobby(p, msg) == Some(ErrorCode::NotFound) && guess {
+                    if Box::pin(hub.lobby(p, msg)).await == Some(ErrorCode::NotFound) && guess {
                         state.guards.guessed_wrong(ip);
                     }
                 }

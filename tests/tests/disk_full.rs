@@ -163,3 +163,16 @@ async fn an_acknowledged_line_keeps_its_index_after_a_line_before_it_was_lost() 
         "an acknowledged line keeps its index"
     );
 }
+
+#[tokio::test]
+async fn a_pair_link_is_refused_as_unavailable_while_the_log_cannot_write() {
+    let (log, server) = fullable_server().await;
+    let mut ana = server.join("Ana").await;
+    log.fill(true);
+    ana.send(json!({"type": "create_pair_link"})).await;
+    ana.expect_error("unavailable").await;
+    assert!(!ana.seen.iter().any(|v| v["type"] == "pair_link"));
+    log.fill(false);
+    ana.send(json!({"type": "create_pair_link"})).await;
+    ana.expect("pair_link").await;
+}

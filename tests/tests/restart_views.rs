@@ -300,3 +300,35 @@ async fn an_in_process_rebuild_numbers_from_last_seq_plus_one() {
     assert_eq!(got[0]["replayed"], false, "{}", got[0]);
     assert_whole_view(&got, sb, 12);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_link_handed_out_before_a_restart_still_works_after_it() {
+    let dir = data_dir("restart-link");
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    let mut a = join(addr, "Ana").await;
+    a.send(json!({"type": "create_pair_link"})).await;
+    let code = a.expect("pair_link").await["code"].clone();
+    let (token, last_seq) = (a.token(), a.last_seq());
+    server.kill();
+    drop(a);
+
+    let server = ServerProcess::start(&data, addr);
+    let mut a = Client::reconnect(server.addr, &token, last_seq).await;
+    a.expect("reconnected").await;
+    let mut b = join(addr, "Ben").await;
+    b.send(json!({"type": "join_pair_link", "code": code}))
+        .await;
+    b.expect("room_opened").await;
+    a.expect("room_opened").await;
+    // A link once used stays used after another restart.
+    server.kill();
+    let server = ServerProcess::start(&data, addr);
+    let mut c = join(addr, "Cy").await;
+    c.send(json!({"type": "join_pair_link", "code": code}))
+        .await;
+    c.expect_error("not_found").await;
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

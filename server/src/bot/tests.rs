@@ -841,7 +841,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         let opened = seller.fresh().await;
         match &opened[0] {
             ServerMsg::RoomOpened { role, partner, .. } => {
@@ -941,7 +942,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         seller.room(ClientMsg::Ready).await;
         for q in super::PATIENT_QUESTIONS.iter().map(|w| w[0]) {
             seller.chat(q).await;
@@ -982,7 +984,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         seller.room(ClientMsg::Ready).await;
         seller.fresh().await;
         seller.chat("How do things work today?").await;
@@ -1013,10 +1016,11 @@ mod rooms {
     async fn a_trainee_waiting_alone_is_offered_the_bot_and_can_take_it() {
         let hub = hub(ReplyDelay::NONE);
         let mut ana = Person::join(&hub, "Ana");
-        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         assert!(matches!(ana.fresh().await[..], [ServerMsg::Waiting { .. }]));
 
-        hub.lobby(&ana.p, ClientMsg::AcceptBot);
+        hub.lobby(&ana.p, ClientMsg::AcceptBot).await;
         assert!(matches!(
             ana.fresh().await[..],
             [ServerMsg::Error {
@@ -1027,7 +1031,7 @@ mod rooms {
 
         tokio::time::sleep(BOT_OFFER_AFTER).await;
         assert!(matches!(ana.fresh().await[..], [ServerMsg::BotAvailable]));
-        hub.lobby(&ana.p, ClientMsg::AcceptBot);
+        hub.lobby(&ana.p, ClientMsg::AcceptBot).await;
         let msgs = ana.fresh().await;
         assert!(
             matches!(&msgs[0], ServerMsg::RoomOpened { role: Role::Seller, partner, .. } if partner.ends_with("(bot)")),
@@ -1035,7 +1039,8 @@ mod rooms {
         );
         // No longer waiting: a newcomer is not paired with Ana.
         let mut ben = Person::join(&hub, "Ben");
-        hub.lobby(&ben.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ben.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         assert!(matches!(ben.fresh().await[..], [ServerMsg::Waiting { .. }]));
     }
 
@@ -1043,9 +1048,10 @@ mod rooms {
     async fn cancelling_the_wait_withdraws_the_bot_offer() {
         let hub = hub(ReplyDelay::NONE);
         let mut ana = Person::join(&hub, "Ana");
-        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         tokio::time::sleep(BOT_OFFER_AFTER / 2).await;
-        hub.lobby(&ana.p, ClientMsg::CancelWaiting);
+        hub.lobby(&ana.p, ClientMsg::CancelWaiting).await;
         tokio::time::sleep(BOT_OFFER_AFTER).await;
         let msgs = ana.fresh().await;
         assert!(
@@ -1058,7 +1064,8 @@ mod rooms {
     async fn the_bot_room_closes_when_the_seller_leaves() {
         let hub = hub(ReplyDelay::NONE);
         let mut seller = Person::join(&hub, "Sam");
-        hub.lobby(&seller.p, ClientMsg::PractiseWithBot { scenario: None });
+        hub.lobby(&seller.p, ClientMsg::PractiseWithBot { scenario: None })
+            .await;
         seller.fresh().await;
         assert_eq!(hub.room_count(), 1);
         hub.leave_room(&seller.p).await;
@@ -1076,7 +1083,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId("no-such-story".into())),
             },
-        );
+        )
+        .await;
         assert!(matches!(
             seller.fresh().await[..],
             [ServerMsg::Error {

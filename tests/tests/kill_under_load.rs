@@ -2,14 +2,14 @@
 //! with SIGTERM) at a moment picked from the clock, started again on the same file. Every client reconnects with
 //! its `last_seq` and must get back every acknowledged line (its own and its
 //! partner's), each once, at its original index, numbered on from its `last_seq`, and
-//! be back in its room within 2 s. It prints its figures (run with `--nocapture`).
+//! be back in its room within 2 s, its conversation's remaining time within 1 s. It prints its figures (run with `--nocapture`).
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
+use serde_json::{json, Value};
 use uncover_tests::{free_addr, Client, ServerProcess};
 
 const PAIRS: usize = 50;
@@ -43,10 +43,12 @@ struct Before {
     client: Client,
     /// Lines this person sent and got the echo of: text → index.
     acked: HashMap<String, u64>,
+    /// The conversation's time left as last told, and when that was.
+    remaining: (i64, Instant),
 }
 
 /// Chats until the socket dies: a line every [`LINE_EVERY`], reading everything.
-async fn chat_until_killed(mut c: Client, who: String) -> Before {
+async fn chat_until_killed(mut c: Client, who: String, remaining: (i64, Instant)) -> Before {
     let mut acked = HashMap::new();
     let mut n = 0;
     let mut last_line = Instant::now() - LINE_EVERY;
@@ -74,7 +76,11 @@ async fn chat_until_killed(mut c: Client, who: String) -> Before {
             None => {}
         }
     }
-    Before { client: c, acked }
+    Before {
+        client: c,
+        acked,
+        remaining,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,10 +118,19 @@ async fn stop_mid_chat_and_check(signal: &str) {
         for c in [&mut a, &mut b] {
             c.send(json!({"type": "ready"})).await;
         }
-        a.expect_phase("conversation").await;
-        b.expect_phase("conversation").await;
-        tasks.push(tokio::spawn(chat_until_killed(a, format!("pair {p} a"))));
-        tasks.push(tokio::spawn(chat_until_killed(b, format!("pair {p} b"))));
+        let left = |v: Value| (v["remaining_ms"].as_i64().unwrap(), Instant::now());
+        let la = left(a.expect_phase("conversation").await);
+        let lb = left(b.expect_phase("conversation").await);
+        tasks.push(tokio::spawn(chat_until_killed(
+            a,
+            format!("pair {p} a"),
+            la,
+        )));
+        tasks.push(tokio::spawn(chat_until_killed(
+            b,
+            format!("pair {p} b"),
+            lb,
+        )));
     }
     // A moment picked from the clock, between 1 and 3 seconds of chat.
     let nanos = SystemTime::now()
@@ -130,6 +145,7 @@ async fn stop_mid_chat_and_check(signal: &str) {
         .status()
         .unwrap();
     assert!(status.success());
+    let stopped_at = Instant::now();
     server.child.wait().unwrap();
     let mut people = Vec::new();
     for t in tasks {
@@ -137,6 +153,8 @@ async fn stop_mid_chat_and_check(signal: &str) {
     }
 
     let server = ServerProcess::start(&data, addr);
+    let up_at = Instant::now();
+    let mut worst_clock_ms = 0i64;
     let mut checked = 0usize;
     let mut lost = 0usize;
     let mut duplicated = 0usize;
@@ -167,6 +185,14 @@ async fn stop_mid_chat_and_check(signal: &str) {
             }
         }
         slowest = slowest.max(started.elapsed());
+        // The clock: the conversation ran until the stop and again since the restart.
+        let phase = view.iter().rev().find(|v| v["type"] == "phase").unwrap();
+        assert_eq!(phase["phase"], "conversation", "person {i}: {phase}");
+        let (told, told_at) = before.remaining;
+        let ran = stopped_at.duration_since(told_at).as_millis() as i64
+            + up_at.elapsed().as_millis() as i64;
+        let off = (phase["remaining_ms"].as_i64().unwrap() - (told - ran)).abs();
+        worst_clock_ms = worst_clock_ms.max(off);
         assert_eq!(view[0]["type"], "reconnected", "person {i}");
         assert_eq!(view[0]["replayed"], false, "person {i}");
         let seqs: Vec<u64> = view.iter().map(|v| v["seq"].as_u64().unwrap()).collect();
@@ -204,7 +230,12 @@ async fn stop_mid_chat_and_check(signal: &str) {
     println!(
         "kill {signal} after {chat_for:?} of chat, {PAIRS} pairs: {checked} acknowledged lines \
          checked, {lost} lost to clients, {duplicated} duplicated, {reordered} reordered, \
-         {moved} at another index; slowest client back in {slowest:?}"
+         {moved} at another index; slowest client back in {slowest:?}; remaining time \
+         off by {worst_clock_ms} ms at most"
+    );
+    assert!(
+        worst_clock_ms <= 1_000,
+        "every phase keeps its remaining time within 1 s (worst {worst_clock_ms} ms)"
     );
     assert!(
         checked > PAIRS * 2,

@@ -332,3 +332,66 @@ async fn a_pair_link_handed_out_before_a_restart_still_works_after_it() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_typed_before_a_crash_in_the_recap_count_when_it_runs_out_after_it() {
+    let dir = data_dir("restart-drafts");
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    let mut host = join(addr, "Trainer").await;
+    host.send(json!({"type": "create_session"})).await;
+    let code = host.expect("session_created").await["code"].clone();
+    let mut people = Vec::new();
+    for name in ["Ana", "Ben"] {
+        let mut t = join(addr, name).await;
+        t.send(json!({"type": "join_session", "code": code})).await;
+        t.expect("session_joined").await;
+        people.push(t);
+    }
+    host.send(
+        json!({"type": "plan_round", "scenario": "distributor-inventory",
+                     "timings": {"briefing": 600, "conversation": 600, "recap": 4}}),
+    )
+    .await;
+    while host.expect("console").await["plan"].is_null() {}
+    host.send(json!({"type": "start_round"})).await;
+    let mut seller_first = false;
+    for (i, t) in people.iter_mut().enumerate() {
+        let role = t.expect("room_opened").await["role"].clone();
+        if i == 0 {
+            seller_first = role == "seller";
+        }
+    }
+    if !seller_first {
+        people.swap(0, 1);
+    }
+    for _ in 0..2 {
+        host.send(json!({"type": "end_phase"})).await;
+    }
+    for t in &mut people {
+        t.expect_phase("recap").await;
+    }
+    people[0]
+        .send(json!({"type": "recap_draft", "text": "Typed before the crash"}))
+        .await;
+    people[1]
+        .send(json!({"type": "feedback_draft", "heard": 3}))
+        .await;
+    // A round trip each, so the drafts are in before the kill.
+    for t in &mut people {
+        t.send(json!({"type": "notes", "text": "n"})).await;
+        t.expect("notes_saved").await;
+    }
+    let seen: Vec<(String, u64)> = people.iter().map(|t| (t.token(), t.last_seq())).collect();
+    server.kill();
+    drop(people);
+
+    let server = ServerProcess::start(&data, addr);
+    let mut seller = Client::reconnect(server.addr, &seen[0].0, seen[0].1).await;
+    let debrief = seller.expect("debrief").await;
+    assert_eq!(debrief["recap"], "Typed before the crash");
+    assert_eq!(debrief["feedback"]["heard"], 3);
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -191,6 +191,17 @@ pub enum ClientMsg {
         #[serde(default)]
         comment: String,
     },
+    /// Seller, recap phase: the recap as typed so far, saved as it is typed (send it a
+    /// second or so after typing stops). If the phase ends by time or by the trainer
+    /// before `recap` is sent, the last non-empty draft is the recap. No reply.
+    RecapDraft { text: String },
+    /// Buyer, recap phase: the rating and comment chosen so far; like `recap_draft`,
+    /// the last one counts as the feedback if the phase ends first. No reply.
+    FeedbackDraft {
+        heard: u8,
+        #[serde(default)]
+        comment: String,
+    },
     /// Buyer, in the debrief: agree or disagree that the recap caught a fact.
     JudgeCapture { fact: FactId, agree: bool },
     /// Leave the current room (any phase); the partner is told.
@@ -565,6 +576,11 @@ impl Brief {
 
 /// Decodes a client text frame, naming the problem when it fails.
 pub fn decode_client(text: &str) -> Result<ClientMsg, String> {
+    // serde reads an internally tagged enum from a JSON array too (`["hello",1,"Ana"]`);
+    // the protocol is objects only.
+    if !text.trim_start().starts_with('{') {
+        return Err("a message must be a JSON object with a `type` field".into());
+    }
     serde_json::from_str::<ClientMsg>(text).map_err(|e| {
         let msg = e.to_string();
         // serde's messages end with "at line 1 column N", which helps nobody in a
@@ -590,6 +606,12 @@ mod tests {
             decode_client(r#"{"type":"find_partner"}"#),
             Ok(ClientMsg::FindPartner { scenario: None })
         );
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_message() {
+        assert!(decode_client(r#"["hello",1,"Ana"]"#).is_err());
+        assert!(decode_client(r#" ["chat","hi"]"#).is_err());
     }
 
     #[test]

@@ -491,57 +491,59 @@ impl RoomTask {
         }
     }
 
-    /// Sends `who` everything the room has told their role so far, then the clock as it
-    /// stands now (the replayed phase messages carry the time left back then).
-    fn rebuild_view(&self, who: &Participant) {
+    /// Everything the room has told `who`'s role so far, then the clock as it stands
+    /// now (the replayed phase messages carry the time left back then).
+    fn rebuild_view(&self, who: &Participant) -> Vec<ServerMsg> {
+        let mut view = Vec::new();
         let Some(first) = self.log.first() else {
-            return;
+            return view;
         };
         let Some(mut replay) = Room::open(first, self.room.scenario.clone()) else {
-            return;
+            return view;
         };
         let role = self.room.role_of(who.id);
         for e in &self.log {
             let e = self.with_chat_text(e, replay.transcript.len());
             replay.apply(&e);
-            let msgs = match role {
+            view.extend(match role {
                 Some(r) => replay.view(&e, r),
                 None => replay.view_observer(&e),
-            };
-            for m in msgs {
-                who.outbox.send(m);
-            }
+            });
         }
-        who.outbox.send(self.room.phase_now(clock::now_ms()));
+        view.push(self.room.phase_now(clock::now_ms()));
         if let Some(r) = role {
             let notes = &self.room.notes[slot(r)];
             if !notes.is_empty() {
-                who.outbox.send(ServerMsg::NotesRestored {
+                view.push(ServerMsg::NotesRestored {
                     text: notes.clone(),
                 });
             }
             if self.away[slot(r.other())].is_some() {
-                who.outbox.send(ServerMsg::PartnerAway {
+                view.push(ServerMsg::PartnerAway {
                     name: self.room.seat(r.other()).name.clone(),
                     grace_ms: self.grace_left(r.other()),
                 });
             }
         }
+        view
     }
 
     /// `event` as it was committed: a chat event gets its text back from the transcript
     /// line it became (the `line`th chat of the room).
     fn with_chat_text(&self, event: &RoomEvent, line: usize) -> RoomEvent {
         match event {
-            RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+            RoomEvent::Chat {
+                from, at, index, ..
+            } => RoomEvent::Chat {
                 from: *from,
                 text: self
                     .room
                     .transcript
-                    .get(line)
+                    .get(index.map_or(line, |i| i as usize))
                     .map(|l| l.text.clone())
                     .unwrap_or_default(),
                 at: *at,
+                index: *index,
             },
             other => other.clone(),
         }
@@ -764,6 +766,9 @@ impl RoomTask {
     }
 
     pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
+        // Stalls before this room existed are not its business.
+        let mut stalls = clock::stall_updates();
+        let mut stalls_seen = clock::stalled_ms();
         if !self.commit(first).await && self.log.is_empty() {
             // The room could not even be recorded: tell the seats and give up on it.
             for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
@@ -829,10 +834,16 @@ impl RoomTask {
                     Some(RoomCmd::Close) | None => break,
                     Some(cmd) => Box::pin(self.handle(cmd)).await,
                 },
+                _ = stalls.changed() => {
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
+                }
                 _ = tokio::time::sleep_until(wake) => {
                     if self.room.phase == Phase::Debrief {
                         break;
                     }
+                    // A timer that fires late because the process did not run must not
+                    // end the phase with time the people never had.
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
                     let events = self.room.on_timer(clock::now_ms());
                     if !self.commit(events).await {
                         // The log refused the phase change; try again shortly.
@@ -866,6 +877,21 @@ impl RoomTask {
         }
         self.hub.room_closed(id);
         tracing::info!(room = %id, "room closed");
+    }
+
+    /// Gives a running phase the time the process spent stalled since `seen` (see
+    /// [`clock::stalled_ms`]), as a [`RoomEvent::ClockStopped`] everyone is shown.
+    async fn give_back_stall(&mut self, seen: &mut u64) {
+        let stalled = clock::stalled_ms();
+        if stalled <= *seen {
+            return;
+        }
+        let ms = stalled - *seen;
+        *seen = stalled;
+        if self.room.phase != Phase::Debrief && !self.room.is_paused() {
+            let at = clock::now_ms();
+            self.commit(vec![RoomEvent::ClockStopped { ms, at }]).await;
+        }
     }
 
     async fn handle(&mut self, cmd: RoomCmd) {
@@ -948,23 +974,25 @@ impl RoomTask {
                 let Some(who) = who else {
                     return;
                 };
-                let attached = who.outbox.attach(conn, last_seq);
-                who.outbox.send(ServerMsg::Reconnected {
-                    you: who.id,
-                    name: who.name(),
-                    replayed: attached == Attached::Replayed,
-                });
-                if attached == Attached::Rebuild {
-                    if let Some(s) = &self.session {
-                        who.outbox.send(ServerMsg::SessionJoined {
-                            session: s.id,
-                            title: s.title.clone(),
-                            code: s.code.clone(),
-                            name: who.name(),
-                        });
+                who.outbox.attach_then(conn, last_seq, |attached| {
+                    let mut msgs = vec![ServerMsg::Reconnected {
+                        you: who.id,
+                        name: who.name(),
+                        replayed: attached == Attached::Replayed,
+                    }];
+                    if attached == Attached::Rebuild {
+                        if let Some(s) = &self.session {
+                            msgs.push(ServerMsg::SessionJoined {
+                                session: s.id,
+                                title: s.title.clone(),
+                                code: s.code.clone(),
+                                name: who.name(),
+                            });
+                        }
+                        msgs.extend(self.rebuild_view(&who));
                     }
-                    self.rebuild_view(&who);
-                }
+                    msgs
+                });
                 self.back(from);
             }
             RoomCmd::Host(action) => {
@@ -1016,10 +1044,13 @@ async fn oldest_line_saved(unsaved: &mut VecDeque<UnsavedLine>) -> Result<EventI
 /// The room's own log keeps chat events without their text: the transcript has it.
 fn without_chat_text(event: RoomEvent) -> RoomEvent {
     match event {
-        RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+        RoomEvent::Chat {
+            from, at, index, ..
+        } => RoomEvent::Chat {
             from,
             text: String::new(),
             at,
+            index,
         },
         other => other,
     }

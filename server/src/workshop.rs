@@ -373,6 +373,12 @@ pub enum SessionCmd {
         room: RoomId,
         report: RoomReport,
     },
+    /// Rooms of the latest round that the log shows were never opened: the server
+    /// stopped between recording the round's start and opening them. Opened now, as
+    /// planned, with fresh clocks.
+    OpenUnopened {
+        rooms: Vec<RoomId>,
+    },
     Export(oneshot::Sender<SessionExport>),
     /// Delete the session and its data; replies when the log no longer holds it.
     Delete(oneshot::Sender<bool>),
@@ -499,8 +505,8 @@ type HostResult = Result<(), (ErrorCode, String)>;
 
 fn saving_failed() -> (ErrorCode, String) {
     (
-        ErrorCode::WrongState,
-        "the server could not save that; try again".into(),
+        ErrorCode::Unavailable,
+        "the server could not save that; nothing changed, try again".into(),
     )
 }
 
@@ -571,6 +577,18 @@ impl Session {
         match cmd {
             SessionCmd::Join { who } => self.join(who).await,
             SessionCmd::Host { who, created } => self.add_host(who, created),
+            SessionCmd::OpenUnopened { rooms } => {
+                let Some(round) = self.state.rounds.last().cloned() else {
+                    return;
+                };
+                for (pair, room) in round.pairs.iter().zip(&round.rooms) {
+                    if rooms.contains(room) {
+                        tracing::info!(session = %self.state.id, room = %room, "opening a room the restart found unopened");
+                        self.open_room(pair, *room, round.channel, round.timings);
+                    }
+                }
+                self.push_console();
+            }
             SessionCmd::FromHost { who, msg } => {
                 let Some(host) = self.hosts.iter().find(|h| h.id == who).cloned() else {
                     return;

@@ -386,7 +386,7 @@ mod task {
         for name in ["Ana", "Ben"] {
             let (tx, rx) = mpsc::channel(64);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
-            people.push(hub.introduce(name.into(), outbox));
+            people.push(hub.introduce(name.into(), outbox).await.unwrap());
             receivers.push(rx);
         }
         let scenario = hub.library().all()[0].clone();

@@ -1,6 +1,6 @@
 # Uncover: the two commands a newcomer needs are `make run` and `make test`.
-# `make test` installs what the tests need (Chromium from Debian, playwright-core from
-# npm) when it is missing, then runs lints, Rust tests, the scenario check and the
+# `make test` installs what the tests need (Chromium from Debian, playwright-core and
+# axe-core from npm) when it is missing, then runs lints, Rust tests, the scenario check and the
 # browser test. `.ci/run` calls `make test`.
 
 CARGO ?= cargo
@@ -39,10 +39,11 @@ browser: browser-deps
 	$(CARGO) build -p uncover
 	cd $(BROWSER_DIR) && node --test
 
-## Debian's Chromium (never a downloaded browser) and npm's playwright-core.
+## Debian's Chromium (never a downloaded browser), npm's playwright-core, and axe-core
+## (injected into the pages by the accessibility checks).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
-	@test -d $(BROWSER_DIR)/node_modules/playwright-core || { cd $(BROWSER_DIR) && npm ci --no-audit --no-fund; }
+	@test -d $(BROWSER_DIR)/node_modules/playwright-core -a -d $(BROWSER_DIR)/node_modules/axe-core || { cd $(BROWSER_DIR) && npm ci --no-audit --no-fund; }
 
 ## Load and latency against bare relays (docs/benchmarks.md); BENCH_FULL=1 for 60 s runs.
 bench: model

@@ -28,6 +28,13 @@ const REBUILD_SETTLE_MS = 1500;
 const REBUILD_QUIET_MS = 300;
 /** sessionStorage key for text typed in a room, kept over a reload. */
 const DRAFTS_KEY = "uncover.drafts";
+/** localStorage key where a tab holding a seat says so, for a second tab's name screen. */
+const OPEN_TAB_KEY = "uncover.open_tab";
+/** How often that tab says it is still open, and how old a word may be to count. */
+const OPEN_TAB_BEAT_MS = 4000;
+const OPEN_TAB_FRESH_MS = 12_000;
+/** This tab, among others of the same browser. */
+const TAB_ID = Math.random().toString(36).slice(2);
 
 const state = {
   name: "",
@@ -59,6 +66,8 @@ const state = {
   drafts: loadDrafts(),
   /** Why the seat was lost, shown once the lobby is back. */
   seatLost: null,
+  /** The pair's raised hand (`hand` message) while it is up, in a workshop round. */
+  hand: null,
   /** The waiting state being asked for again after a reconnect. */
   requeue: null,
   /** Such requests not yet answered; each may come back as "already waiting". */
@@ -102,10 +111,18 @@ function show(kind, next) {
   replace(root, next.el);
   window.scrollTo(0, 0);
   next.mounted?.();
+  // A new screen puts focus on the next thing to do, never leaves it on <body>.
+  if (!root.contains(document.activeElement)) {
+    const target = ["#ready-btn", "#chat-input:not([disabled])", ".btn-primary:not([disabled])", "h1", "h2"]
+      .map((sel) => next.el.querySelector(sel)).find(Boolean);
+    if (target && !target.matches("button, input, textarea, select, a")) target.tabIndex = -1;
+    target?.focus({ preventScroll: true });
+  }
   updateTitle();
 }
 
 function updateTitle() {
+  beatOpenTab();
   const parts = ["Uncover"];
   if ((screen === "room" || screen === "observer") && state.role) {
     parts.push(ROLE_LABEL[state.role], PHASE_LABEL[state.phase] ?? "");
@@ -118,7 +135,12 @@ function updateTitle() {
 function send(msg) {
   if (quiet) return false;
   const ok = conn.send(msg);
-  if (!ok) toast("Not sent: Uncover is reconnecting to the server. What you typed is still here; try again in a moment.");
+  if (!ok) {
+    // A tab paused for another one is not reconnecting: say what it is.
+    toast(banner().dataset.state === "replaced"
+      ? "Not sent: this tab is paused because Uncover is open in another tab. Choose “Use it here” to carry on in this one."
+      : "Not sent: Uncover is reconnecting to the server. What you typed is still here; try again in a moment.");
+  }
   return ok;
 }
 
@@ -131,9 +153,43 @@ function sentence(text) {
 
 // ---- screens ----
 
+/** Another tab of this browser that holds a seat right now: `{ name, where }`, or null. */
+function otherOpenTab() {
+  try {
+    const t = JSON.parse(localStorage.getItem(OPEN_TAB_KEY) ?? "null");
+    return t && t.tab !== TAB_ID && Date.now() - t.at < OPEN_TAB_FRESH_MS ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+/** While this tab holds a seat, it says so every few seconds. */
+function beatOpenTab() {
+  if (!conn.hasSeat || screen === "name" || screen === null) return;
+  const where = inRoomScreen() ? "in a round" : screen === "session" ? "in a workshop" : "in the lobby";
+  try {
+    localStorage.setItem(OPEN_TAB_KEY, JSON.stringify({ tab: TAB_ID, name: state.name, where, at: Date.now() }));
+  } catch {
+    // No storage: a second tab just cannot be told.
+  }
+}
+setInterval(beatOpenTab, OPEN_TAB_BEAT_MS);
+window.addEventListener("pagehide", () => {
+  try {
+    if (JSON.parse(localStorage.getItem(OPEN_TAB_KEY) ?? "null")?.tab === TAB_ID) localStorage.removeItem(OPEN_TAB_KEY);
+  } catch {
+    // Nothing to tidy.
+  }
+});
+
 function showName() {
+  const refused = state.joinRefused;
+  state.joinRefused = null;
   show("name", nameView({
+    elsewhere: otherOpenTab(),
     invite: state.joinCode ? "workshop" : state.pairCode ? "pair" : null,
+    code: state.joinCode,
+    refused,
     onSubmit: (name) => {
       state.name = name;
       conn.hello(name);
@@ -178,16 +234,29 @@ function leaveLocally() {
   showLobby();
 }
 
+/** A trainer's broadcast belongs to the moment it was sent: it goes when the phase
+ * changes (or the trainee moves to another screen), or when dismissed. */
+function clearBroadcast() {
+  const banner = byId("broadcast");
+  if (banner.hidden) return;
+  const hadFocus = banner.contains(document.activeElement);
+  banner.hidden = true;
+  replace(banner);
+  document.documentElement.style.removeProperty("--broadcast-h");
+  if (hadFocus) view?.el?.querySelector("h1, h2")?.focus?.();
+}
+
 function showBroadcast(text) {
   const banner = byId("broadcast");
   replace(banner,
     h("span", { class: "broadcast-from" }, "From your trainer"),
     h("span", { class: "broadcast-text", id: "broadcast-text" }, text),
     h("button", {
-      type: "button", class: "toast-close", "aria-label": "Dismiss",
-      on: { click: () => { banner.hidden = true; } },
+      type: "button", class: "toast-close", id: "broadcast-dismiss", "aria-label": "Dismiss the trainer's message",
+      on: { click: clearBroadcast },
     }, "×"));
   banner.hidden = false;
+  document.documentElement.style.setProperty("--broadcast-h", `${banner.offsetHeight}px`);
 }
 
 // ---- connection ----
@@ -236,7 +305,8 @@ function onStatus(status, detail) {
     case "replaced": {
       const b = banner();
       b.dataset.state = "replaced";
-      b.className = "conn-banner is-reconnecting";
+      b.className = "conn-banner is-paused-tab";
+      b.setAttribute("role", "status");
       replace(b,
         h("span", {}, "Uncover is open for you in another tab or window, so this one is paused."),
         h("button", {
@@ -476,7 +546,17 @@ function handleMessage(msg) {
       if (state.rebuild && state.rebuild.gotView && inRoomScreen()) return;
       gotView();
       state.afterRound = false;
+      state.joinRefused = null;
       showLobby();
+      return;
+    case "join_refused":
+      // Back to the name screen with the workshop code kept, saying what to change.
+      state.joinCode = msg.code;
+      state.joinRefused = sentence(msg.reason);
+      state.session = null;
+      window.history.replaceState(null, "", `${window.location.pathname}?join=${encodeURIComponent(msg.code)}`);
+      conn.leave();
+      showName();
       return;
     case "broadcast":
       // An old notice from the trainer is not news after a reload.
@@ -495,6 +575,7 @@ function handleMessage(msg) {
       notify("Your trainer removed you from the workshop. You can still practise here.", "info");
       return;
     case "observing":
+      clearBroadcast();
       gotView();
       state.roomId = msg.room;
       state.roomSeq = msg.seq ?? 0;
@@ -502,6 +583,7 @@ function handleMessage(msg) {
       state.phase = "briefing";
       state.partnerPresent = false;
       show("observer", observerView({ observing: msg, send }));
+      if (state.hand) view.handle(state.hand);
       return;
     case "room_opened":
       gotView();
@@ -514,17 +596,22 @@ function handleMessage(msg) {
       state.role = msg.role;
       state.phase = "briefing";
       state.partnerPresent = true;
-      show("room", roomView({ opened: msg, send, onLeave: leaveRoom }));
+      clearBroadcast();
+      show("room", roomView({ opened: msg, send, onLeave: leaveRoom, inWorkshop: Boolean(state.session) }));
       if (state.drafts?.room === msg.room) view.restoreDrafts(state.drafts.fields);
+      if (state.hand) view.handle(state.hand);
       return;
     case "phase":
+      if (msg.phase !== state.phase) clearBroadcast();
       state.phase = msg.phase;
       updateTitle();
       if (screen === "room" || screen === "observer") view.handle(msg);
       return;
     case "debrief":
       gotView();
+      state.hand = null;
       if (screen !== "debrief") {
+        clearBroadcast();
         show("debrief", debriefView({
           role: state.role,
           send,
@@ -545,6 +632,11 @@ function handleMessage(msg) {
         return;
       }
       if (!quiet) onError(msg);
+      return;
+    case "hand":
+      // Kept so a room drawn after it (a rebuilt view) still shows the raised hand.
+      state.hand = msg.raised ? msg : null;
+      if (screen === "room" || screen === "observer") view.handle(msg);
       return;
     case "partner_away":
     case "partner_back":

@@ -28,6 +28,9 @@ export function debriefView(ctx) {
 
   function render(d) {
     const scrollY = window.scrollY;
+    // A judgement re-renders the cards: keep focus on the button that was pressed.
+    const active = document.activeElement;
+    const judged = active?.dataset?.judge ? { fact: active.closest("[data-fact]")?.dataset.fact, judge: active.dataset.judge } : null;
     replace(content,
       headlineSection(d, ctx),
       h("section", { class: "card", "aria-labelledby": "tl-h" },
@@ -42,6 +45,18 @@ export function debriefView(ctx) {
         h("button", { type: "button", class: "btn btn-primary btn-lg", id: "play-again", on: { click: ctx.onAgain } },
           ctx.againLabel ?? "Play another round")));
     window.scrollTo(0, scrollY);
+    if (!el.contains(document.activeElement)) {
+      // First drawn (or focus was lost): start at the headline.
+      const head = content.querySelector("h1, h2");
+      if (head) {
+        head.tabIndex = -1;
+        head.focus({ preventScroll: true });
+      }
+    }
+    if (judged) {
+      const card = [...content.querySelectorAll("#debrief-facts [data-fact]")].find((c) => c.dataset.fact === judged.fact);
+      card?.querySelector(`[data-judge="${judged.judge}"]`)?.focus({ preventScroll: true });
+    }
   }
 
   return {
@@ -123,8 +138,8 @@ function factsSection(d, ctx) {
       : h("p", { class: ["fact-recap", f.captured ? "is-yes" : "is-no"] },
         h("strong", {}, f.captured ? (f.uncovered ? "In the recap" : "In the recap, though never marked revealed") : "Not in the recap"),
         f.matched_cues.length ? [" (matched: ", f.matched_cues.map((c, i) => [i ? ", " : "", h("q", {}, c)]), ")"] : null,
-        f.buyer_judgement === true ? ` · ${d.buyer} agreed` : null,
-        f.buyer_judgement === false ? ` · ${d.buyer} disagreed` : null);
+        f.buyer_judgement === true ? `. ${d.buyer}, the buyer, decided: yes, the recap caught it.` : null,
+        f.buyer_judgement === false ? `. ${d.buyer}, the buyer, decided: no, the recap missed it.` : null);
     return h("article", { class: ["fact-card", "debrief-fact", `kind-${f.kind}`], dataset: { fact: f.id, state: f.uncovered ? "uncovered" : "missed" } },
       h("div", { class: "fact-head" },
         h("span", { class: `chip kind kind-${f.kind}` }, KIND_LABEL[f.kind] ?? f.kind),
@@ -138,7 +153,8 @@ function factsSection(d, ctx) {
         ? h("p", { class: "fact-earned-by" }, h("strong", {}, "Earned by "), lineRef(f.earned_by.index),
           ` at ${clock(f.earned_by.at_ms)}: `, h("q", {}, f.earned_by.text))
         : f.uncovered ? h("p", { class: "fact-earned-by muted" }, "Revealed before the seller had said anything.") : null,
-      h("p", { class: "fact-earned" }, h("strong", {}, "Earned when: "), f.earned_when),
+      // The guidance speaks to the buyer ("You hinted at it…"): say whose it was.
+      h("p", { class: "fact-earned" }, h("strong", {}, ctx.role === "buyer" ? "Earned when: " : "The buyer was told to reveal it when: "), f.earned_when),
       recapLine,
       judge);
   });
@@ -224,6 +240,7 @@ function transcriptSection(d) {
   }
   const questions = new Set(d.behaviour.questions);
   const open = new Set(d.behaviour.open_questions);
+  const anythingElse = new Set(d.behaviour.anything_else ?? []);
   const pitchAt = d.behaviour.first_pitch?.index;
   const stackedSet = new Set(d.behaviour.stacked_questions ?? []);
   const rows = d.transcript.map((l) => ({ at: l.at_ms, order: 0, line: l }));
@@ -242,7 +259,8 @@ function transcriptSection(d) {
       h("span", { class: "t-time" }, clock(l.at_ms)),
       h("span", { class: "t-who" }, `${l.index + 1}. ${name} (${ROLE_LABEL[l.from]})`,
         stackedSet.has(l.index) ? h("span", { class: "chip chip-question" }, "Stacked") : null,
-        questions.has(l.index) ? h("span", { class: "chip chip-question" }, open.has(l.index) ? "Open question" : "Question") : null,
+        anythingElse.has(l.index) ? h("span", { class: "chip chip-question" }, "Anything else? (open)")
+          : questions.has(l.index) ? h("span", { class: "chip chip-question" }, open.has(l.index) ? "Open question" : "Question") : null,
         pitchAt === l.index ? h("span", { class: "chip chip-pitch" }, "First pitch") : null),
       h("p", { class: "t-text" }, l.text));
   });

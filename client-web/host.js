@@ -1,9 +1,13 @@
 // The trainer's console. With no host token it offers "Create a workshop"; once the
-// server sends `session_created`, the token is kept on this device and in the address
-// (/host#TOKEN) so the page can be bookmarked and reopened. With a token it takes the
+// server sends `session_created`, the token is kept on this device (localStorage), so
+// /host reopens the workshop here; the secret host link (/host#TOKEN) opens it anywhere.
+// The token never stays in the address bar, which a projector shows to the room. With a token it takes the
 // host seat (`host_session`) and shows four views: Join (code, address, QR), Lobby &
 // pairs (participants, round setup, planned pairs), Live (a card per pair, controls,
-// broadcast) and Room debrief (figures per pair, facts, exports). It reconnects by
+// broadcast) and Room debrief (figures per pair, facts, exports). The secret host link
+// stays hidden until the trainer asks for it ("Host link", on the Lobby and Live views
+// only), and hides again on any change of view: the Join and Room debrief views are the
+// ones on the projector, so it is never offered there. It reconnects by
 // itself if the connection drops (ws.js): first `reconnect` with its own resume token,
 // then `host_session` again, which answers with the whole console.
 
@@ -57,8 +61,6 @@ const state = {
   /** The last round whose finish already switched to the room debrief. */
   resultsShownFor: 0,
   hostLink: null,
-  /** This page just created the workshop: show the host link once. */
-  justCreated: false,
   /** True once this page has held the host seat, so a lost connection is retried. */
   seated: false,
 };
@@ -221,17 +223,18 @@ function onMessage(msg) {
     case "session_created":
       state.token = msg.host_token;
       store(TOKEN_KEY, state.token);
-      window.history.replaceState(null, "", `/host#${state.token}`);
+      // Kept on this device, never in the address bar: a projected address is a photo away.
+      window.history.replaceState(null, "", "/host");
       state.hostLink = window.location.origin + msg.host_path;
       state.pending = null;
-      state.justCreated = true;
       return;
     case "console":
       state.pending = null;
       state.seated = true;
       conn.setNote("hostToken", state.token);
       if (!state.console) {
-        if (!tokenFromHash()) window.history.replaceState(null, "", `/host#${state.token}`);
+        // The token moves from the address to this device: the address bar is on the projector.
+        window.history.replaceState(null, "", "/host");
         store(TOKEN_KEY, state.token);
         state.hostLink = `${window.location.origin}/host#${state.token}`;
         showConsole();
@@ -377,7 +380,8 @@ function exportFile(format, table) {
 }
 
 function hostLinkSection() {
-  const input = h("input", { type: "text", readOnly: true, id: "host-link", value: state.hostLink ?? "", "aria-label": "Secret host link" });
+  // Filled only while the panel is open, so the link is not in the page otherwise.
+  const input = h("input", { type: "text", readOnly: true, id: "host-link", value: "", "aria-label": "Secret host link" });
   const copy = h("button", { type: "button", class: "btn btn-primary", id: "copy-host-link" }, "Copy");
   copy.addEventListener("click", async () => {
     const ok = await copyText(input.value, input);
@@ -387,7 +391,7 @@ function hostLinkSection() {
   input.addEventListener("focus", () => input.select());
   const el = h("section", { class: "card hostlink-panel", id: "host-link-panel", hidden: true, "aria-labelledby": "hostlink-h" },
     h("div", { class: "card-head" }, h("h2", { id: "hostlink-h" }, "Your secret host link"),
-      h("button", { type: "button", class: "btn btn-small", on: { click: () => { el.hidden = true; } } }, "Hide")),
+      h("button", { type: "button", class: "btn btn-small", on: { click: () => { el.hidden = true; input.value = ""; } } }, "Hide")),
     h("p", { class: "warning-text" }, h("strong", {}, "Anyone with this link is the host: "),
       "they can pair people, run rounds, and see and export every result. Bookmark it or keep it somewhere private to come back to this console; never show it on the projector."),
     h("div", { class: "inline-form link-box" }, input, copy),
@@ -404,12 +408,13 @@ function hostLinkSection() {
       }, "Create another workshop"), " (copy this link first to come back here)."));
   return {
     el,
-    show() {
-      input.value = state.hostLink ?? "";
-      el.hidden = false;
+    hide() {
+      el.hidden = true;
+      input.value = "";
     },
     toggle() {
-      input.value = state.hostLink ?? "";
+      if (PROJECTED.has(state.view)) return;
+      input.value = el.hidden ? state.hostLink ?? "" : "";
       el.hidden = !el.hidden;
     },
   };
@@ -423,7 +428,13 @@ function showConsole() {
   people = participantsPanel({ send });
   plan = planPanel({ send, scenarios });
   live = livePanel({ send, scenarios, showResults: () => { results.showLatest(); selectView("results"); } });
-  results = resultsPanel({ scenarios, exportFile });
+  results = resultsPanel({
+    scenarios, exportFile,
+    planNext: () => {
+      selectView("lobby");
+      byId("plan-round")?.focus();
+    },
+  });
   hostLinkPanel = hostLinkSection();
 
   headerTitle = h("h1", { class: "console-title", id: "console-title" });
@@ -447,8 +458,9 @@ function showConsole() {
     drawTheme();
   });
   drawTheme();
+  // The accessible name starts with the visible text ("A− smaller text").
   const sizeBtn = (delta, label, aria) => h("button", {
-    type: "button", class: "btn btn-small", "aria-label": aria,
+    type: "button", class: "btn btn-small", title: aria,
     on: {
       click: () => {
         const i = SCALES.indexOf(currentScale());
@@ -457,15 +469,22 @@ function showConsole() {
         store(SCALE_KEY, String(next));
       },
     },
-  }, label);
+  }, label, h("span", { class: "sr-only" }, ` ${aria.toLowerCase()}`));
 
-  const header = h("header", { class: "console-bar" },
+  const handsBadge = h("button", {
+    type: "button", class: "btn btn-small hands-badge", id: "hands-badge", hidden: true,
+    on: { click: () => selectView("live") },
+  });
+  live.setHandsBadge(handsBadge);
+
+  const header = h("header", { class: "console-bar", id: "console-bar" },
     h("div", { class: "console-id" },
       h("span", { class: "brand brand-sm" }, "Uncover"),
       headerTitle, headerCode),
     nav,
     h("div", { class: "console-tools" },
-      h("button", { type: "button", class: "btn btn-small", id: "show-host-link", on: { click: () => hostLinkPanel.toggle() } }, "Host link"),
+      handsBadge,
+      h("button", { type: "button", class: "btn btn-small", id: "show-host-link", "aria-controls": "host-link-panel", on: { click: () => hostLinkPanel.toggle() } }, "Host link"),
       themeBtn, sizeBtn(-1, "A−", "Smaller text"), sizeBtn(1, "A+", "Larger text")));
 
   panes.set("join", h("div", { class: "pane pane-join", id: "pane-join" }, join.el, wall.el));
@@ -474,11 +493,20 @@ function showConsole() {
   panes.set("results", h("div", { class: "pane pane-results", id: "pane-results" }, results.el));
 
   replace(root, header, h("main", { class: "console-main" }, hostLinkPanel.el, ...panes.values()));
-  if (state.justCreated) hostLinkPanel.show();
+  // Sticky view headings sit just under the sticky header bar, whatever its height.
+  const barHeight = () => document.documentElement.style.setProperty("--bar-h", `${header.offsetHeight}px`);
+  barHeight();
+  if (window.ResizeObserver) new ResizeObserver(barHeight).observe(header);
 }
+
+/** Views shown on the projector: the host link is never offered on them. */
+const PROJECTED = new Set(["join", "results"]);
 
 function selectView(id) {
   state.view = id;
+  hostLinkPanel?.hide();
+  const linkBtn = byId("show-host-link");
+  if (linkBtn) linkBtn.hidden = PROJECTED.has(id);
   for (const [v, pane] of panes) pane.hidden = v !== id;
   for (const [v, b] of tabs) b.setAttribute("aria-current", v === id ? "page" : "false");
   document.title = `Uncover · ${VIEWS.find(([v]) => v === id)?.[1] ?? ""}${state.console ? ` · ${state.console.title}` : ""}`;
@@ -498,7 +526,7 @@ function drawConsole(c) {
   replace(headerCode, "Code ", h("strong", {}, c.code));
   const running = roundRunning(c);
   join.update(c);
-  wall.update(c.participants);
+  wall.update(c.participants, c.failed_joins ?? []);
   people.update(c.participants);
   plan.update(c, running);
   live.reset(c.live, c.rounds_started);

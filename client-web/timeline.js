@@ -13,7 +13,7 @@ const PLOT_LEFT = 96;
 const PLOT_RIGHT = 980;
 const LABEL_ROW_PX = 20;
 /** Reveal labels stagger over at most this many rows before they are allowed to overlap. */
-const MAX_LABEL_ROWS = 4;
+const MAX_LABEL_ROWS = 6;
 const LANE_PX = 40;
 const TRUST_PX = 70;
 const AXIS_PX = 30;
@@ -25,9 +25,9 @@ const MARK_MAX_CHARS = 600;
 /** Approximate width of one label character at the label font size, for staggering. */
 const LABEL_CHAR_PX = 7.4;
 /** Labels longer than this are shortened with an ellipsis (the full text is in the tooltip). */
-const LABEL_MAX_CHARS = 26;
+const LABEL_MAX_CHARS = 34;
 /** Candidate tick spacings; the smallest giving at most MAX_TICKS ticks is used. */
-const TICK_STEPS_MS = [10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000];
+const TICK_STEPS_MS = [5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000];
 const MAX_TICKS = 10;
 
 /** Everything the picture shows, in milliseconds and plain values. */
@@ -35,7 +35,8 @@ export function timelineModel(debrief) {
   const transcript = debrief.transcript ?? [];
   const behaviour = debrief.behaviour ?? {};
   const questions = new Set(behaviour.questions ?? []);
-  const open = new Set(behaviour.open_questions ?? []);
+  // "Is there anything else…?" is yes/no in form but invites whatever is left: drawn open.
+  const open = new Set([...(behaviour.open_questions ?? []), ...(behaviour.anything_else ?? [])]);
   const byIndex = new Map(transcript.map((l) => [l.index, l]));
   const reveals = (debrief.facts ?? [])
     .filter((f) => f.uncovered && f.at_ms !== null && f.at_ms !== undefined)
@@ -68,7 +69,11 @@ export function timelineModel(debrief) {
 
 /** Tick times (ms) for an axis ending at `end`. */
 export function ticks(end) {
-  const step = TICK_STEPS_MS.find((s) => end / s <= MAX_TICKS) ?? TICK_STEPS_MS[TICK_STEPS_MS.length - 1];
+  let i = TICK_STEPS_MS.findIndex((s) => end / s <= MAX_TICKS);
+  if (i < 0) i = TICK_STEPS_MS.length - 1;
+  // A short conversation still gets a readable axis: at least three ticks.
+  while (i > 0 && end / TICK_STEPS_MS[i] < 2) i -= 1;
+  const step = TICK_STEPS_MS[i];
   const out = [];
   for (let t = 0; t <= end; t += step) out.push(t);
   return out;
@@ -236,6 +241,7 @@ export function timelineFigure(debrief) {
 
   return h("figure", { class: "timeline-figure" },
     h("p", { class: "timeline-hint hint" }, "Swipe sideways to see the whole conversation."),
-    h("div", { class: "timeline-scroll" }, root),
+    // Scrolls sideways on a phone: focusable so a keyboard can scroll it too.
+    h("div", { class: "timeline-scroll", tabIndex: 0, role: "region", "aria-label": "Timeline of the conversation (scrolls sideways)" }, root),
     legend);
 }

@@ -264,6 +264,12 @@ export class Connection {
       if (this.socket !== socket) return;
       this.socket = null;
       clearTimeout(this.connectTimer);
+      if (event.code === 1008 && event.reason === "no hello in time" && !this.hasSeat) {
+        // A socket left open while the page waits for a name (after a refused
+        // `reconnect`) is closed by the server after 10 s; `hello` opens a new one.
+        this.introduced = false;
+        return;
+      }
       if (event.code === CLOSE_REPLACED) {
         this.introduced = false;
         this.stopped = true;

@@ -84,7 +84,7 @@ export function joinPanel(ctx) {
       replace(originArea, h("p", { class: "callout callout-warn", id: "localhost-hint" },
         h("strong", {}, "Phones cannot reach this address. "),
         "This console is open on ", window.location.host, ", which only this computer can reach. ",
-        "Restart the server with ", h("code", {}, "--bind 0.0.0.0:8080"),
+        "Restart the server with ", h("code", {}, `--bind 0.0.0.0:${window.location.port || (window.location.protocol === "https:" ? "443" : "80")}`),
         " and open the console at this computer's network address."));
     } else if (list.length > 1 || list[0] !== window.location.origin) {
       const select = h("select", { id: "origin-select", "aria-label": "Address trainees use" },

@@ -1,8 +1,12 @@
 // The live view of a running round: a card per pair with names, roles, phase, time left
-// (counted down here from the server's `remaining_ms`, frozen while paused), messages so
-// far, the uncovered share as a bar, and flags as they happen. A stuck or disconnected
-// pair gets a coloured frame, an icon and a sentence saying what is wrong. Controls act
-// on one pair or on all; the broadcast box sends a short message to everyone.
+// (counted down here from the server's `remaining_ms`, frozen while paused, and redrawn
+// the moment the server reports an extension, a pause or a resume), messages so far, the
+// uncovered share as a bar, and flags as they happen. A stuck or disconnected pair gets a
+// coloured frame, an icon and a sentence saying what is wrong; a pair that raised a hand
+// says who called and since when, with an "Answered" button. Controls act on one pair or
+// on all, and name what they do: "End conversations" moves every talking pair to its
+// recap, "End round" sends every pair to its debrief. The broadcast box sends a short
+// message to everyone.
 
 import { h, replace } from "../dom.js";
 import { charCount, clock, countdown, PHASE_LABEL } from "../format.js";
@@ -31,6 +35,8 @@ export function livePanel(ctx) {
   /** room id → { card, at } where `at` is when the card arrived (performance.now()). */
   const cards = new Map();
   let round = 0;
+  /** The header's raised-hands button, if the console has one. */
+  let badge = null;
 
   const summary = h("p", { class: "live-summary", id: "live-summary", role: "status" });
   const grid = h("div", { class: "live-grid", id: "live-grid" });
@@ -39,29 +45,41 @@ export function livePanel(ctx) {
     h("button", { type: "button", class: "btn btn-primary", on: { click: () => ctx.showResults() } }, "Show the room debrief"));
 
   // ---- controls for every pair ----
-  let confirmTimer = null;
-  const endAll = h("button", { type: "button", class: "btn btn-danger-outline", id: "end-all" }, "End phase for all");
-  endAll.addEventListener("click", () => {
-    if (confirmTimer === null) {
-      endAll.textContent = "Click again to end the phase for every pair";
-      endAll.classList.add("is-confirming");
-      confirmTimer = setTimeout(resetEndAll, CONFIRM_MS);
-      return;
-    }
-    resetEndAll();
-    ctx.send({ type: "end_phase" });
-  });
-  function resetEndAll() {
-    clearTimeout(confirmTimer);
-    confirmTimer = null;
-    endAll.textContent = "End phase for all";
-    endAll.classList.remove("is-confirming");
+  /** A button that asks for a second click within CONFIRM_MS before it acts. */
+  function confirmButton(id, label, confirmLabel, act) {
+    let timer = null;
+    const b = h("button", { type: "button", class: "btn btn-danger-outline", id }, label);
+    const reset = () => {
+      clearTimeout(timer);
+      timer = null;
+      b.textContent = label;
+      b.classList.remove("is-confirming");
+    };
+    b.addEventListener("click", () => {
+      if (timer === null) {
+        b.textContent = confirmLabel;
+        b.classList.add("is-confirming");
+        timer = setTimeout(reset, CONFIRM_MS);
+        return;
+      }
+      reset();
+      act();
+    });
+    return b;
   }
+  const endConversations = confirmButton("end-conversations", "End conversations",
+    "Click again: every talking pair goes to its recap", () => {
+      for (const { card } of cards.values()) {
+        if (card.phase === "conversation") ctx.send({ type: "end_phase", room: card.room });
+      }
+    });
+  const endRound = confirmButton("end-round", "End round",
+    "Click again: every pair goes to its debrief now", () => ctx.send({ type: "end_round" }));
   const controls = h("div", { class: "global-controls", role: "group", "aria-label": "Every pair" },
     h("button", { type: "button", class: "btn", id: "pause-all", on: { click: () => ctx.send({ type: "pause" }) } }, "Pause all"),
     h("button", { type: "button", class: "btn", id: "resume-all", on: { click: () => ctx.send({ type: "resume" }) } }, "Resume all"),
     h("button", { type: "button", class: "btn", id: "extend-all", on: { click: () => ctx.send({ type: "extend", seconds: EXTEND_SECS }) } }, "+1 min all"),
-    endAll);
+    endConversations, endRound);
 
   // ---- broadcast ----
   const input = h("input", {
@@ -90,13 +108,19 @@ export function livePanel(ctx) {
   });
 
   const empty = h("p", { class: "muted live-empty" }, "No round is being played. Pair people and start a round from “Lobby & pairs”.");
+  const hands = h("ul", { class: "hands-list", id: "hands-list", "aria-label": "Raised hands", hidden: true });
   const el = h("section", { class: "live-panel", id: "live-panel", "aria-labelledby": "live-h" },
     h("div", { class: "live-head" },
       h("h2", { id: "live-h" }, "Live"), summary, controls),
-    doneNote, empty, grid,
+    hands, doneNote, empty, grid,
     h("section", { class: "card broadcast-card" }, bform));
 
-  function flagChip(flag) {
+  /** The wall-clock time something happened `msAgo` milliseconds ago, as "14:05". */
+  function since(msAgo) {
+    return new Date(Date.now() - (msAgo ?? 0)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+    function flagChip(flag) {
     const f = FLAG_INFO[flag] ?? { icon: "•", label: flag, level: "note" };
     return h("li", { class: ["flag", `flag-${f.level}`], dataset: { flag } },
       h("span", { class: "flag-icon", "aria-hidden": "true" }, f.icon), f.label);
@@ -126,6 +150,13 @@ export function livePanel(ctx) {
       "aria-label": `${c.seller} selling to ${c.buyer}`,
     },
     alert ? h("p", { class: "live-alert", role: "status" }, h("span", { class: "alert-icon", "aria-hidden": "true" }, alert.icon, " "), alert.text) : null,
+    c.hand ? h("div", { class: "live-hand", role: "status" },
+      h("span", { class: "hand-tag" }, "Hand up"),
+      h("span", { class: "hand-text" }, `${c.hand.by} is asking for you (since ${since(c.hand.raised_ms_ago)})`),
+      h("button", {
+        type: "button", class: "btn btn-small btn-primary", dataset: { action: "answer-hand" },
+        on: { click: () => ctx.send({ type: "answer_hand", room: c.room }) },
+      }, "Answered")) : null,
     h("header", { class: "live-names" },
       h("span", { class: "who who-seller" }, h("span", { class: "role-tag" }, "Seller"), h("strong", {}, c.seller),
         c.seller_connected ? null : h("span", { class: "offline-tag" }, " (offline)")),
@@ -150,7 +181,10 @@ export function livePanel(ctx) {
         ? h("button", { type: "button", class: "btn btn-small", dataset: { action: "resume" }, on: { click: () => ctx.send({ type: "resume", room: c.room }) } }, "Resume")
         : h("button", { type: "button", class: "btn btn-small", dataset: { action: "pause" }, on: { click: () => ctx.send({ type: "pause", room: c.room }) } }, "Pause"),
       h("button", { type: "button", class: "btn btn-small", dataset: { action: "extend" }, on: { click: () => ctx.send({ type: "extend", room: c.room, seconds: EXTEND_SECS }) } }, "+1 min"),
-      h("button", { type: "button", class: "btn btn-small", dataset: { action: "end" }, on: { click: () => ctx.send({ type: "end_phase", room: c.room }) } }, "End phase")));
+      c.phase === "recap" ? null
+        : h("button", { type: "button", class: "btn btn-small", dataset: { action: "end" }, on: { click: () => ctx.send({ type: "end_phase", room: c.room }) } },
+          c.phase === "briefing" ? "Start the conversation" : "End conversation"),
+      h("button", { type: "button", class: "btn btn-small", dataset: { action: "end-round" }, on: { click: () => ctx.send({ type: "end_round", room: c.room }) } }, "End round")));
     return card;
   }
 
@@ -160,13 +194,24 @@ export function livePanel(ctx) {
     replace(grid, list.map(renderCard));
     const done = list.filter((c) => c.phase === "debrief").length;
     const alerts = list.filter((c) => c.phase !== "debrief" && alertText(c)).length;
+    const up = list.filter((c) => c.hand && c.phase !== "debrief");
     summary.textContent = list.length
       ? [`Round ${round}`, `${list.length} ${list.length === 1 ? "pair" : "pairs"}`,
         alerts ? `${alerts} need${alerts === 1 ? "s" : ""} attention` : null,
+        up.length ? `${up.length} ${up.length === 1 ? "hand" : "hands"} up` : null,
         done ? `${done} finished` : null].filter(Boolean).join(" · ")
       : round > 0 ? `Round ${round} is starting…` : "";
     doneNote.hidden = !(list.length && done === list.length);
     controls.hidden = !list.length || done === list.length;
+    endConversations.disabled = !list.some((c) => c.phase === "conversation");
+    hands.hidden = up.length === 0;
+    replace(hands, up.map((c) => h("li", { class: "hand-row" },
+      h("span", { class: "hand-tag" }, "Hand up"), " ",
+      `${c.hand.by} is asking for you (${c.seller} selling to ${c.buyer})`)));
+    if (badge) {
+      badge.hidden = up.length === 0;
+      badge.textContent = `${up.length} ${up.length === 1 ? "hand" : "hands"} up`;
+    }
     tick();
   }
 
@@ -209,6 +254,11 @@ export function livePanel(ctx) {
     broadcastSent(text) {
       sentList.prepend(h("li", {}, h("span", { class: "muted" }, `Sent ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}: `), text));
       while (sentList.children.length > BROADCASTS_SHOWN) sentList.lastElementChild.remove();
+    },
+    /** The header's "✋ N hands up" button, kept current from here. */
+    setHandsBadge(b) {
+      badge = b;
+      render();
     },
     /** Whether any pair of the current round is still playing. */
     get playing() {

@@ -106,15 +106,30 @@ export function participantsPanel(ctx) {
   };
 }
 
-/** Names as they arrive, big enough for a projector. */
+/** Refused joins, in words: who tried, and what they were told to change. */
+export function failedJoinsList(failed, id) {
+  if (!failed?.length) return null;
+  return h("ul", { class: "failed-joins", id, "aria-label": "Could not join" },
+    failed.slice().reverse().map((f) => h("li", {},
+      h("strong", {}, `“${f.name}” could not join: `), f.reason)));
+}
+
+/** Names as they arrive, big enough for a projector, and who could not get in. */
 export function namesWall() {
   const heading = h("h2", { id: "wall-h" }, "Who's here");
   const list = h("ul", { class: "names-wall", id: "names-wall" });
-  const el = h("section", { class: "card wall-panel", "aria-labelledby": "wall-h" }, heading, list);
+  const failedArea = h("div", { class: "failed-area" });
+  const el = h("section", { class: "card wall-panel", "aria-labelledby": "wall-h" }, heading, list, failedArea);
   let last = "";
+  let lastFailed = "";
   return {
     el,
-    update(members) {
+    update(members, failed = []) {
+      const failedKey = JSON.stringify(failed);
+      if (failedKey !== lastFailed) {
+        lastFailed = failedKey;
+        replace(failedArea, failedJoinsList(failed, "failed-joins"));
+      }
       const key = JSON.stringify(members.map((m) => [m.id, m.name, m.connected]));
       if (key === last) return;
       last = key;

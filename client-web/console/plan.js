@@ -4,6 +4,8 @@
 // another scenario, swap seller and buyer, put someone else in a seat (whoever was there
 // takes the chosen person's old place), add or drop observers and pairs. Every change is
 // sent at once as `set_pairs` with the whole list, so the warnings stay current.
+// From the second round on, the scenario defaults to "one per pair that neither has
+// played": a new seller who has read the hidden story as a buyer would learn nothing.
 
 import { h, replace } from "../dom.js";
 import { DIFFICULTY_LABEL } from "../format.js";
@@ -50,6 +52,8 @@ export function planPanel(ctx) {
   let planKey = "";
   let running = false;
   let roundsStarted = 0;
+  /** The round count when the trainer last picked a scenario themselves. */
+  let chosenFor = -1;
 
   // ---- the setup form ----
   const scenarioSelect = h("select", { id: "plan-scenario", name: "scenario" });
@@ -77,6 +81,7 @@ export function planPanel(ctx) {
       h("div", { class: "choices" }, oddRadios)),
     h("div", { class: "form-row" }, planBtn, formStatus));
 
+  scenarioSelect.addEventListener("change", () => { chosenFor = roundsStarted; });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const timings = {};
@@ -119,9 +124,11 @@ export function planPanel(ctx) {
     const want = scenarioSelect.value || saved.scenario;
     replace(scenarioSelect,
       list.map((s) => h("option", { value: s.id }, `${s.title} (${DIFFICULTY_LABEL[s.difficulty] ?? s.difficulty})`)),
-      h("option", { value: RANDOM }, "A different scenario per pair, at random"));
+      h("option", { value: RANDOM }, "For each pair, one neither of them has played"));
     const ids = list.map((s) => s.id);
-    scenarioSelect.value = want === RANDOM || ids.includes(want) ? want : (ids[0] ?? RANDOM);
+    scenarioSelect.value = roundsStarted > 0 && chosenFor !== roundsStarted
+      ? RANDOM
+      : want === RANDOM || ids.includes(want) ? want : (ids[0] ?? RANDOM);
   }
 
   const nameOf = (id) => members.find((m) => m.id === id)?.name ?? `#${id}`;
@@ -316,7 +323,10 @@ export function planPanel(ctx) {
     update(state, isRunning) {
       const key = JSON.stringify([state.plan, state.participants.map((m) => [m.id, m.name, m.connected]), isRunning]);
       members = state.participants;
-      roundsStarted = state.rounds_started;
+      if (state.rounds_started !== roundsStarted) {
+        roundsStarted = state.rounds_started;
+        fillScenarios();
+      }
       running = isRunning;
       planBtn.disabled = running;
       form.querySelectorAll("input, select").forEach((i) => { i.disabled = running; });

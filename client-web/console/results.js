@@ -11,6 +11,8 @@ import { bar, changeBadge, scenarioTitle } from "./labels.js";
  * @param {object} ctx
  * @param {() => object[]} ctx.scenarios
  * @param {(format: string, table?: string) => void} ctx.exportFile
+ * @param {() => void} [ctx.planNext] go to the Lobby view to pair the next round (the
+ *   view's main action, kept in its sticky heading)
  */
 export function resultsPanel(ctx) {
   /** round number → RoundResults */
@@ -33,7 +35,8 @@ export function resultsPanel(ctx) {
   const body = h("div", { class: "results-body", id: "results-body" });
   const el = h("section", { class: "results-panel", id: "results-panel", "aria-labelledby": "results-h" },
     h("div", { class: "results-head" },
-      h("h2", { id: "results-h" }, "Room debrief"), roundPicker, boardBtn, exports),
+      h("h2", { id: "results-h" }, "Room debrief"), roundPicker, boardBtn, exports,
+      ctx.planNext ? h("button", { type: "button", class: "btn btn-primary", id: "plan-next", on: { click: () => ctx.planNext() } }, "Plan the next round") : null),
     body);
 
   function renderPicker() {

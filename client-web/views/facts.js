@@ -1,6 +1,8 @@
 // The buyer's fact cards: the hidden story, with guidance on when each fact is earned.
 // The buyer marks a fact revealed as they say it, and can undo a mistaken mark. A card
 // whose prerequisite facts are not all revealed yet is shown locked.
+// `quickEl` is a compact "Mark a fact revealed" list for the conversation itself, so a
+// buyer on a phone marks a fact without leaving the chat.
 
 import { h, replace } from "../dom.js";
 import { clock, DEPTH_LABEL, KIND_LABEL, slugWords, weightDots } from "../format.js";
@@ -33,6 +35,7 @@ export function factsPanel(ctx) {
       h("p", { class: "fact-text" }, fact.text),
       h("p", { class: "fact-earned" }, h("strong", {}, "Earned when: "), fact.earned_when),
       footer);
+    card.tabIndex = -1;
     cards.set(fact.id, { card, footer });
     list.append(card);
   }
@@ -82,16 +85,51 @@ export function factsPanel(ctx) {
     }
   }
 
+  const quickList = h("ul", { class: "quick-list" });
+  const quickSummary = h("summary", { class: "quick-summary" });
+  const quickEl = h("details", { class: "quick-facts", id: "quick-facts" }, quickSummary, quickList);
+
+  function renderQuick() {
+    const open = ctx.facts.filter((f) => !revealed.has(f.id) && !locked(f));
+    quickSummary.textContent = `Mark a fact revealed (${revealed.size} of ${ctx.facts.length} so far)`;
+    replace(quickList, open.length
+      ? open.map((f) => h("li", {},
+        h("button", {
+          type: "button", class: "quick-fact", dataset: { fact: f.id, action: "quick-reveal" },
+          disabled: phase !== "conversation" || pending.has(f.id),
+          on: { click: () => act({ type: "reveal", fact: f.id }) },
+        }, h("span", { class: "quick-kind" }, KIND_LABEL[f.kind] ?? f.kind), " ", f.text)))
+      : h("li", { class: "muted" }, "Nothing left to mark yet."));
+    quickEl.hidden = phase !== "conversation";
+  }
+
   function renderAll() {
     for (const fact of ctx.facts) renderCard(fact);
     const total = ctx.facts.length;
     summary.textContent = `${revealed.size} of ${total} revealed`;
+    renderQuick();
   }
 
+  /** After a mark, focus goes to what comes next: the next fact to mark, or the chat. */
+  let refocus = null;
   function act(msg) {
     if (!ctx.send(msg)) return;
+    const active = document.activeElement;
+    refocus = active && (quickEl.contains(active) ? "quick" : list.contains(active) ? "cards" : null);
     pending.add(msg.fact);
     renderAll();
+  }
+
+  function restoreFocus(fact) {
+    const where = refocus;
+    refocus = null;
+    if (where === "quick") {
+      const next = quickList.querySelector("button:not(:disabled)");
+      (next ?? ctx.afterMark?.() ?? quickSummary).focus();
+    } else if (where === "cards") {
+      const card = cards.get(fact)?.card;
+      (card?.querySelector("button:not(:disabled)") ?? card)?.focus();
+    }
   }
 
   renderAll();
@@ -107,15 +145,18 @@ export function factsPanel(ctx) {
       phase = p;
       renderAll();
     },
+    quickEl,
     revealed(msg) {
       pending.delete(msg.fact);
       revealed.set(msg.fact, { at_ms: msg.at_ms, earned_by: msg.earned_by });
       renderAll();
+      restoreFocus(msg.fact);
     },
     unrevealed(msg) {
       pending.delete(msg.fact);
       revealed.delete(msg.fact);
       renderAll();
+      restoreFocus(msg.fact);
     },
     /** A request was refused: let the buyer try again. */
     refused() {

@@ -163,7 +163,7 @@ export function lobbyView(ctx) {
 
   const el = h("main", { class: "screen screen-narrow", id: "screen-lobby" },
     h("header", { class: "topbar" },
-      h("span", { class: "brand brand-sm" }, "Uncover"),
+      h("h1", { class: "brand brand-sm", style: { margin: "0" } }, "Uncover"),
       h("span", { class: "whoami" }, "Playing as ", h("strong", { id: "my-name" }, state.name), " ",
         h("button", { type: "button", class: "link-btn", on: { click: ctx.onChangeName } }, "Change"))),
     h("section", { class: "card" }, alertBox, actionArea));

@@ -28,7 +28,7 @@ function rememberName(name) {
  * @param {(name: string) => void} opts.onSubmit
  * @param {"pair"|"workshop"|null} opts.invite what the address invited them to, if anything
  */
-export function nameView({ onSubmit, invite }) {
+export function nameView({ onSubmit, invite, code = null, refused = null, elsewhere = null }) {
   const input = h("input", {
     id: "name-input",
     name: "name",
@@ -72,8 +72,14 @@ export function nameView({ onSubmit, invite }) {
       invite === "pair"
         ? h("p", { class: "callout" }, "A colleague invited you to practise together. Enter your name to join them.")
         : invite === "workshop"
-          ? h("p", { class: "callout" }, "You are joining a workshop. Enter your name; your trainer will see it.")
+          ? h("p", { class: "callout", id: "join-invite" }, "You are joining a workshop",
+            code ? [" (code ", h("strong", { class: "pair-code", id: "join-code-kept" }, code), ")"] : "",
+            ". Enter your name; your trainer will see it.")
           : null),
+    refused ? h("p", { class: "alert", role: "alert", id: "join-refused" }, refused) : null,
+    elsewhere ? h("p", { class: "callout callout-warn", id: "open-elsewhere", role: "status" },
+      "Uncover is already open in another tab as ", h("strong", {}, elsewhere.name), ` (${elsewhere.where}). `,
+      "Switch to that tab to carry on there, or enter a name here to join as someone else.") : null,
     h("section", { class: "card" }, form));
 
   return {
@@ -81,6 +87,7 @@ export function nameView({ onSubmit, invite }) {
     mounted() {
       input.focus();
       input.select();
+      if (refused) input.setAttribute("aria-describedby", "join-refused");
     },
     /** The connection failed or the server refused the name. */
     failed(message) {

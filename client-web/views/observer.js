@@ -102,8 +102,18 @@ export function observerView(ctx) {
   const notesPanel = h("section", { class: "panel", id: "panel-observer-notes" },
     h("h2", { class: "panel-title" }, "Notes for the pair"), sentList, form);
 
-  const el = h("div", { class: "room observer-room", id: "room", dataset: { phase, role: "observer" } },
-    header, notices,
+  // The trainer's pause and the observer's own call for the trainer, as in a player's room.
+  const pausedBanner = h("div", { class: "paused-banner", id: "paused-banner", role: "status", hidden: true },
+    h("strong", {}, "‖ Paused by your trainer."), " The clock is stopped until they resume the round.");
+  let handUp = false;
+  const handBtn = h("button", {
+    type: "button", class: "btn btn-small hand-btn", id: "raise-hand", "aria-pressed": "false",
+    on: { click: () => ctx.send({ type: handUp ? "lower_hand" : "raise_hand" }) },
+  }, "Call the trainer");
+  const handNote = h("span", { class: "hand-note", id: "hand-note", role: "status" });
+
+  const el = h("main", { class: "room observer-room", id: "room", dataset: { phase, role: "observer" } },
+    header, pausedBanner, notices, h("div", { class: "hand-row-room" }, handBtn, handNote),
     h("div", { class: "room-body" },
       h("div", { class: "col col-main" }, chat),
       h("div", { class: "col col-side" }, checklist, notesPanel, scenario)));
@@ -146,8 +156,15 @@ export function observerView(ctx) {
       switch (msg.type) {
         case "phase":
           phase = msg.phase;
+          pausedBanner.hidden = !(msg.paused && phase !== "debrief");
           layout();
           countdownClock.set(msg);
+          return true;
+        case "hand":
+          handUp = Boolean(msg.raised);
+          handBtn.textContent = handUp ? "Cancel the call" : "Call the trainer";
+          handBtn.setAttribute("aria-pressed", String(handUp));
+          handNote.textContent = handUp ? `${msg.by ?? "Someone"} called the trainer; they will come over.` : "";
           return true;
         case "chat":
           addLine(msg);

@@ -11,6 +11,19 @@ export const MAX_COMMENT_CHARS = 1000;
 
 const HEARD_LABELS = ["Not at all", "A little", "Somewhat", "Mostly", "Completely"];
 
+/** How long after the last keystroke a draft is sent: often enough that the phase
+ * ending by time keeps nearly everything, rarely enough not to send every key. */
+export const DRAFT_DELAY_MS = 800;
+
+/** Calls `send` once typing has paused for DRAFT_DELAY_MS. */
+function debounced(send) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(send, DRAFT_DELAY_MS);
+  };
+}
+
 /**
  * @param {object} ctx
  * @param {"seller"|"buyer"} ctx.role
@@ -32,12 +45,20 @@ export function recapPanel(ctx) {
       "aria-label": "Your recap",
     });
     const counter = h("span", { class: "counter" }, `0 / ${MAX_RECAP_CHARS}`);
-    input.addEventListener("input", () => { counter.textContent = `${charCount(input.value)} / ${MAX_RECAP_CHARS}`; });
+    // Saved on the server as it is typed: if the phase ends first, the last draft is
+    // the recap.
+    const saveDraft = debounced(() => {
+      if (!submitted && !submitBtn.disabled) ctx.send({ type: "recap_draft", text: input.value.trim() });
+    });
+    input.addEventListener("input", () => {
+      counter.textContent = `${charCount(input.value)} / ${MAX_RECAP_CHARS}`;
+      saveDraft();
+    });
     submitBtn = h("button", { type: "submit", class: "btn btn-primary btn-lg", id: "recap-submit" }, "Submit recap");
     const form = h("form", { class: "recap-form" },
       h("h2", {}, "What did you learn?"),
       h("p", { class: "hint" },
-        "Write back what you now understand about ", ctx.partnerName,
+        "Write back what you now understand about ", ctx.partnerName.replace(/ \(bot\)$/, ""),
         "'s situation, in your own words. The debrief checks it against the hidden story."),
       input,
       h("div", { class: "composer-row" }, counter, submitBtn));
@@ -70,6 +91,16 @@ export function recapPanel(ctx) {
       "aria-label": "Comment",
     });
     const error = h("p", { class: "form-status is-error", hidden: true }, "Pick a number from 1 to 5.");
+    // The rating and comment so far are saved as they change (once a rating is
+    // picked): if the phase ends first, they are the feedback.
+    const saveDraft = debounced(() => {
+      const picked = scale.querySelector("input[name=heard]:checked");
+      if (!submitted && !submitBtn.disabled && picked) {
+        ctx.send({ type: "feedback_draft", heard: Number(picked.value), comment: comment.value.trim() });
+      }
+    });
+    scale.addEventListener("change", saveDraft);
+    comment.addEventListener("input", saveDraft);
     submitBtn = h("button", { type: "submit", class: "btn btn-primary btn-lg", id: "feedback-submit" }, "Send feedback");
     const form = h("form", { class: "feedback-form", novalidate: true },
       h("h2", {}, "How heard did you feel?"),
@@ -96,12 +127,15 @@ export function recapPanel(ctx) {
   function renderWaiting() {
     const what = ctx.role === "seller" ? "Recap sent." : "Feedback sent.";
     const other = ctx.role === "seller" ? "their feedback" : "the recap";
-    replace(body, h("div", { class: "submitted", id: "recap-submitted" },
+    const wasInside = el.contains(document.activeElement) || document.activeElement === document.body;
+    replace(body, h("div", { class: "submitted", id: "recap-submitted", tabIndex: -1 },
       h("p", { class: "submitted-title" }, what),
       partnerDone
         ? h("p", {}, "Preparing the debrief…")
         : h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
           h("span", {}, `Waiting for ${ctx.partnerName} to send ${other}…`))));
+    // The form is gone: focus stays with what the page now says, not on <body>.
+    if (wasInside) body.querySelector("#recap-submitted")?.focus();
   }
 
   const partnerNote = h("p", { class: "callout", hidden: true, id: "partner-submitted" });
@@ -129,6 +163,10 @@ export function recapPanel(ctx) {
     },
     refused() {
       if (!submitted && submitBtn) submitBtn.disabled = false;
+    },
+    /** Focus the first thing to fill in. */
+    focus() {
+      body.querySelector("#recap-input, input[name=heard]")?.focus();
     },
   };
 }

@@ -1,7 +1,11 @@
 // The room during a round: role, scenario, partner, phase and countdown in the header;
 // the brief; the chat; the buyer's fact cards or the seller's notes; the recap forms.
 // Panels move between a main and a side column as the phase changes; on a phone the
-// conversation shows one panel at a time behind tabs.
+// conversation shows one panel at a time behind tabs (a spoken round opens on the
+// hidden story or the notes, since there is no chat to read). The buyer can mark a fact
+// from the chat itself. While the trainer has paused the round a banner says so and the
+// composer waits. In a workshop, "Call the trainer" raises a hand on the trainer's
+// console until they answer it.
 
 import { h, replace } from "../dom.js";
 import { countdown, ROLE_LABEL } from "../format.js";
@@ -29,7 +33,10 @@ export function roomView(ctx) {
   let ready = false;
   let partnerReady = false;
   let partnerLeft = false;
-  let tab = "chat";
+  const spoken = opened.channel === "spoken";
+  let tab = spoken ? "side" : "chat";
+  let paused = false;
+  let handUp = false;
 
   // ---- header ----
   const header = roundHeader({
@@ -48,7 +55,6 @@ export function roomView(ctx) {
     role === "seller" ? sellerBrief(brief) : buyerBrief(brief));
 
   // ---- chat ----
-  const spoken = opened.channel === "spoken";
   const chat = chatPanel({
     role,
     spoken,
@@ -62,8 +68,9 @@ export function roomView(ctx) {
 
   // ---- side: facts or notes ----
   const facts = role === "buyer"
-    ? factsPanel({ facts: brief.facts, send, line: (i) => chat.lines.get(i) })
+    ? factsPanel({ facts: brief.facts, send, line: (i) => chat.lines.get(i), afterMark: () => chat.el.querySelector("#chat-input") })
     : null;
+  if (facts && !spoken) chat.el.querySelector(".chat-log")?.after(facts.quickEl);
   const notes = role === "seller" ? notesPanel({ send }) : null;
   const side = (facts ?? notes).el;
 
@@ -88,8 +95,19 @@ export function roomView(ctx) {
 
   const mainCol = h("div", { class: "col col-main" });
   const sideCol = h("div", { class: "col col-side" });
-  const el = h("div", { class: "room", id: "room", dataset: { phase, role } },
-    header.el, notices, tabs, h("div", { class: "room-body" }, mainCol, sideCol));
+  // ---- calling the trainer (workshops only) ----
+  const handBtn = ctx.inWorkshop
+    ? h("button", { type: "button", class: "btn btn-small hand-btn", id: "raise-hand", "aria-pressed": "false", on: { click: () => send({ type: handUp ? "lower_hand" : "raise_hand" }) } }, "Call the trainer")
+    : null;
+  const handNote = h("span", { class: "hand-note", id: "hand-note", role: "status" });
+  const handRow = handBtn ? h("div", { class: "hand-row-room" }, handBtn, handNote) : null;
+
+  const pausedBanner = h("div", { class: "paused-banner", id: "paused-banner", role: "status", hidden: true },
+    h("strong", {}, "‖ Paused by your trainer."),
+    " The clock is stopped and the chat waits until they resume the round.");
+
+  const el = h("main", { class: "room", id: "room", dataset: { phase, role } },
+    header.el, pausedBanner, notices, handRow, tabs, h("div", { class: "room-body" }, mainCol, sideCol));
 
   function selectTab(id) {
     tab = id;
@@ -118,7 +136,7 @@ export function roomView(ctx) {
       replace(sideCol, side, briefPanel);
       briefPanel.open = false;
     }
-    chat.setOpen(phase === "conversation");
+    chat.setOpen(phase === "conversation" && !paused);
     facts?.setPhase(phase);
     renderReady();
     renderEnd();
@@ -126,11 +144,18 @@ export function roomView(ctx) {
 
   function renderReady() {
     if (phase !== "briefing") return;
+    // Redrawn when the partner gets ready: keep focus where it was, not on <body>.
+    const hadFocus = readyBar.contains(document.activeElement);
+    queueMicrotask(() => {
+      if (hadFocus && !readyBar.contains(document.activeElement)) {
+        (readyBar.querySelector("#ready-btn") ?? readyBar.querySelector(".waiting-row"))?.focus();
+      }
+    });
     const other = partnerLeft
       ? `${partnerName} has left; you can start on your own.`
       : partnerReady ? `${partnerName} is ready.` : `${partnerName} is still reading.`;
     if (ready) {
-      replace(readyBar, h("p", { class: "waiting-row" }, h("span", { class: "spinner", "aria-hidden": "true" }),
+      replace(readyBar, h("p", { class: "waiting-row", tabIndex: -1 }, h("span", { class: "spinner", "aria-hidden": "true" }),
         h("span", {}, `You are ready. Waiting for ${partnerName}…`)));
     } else {
       replace(readyBar,
@@ -147,8 +172,9 @@ export function roomView(ctx) {
       replace(endArea);
       return;
     }
+    const bot = /\(bot\)$/.test(partnerName);
     const ask = () => replace(endArea,
-      h("span", { class: "confirm-text" }, "End for both of you?"),
+      h("span", { class: "confirm-text" }, bot ? "End the conversation now?" : "End for both of you?"),
       h("button", {
         type: "button", class: "btn btn-danger btn-small", id: "end-confirm",
         on: { click: () => send({ type: "end_conversation" }) },
@@ -209,14 +235,33 @@ export function roomView(ctx) {
           // A phase message also comes when a trainer pauses, resumes or extends the clock;
           // only a new phase rearranges the panels.
           const changed = msg.phase !== phase;
+          const wasPaused = paused;
           phase = msg.phase;
+          paused = Boolean(msg.paused) && phase !== "debrief";
+          pausedBanner.hidden = !paused;
+          el.classList.toggle("is-paused", paused);
           header.setPhase(phase, msg);
           if (changed) {
             layout();
+            // Focus goes to the next thing to do.
             if (phase === "conversation") chat.focus();
+            if (phase === "recap") recap.focus?.();
+          } else if (wasPaused !== paused) {
+            chat.setOpen(phase === "conversation" && !paused);
+            if (!paused && phase === "conversation") chat.focus();
           }
           return true;
         }
+        case "hand":
+          handUp = Boolean(msg.raised);
+          if (handBtn) {
+            handBtn.textContent = handUp ? "Cancel the call" : "Call the trainer";
+            handBtn.setAttribute("aria-pressed", String(handUp));
+            handNote.textContent = handUp
+              ? `${msg.by ?? "Your pair"} called the trainer; they will come over.`
+              : "";
+          }
+          return true;
         case "partner_ready":
           partnerReady = true;
           renderReady();

@@ -24,6 +24,29 @@ pub struct ConsoleState {
     pub results: Vec<RoundResults>,
     /// Server addresses trainees on the LAN can use, when the server listens beyond localhost.
     pub lan_urls: Vec<String>,
+    /// Recent attempts to join that were refused (a name already taken, a full
+    /// workshop), oldest first, so the trainer can help.
+    #[serde(default)]
+    pub failed_joins: Vec<FailedJoin>,
+}
+
+/// Someone who tried to join and was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJoin {
+    /// The name they tried.
+    pub name: String,
+    /// What they were told, in words.
+    pub reason: String,
+    pub at: u64,
+}
+
+/// A pair's call for the trainer, shown on its live card until answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RaisedHand {
+    /// Who raised it.
+    pub by: String,
+    /// How long ago it went up.
+    pub raised_ms_ago: u64,
 }
 
 /// A trainee in the session.
@@ -83,6 +106,9 @@ pub struct LiveRoom {
     pub buyer_connected: bool,
     /// Milliseconds since the last chat line or reveal (for spotting a stuck pair).
     pub idle_ms: u64,
+    /// The pair called the trainer over and is waiting for an answer (`answer_hand`).
+    #[serde(default)]
+    pub hand: Option<RaisedHand>,
 }
 
 /// Something the trainer may want to notice about a pair as it happens.

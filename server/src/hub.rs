@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::bot::BotSettings;
 use crate::clock;
-use crate::outbox::{Attached, Outbox};
+use crate::outbox::{Attached, Outbox, SEQ_LIMIT};
 use crate::protocol::{
     Channel, ClientMsg, ErrorCode, ParticipantId, Phase, RoomId, ServerMsg, SessionId,
     MAX_NAME_CHARS,
@@ -63,6 +63,13 @@ pub enum ParticipantEvent {
         token: String,
         at: Millis,
     },
+    /// A pair link handed out: it still works after a restart, until someone joins it.
+    PairLinkCreated {
+        id: ParticipantId,
+        code: String,
+        scenario: Option<ScenarioId>,
+        at: Millis,
+    },
 }
 
 /// Pair-link and join codes: six characters without look-alikes (0/O, 1/I/L), easy to
@@ -83,9 +90,50 @@ pub fn fresh_code(taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
-/// Checks and tidies a display name.
+/// The refusal when the log cannot write: nothing was acknowledged, nothing changed.
+pub fn not_saved() -> (ErrorCode, String) {
+    (
+        ErrorCode::Unavailable,
+        "the server cannot save right now; nothing changed, try again in a moment".into(),
+    )
+}
+
+/// Characters that show nothing (zero-width spaces and joiners, direction marks, soft
+/// hyphens, variation selectors, fillers, tags) or control the terminal: two names that
+/// differ only by them look the same on a projector.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// Checks and tidies a display name: Unicode NFKC (so full-width and composed look-alikes
+/// are one name), invisible and control characters removed, runs of spaces made one.
+/// Names are compared for uniqueness after this. Lengths count characters (Unicode
+/// scalar values) of the tidied name.
 pub fn clean_name(name: &str) -> Result<String, String> {
-    let name = name.trim().to_string();
+    use unicode_normalization::UnicodeNormalization;
+    let visible: String = name.nfkc().filter(|c| !is_invisible(*c)).collect();
+    let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     let n = name.chars().count();
     if n == 0 || n > MAX_NAME_CHARS {
         return Err(format!("a name must be 1 to {MAX_NAME_CHARS} characters"));
@@ -369,9 +417,14 @@ impl Hub {
         self.rooms.contains_key(&id)
     }
 
-    /// A new participant on `outbox`'s connection. Their identity is logged (without
-    /// waiting: losing it in a crash only means they cannot resume).
-    pub fn introduce(&self, name: String, outbox: Arc<Outbox>) -> Arc<Participant> {
+    /// A new participant on `outbox`'s connection, once their identity is committed to
+    /// the log: a `welcome` is a promise that `reconnect` works after a restart, so
+    /// nothing is registered if the log cannot write.
+    pub async fn introduce(
+        &self,
+        name: String,
+        outbox: Arc<Outbox>,
+    ) -> Result<Arc<Participant>, (ErrorCode, String)> {
         let id = ParticipantId(self.next_id());
         let token = workshop::new_token();
         let event = ParticipantEvent::Introduced {
@@ -380,10 +433,18 @@ impl Hub {
             token: token.clone(),
             at: clock::now_ms(),
         };
-        if let Ok(body) = serde_json::to_string(&event) {
-            drop(self.store.append(&participant_stream(id), body));
+        let saved = match serde_json::to_string(&event) {
+            Ok(body) => self
+                .store
+                .append(&participant_stream(id), body)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !saved {
+            return Err(not_saved());
         }
-        self.register(id, name, token, outbox)
+        Ok(self.register(id, name, token, outbox))
     }
 
     /// Adds a participant to the registry (new, or rebuilt from the log).
@@ -421,8 +482,21 @@ impl Hub {
                 "that seat is no longer held; say hello to start again".to_string(),
             )
         };
+        if last_seq >= SEQ_LIMIT {
+            return Err((
+                ErrorCode::InvalidInput,
+                format!(
+                    "last_seq {last_seq} is not a number this server sends (all are below 2^53)"
+                ),
+            ));
+        }
         let id = self.tokens.get(token.trim()).map(|i| *i).ok_or_else(gone)?;
         let p = self.participant(id).ok_or_else(gone)?;
+        if self.seat_released(&p) {
+            self.tokens.remove(&p.resume_token);
+            self.participants.remove(&p.id);
+            return Err(gone());
+        }
         let mut conn = fresh.take_connection().ok_or_else(gone)?;
         p.set_away(None);
         crate::metrics::reconnected();
@@ -448,12 +522,14 @@ impl Hub {
                 Err(back) => conn = back,
             }
         }
-        let attached = p.outbox.attach(conn, last_seq);
-        let rebuild = attached == Attached::Rebuild;
-        p.outbox.send(ServerMsg::Reconnected {
-            you: p.id,
-            name: p.name(),
-            replayed: !rebuild,
+        let mut rebuild = false;
+        p.outbox.attach_then(conn, last_seq, |attached| {
+            rebuild = attached == Attached::Rebuild;
+            vec![ServerMsg::Reconnected {
+                you: p.id,
+                name: p.name(),
+                replayed: !rebuild,
+            }]
         });
         if let Some(room) = &room {
             room.send(RoomCmd::Reconnected { from: p.id }).await;
@@ -464,15 +540,22 @@ impl Hub {
         Ok(p)
     }
 
+    /// Whether `p` has been away longer than the grace window and holds nothing it
+    /// could come back to: no room, no observed room, no workshop seat. Their seat is
+    /// released; a `reconnect` is refused, as for an unknown token.
+    fn seat_released(&self, p: &Participant) -> bool {
+        let cutoff = clock::now_ms().saturating_sub(self.grace.as_millis() as Millis);
+        p.away_since().is_some_and(|t| t <= cutoff)
+            && p.room().is_none()
+            && p.observing().is_none()
+            && p.session().is_none()
+    }
+
     /// Forgets participants who have been away longer than the grace window and hold
     /// no seat anywhere, so the registry does not grow without bound.
     pub fn sweep_away(&self) {
-        let cutoff = clock::now_ms().saturating_sub(self.grace.as_millis() as Millis);
         self.participants.retain(|_, p| {
-            let keep = p.away_since().is_none_or(|t| t > cutoff)
-                || p.room().is_some()
-                || p.observing().is_some()
-                || p.session().is_some();
+            let keep = !self.seat_released(p);
             if !keep {
                 self.tokens.remove(&p.resume_token);
             }
@@ -574,16 +657,32 @@ impl Hub {
     }
 
     /// Handles a message from someone not in a room.
-    pub fn lobby(self: &Arc<Self>, p: &Arc<Participant>, msg: ClientMsg) {
+    /// A pair link rebuilt from the log after a restart.
+    pub(crate) fn restore_link(
+        &self,
+        code: String,
+        creator: Arc<Participant>,
+        scenario: Option<ScenarioId>,
+    ) {
+        if let Ok(mut links) = self.links.lock() {
+            links.insert(code, PairLink { creator, scenario });
+        }
+    }
+
+    /// Handles a lobby message; returns the refusal's code if it was refused.
+    pub async fn lobby(
+        self: &Arc<Self>,
+        p: &Arc<Participant>,
+        msg: ClientMsg,
+    ) -> Option<ErrorCode> {
         let result = match msg {
             ClientMsg::FindPartner { scenario } => self.find_partner(p, scenario),
-            ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario),
+            ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario).await,
             ClientMsg::JoinPairLink { code } => self.join_link(p, &code),
             ClientMsg::CancelWaiting => self.cancel_waiting(p),
             ClientMsg::PractiseWithBot { scenario } => self.practise_with_bot(p, scenario),
             ClientMsg::AcceptBot => self.accept_bot(p),
             ClientMsg::JoinSession { code } => self.join_session(p, &code),
-            ClientMsg::CreateSession { title } => self.create_session(p, title),
             ClientMsg::HostSession { token } => self.host_session(p, &token),
             ClientMsg::Hello { .. } => Err((
                 ErrorCode::WrongState,
@@ -597,8 +696,12 @@ impl Hub {
                 ),
             )),
         };
-        if let Err((code, message)) = result {
-            p.error(code, message);
+        match result {
+            Ok(()) => None,
+            Err((code, message)) => {
+                p.error(code, message);
+                Some(code)
+            }
         }
     }
 
@@ -742,7 +845,8 @@ impl Hub {
         }))
     }
 
-    fn create_link(&self, p: &Arc<Participant>, scenario: Option<ScenarioId>) -> LobbyResult {
+    /// Hands `p` a pair link once it is saved, so it still works after a restart.
+    async fn create_link(&self, p: &Arc<Participant>, scenario: Option<ScenarioId>) -> LobbyResult {
         self.check_free(p)?;
         self.check_scenario(&scenario)?;
         let code = {
@@ -760,6 +864,26 @@ impl Hub {
             );
             code
         };
+        let event = ParticipantEvent::PairLinkCreated {
+            id: p.id,
+            code: code.clone(),
+            scenario: scenario.clone(),
+            at: clock::now_ms(),
+        };
+        let saved = match serde_json::to_string(&event) {
+            Ok(body) => self
+                .store
+                .append(&participant_stream(p.id), body)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !saved {
+            if let Ok(mut links) = self.links.lock() {
+                links.remove(&code);
+            }
+            return Err(not_saved());
+        }
         p.outbox.send(ServerMsg::PairLink {
             path: format!("/?pair={code}"),
             code,
@@ -845,7 +969,13 @@ impl Hub {
         Ok(())
     }
 
-    fn create_session(self: &Arc<Self>, p: &Arc<Participant>, title: String) -> LobbyResult {
+    /// Creates a workshop hosted by `p`. The session exists, and `session_created`
+    /// hands out its host token and join code, only once its first event is committed.
+    pub async fn create_session(
+        self: &Arc<Self>,
+        p: &Arc<Participant>,
+        title: String,
+    ) -> LobbyResult {
         self.check_free(p)?;
         let title = title.trim();
         let title = if title.is_empty() {
@@ -862,15 +992,20 @@ impl Hub {
             token: workshop::new_token(),
             at: clock::now_ms(),
         };
-        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
         let Some(state) = SessionState::open(&created) else {
             return Err((
                 ErrorCode::Unavailable,
                 "could not create the session".into(),
             ));
         };
+        let body = serde_json::to_string(&created).map_err(|_| not_saved())?;
+        self.store
+            .append_at(&workshop::stream_of(id), created.at(), body)
+            .await
+            .map_err(|_| not_saved())?;
+        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
         let handle = SessionHandle::new(id, code, &state.token, tx.clone());
-        workshop::spawn(self.clone(), state, vec![created], tx, rx, Vec::new());
+        workshop::spawn(self.clone(), state, Vec::new(), tx, rx, Vec::new());
         self.add_session(handle.clone());
         p.set_session(Some(SessionSeat::Host(handle.clone())));
         handle.try_send(SessionCmd::Host {

@@ -21,6 +21,7 @@
 //! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`ws`]: the websocket connection: reader loop and writer task.
+//! - [`listener`]: the listening socket, which closes connections that send no request.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
 //! - [`web`]: static web client, health check, public scenario list.
 //! - [`scoring`]: the debrief: headline, fact outcomes, captured share.
@@ -39,6 +40,7 @@ pub mod config;
 pub mod console;
 pub mod explain;
 pub mod hub;
+pub mod listener;
 pub mod meaning;
 pub mod metrics;
 pub mod outbox;
@@ -56,7 +58,6 @@ pub mod workshop;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,10 @@ use crate::hub::{Hub, HubConfig};
 use crate::scenario::Library;
 use crate::store::{EventLog, MemoryLog};
 
+/// How often the server notes that it is alive (see [`EventLog::mark_alive`]): after a
+/// crash, running phases get back the time since the last note, so they keep their
+/// remaining time to within this much.
+const ALIVE_EVERY: Duration = Duration::from_millis(500);
 /// How often retention and the registry of dropped participants are tidied.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long a stopping server waits for its websockets to close. Each gets
@@ -150,7 +155,8 @@ impl AppState {
         let events = tokio::task::spawn_blocking(move || store.load_all())
             .await
             .map_err(|e| store::StoreError::Read(e.to_string()))??;
-        Ok(recovery::rebuild(&self.hub, events))
+        let alive = self.hub.store().last_alive();
+        Ok(recovery::rebuild(&self.hub, events, alive))
     }
 
     /// Tells every connection the server is closing.
@@ -209,6 +215,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     metrics::install();
     tokio::spawn(upkeep(state.clone()));
+    let stall_watch = tokio::spawn(clock::watch_stalls());
+    let alive = tokio::spawn(mark_alive(state.hub.store().clone(), state.closing.clone()));
     let draining = state.clone();
     let graceful = async move {
         shutdown.await;
@@ -218,8 +226,8 @@ pub async fn run(
     let hub = state.hub.clone();
     let open_sockets = state.open_sockets.clone();
     let result = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        listener::GuardedListener::new(listener),
+        app(state).into_make_service_with_connect_info::<listener::Peer>(),
     )
     .with_graceful_shutdown(graceful)
     .await;
@@ -233,8 +241,27 @@ pub async fn run(
             "websockets still open after {DRAIN_TIMEOUT:?}; stopping anyway"
         );
     }
+    stall_watch.abort();
+    alive.abort();
     if let Err(e) = hub.store().flush().await {
         tracing::error!(error = %e, "the event log could not be flushed");
     }
+    hub.store().mark_alive(clock::now_ms());
     result
+}
+
+/// Notes in the log, every [`ALIVE_EVERY`], that the server is running, so a restart
+/// after a crash knows when it went down even if nothing happened for a while.
+async fn mark_alive(store: Arc<dyn EventLog>, mut closing: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(ALIVE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = closing.changed() => return,
+        }
+        let store = store.clone();
+        let now = clock::now_ms();
+        let _ = tokio::task::spawn_blocking(move || store.mark_alive(now)).await;
+    }
 }

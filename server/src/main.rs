@@ -181,6 +181,12 @@ fn serve_on_runtime(args: ServeArgs) -> ExitCode {
 
 async fn serve(args: ServeArgs) -> ExitCode {
     init_tracing(args.log_json);
+    // Every connection is a file descriptor; the usual soft limit (1,024) runs out long
+    // before the machine does, and then nobody can connect, not even to /healthz.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
     if let Err(code) = load_reader(args.model.as_deref()) {
         return code;
     }

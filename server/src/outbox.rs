@@ -26,6 +26,25 @@ pub const REPLAY_BYTES: usize = 2 * 1024;
 /// Frames larger than this (a brief, a debrief, the scenario list) are not kept for
 /// replay: they would push out every chat line, and the room can send them again.
 pub const REPLAY_FRAME_MAX: usize = REPLAY_BYTES / 2;
+/// Sequence numbers stay below this, 2^53: JavaScript reads every integer under it
+/// exactly. A `last_seq` at or above it cannot be one the server sent.
+pub const SEQ_LIMIT: u64 = 1 << 53;
+/// Numbers a restarted server starts from, per millisecond of wall-clock time: a
+/// participant rebuilt from the log is numbered from `now_ms × SEQ_PER_MS`, so whatever
+/// the previous process sent them is below it unless it sent them more than this many
+/// frames per millisecond it ran (a round sends a few per second). Until the year 2248
+/// the base stays under [`SEQ_LIMIT`] with room for four billion frames more.
+pub const SEQ_PER_MS: u64 = 1024;
+
+/// The first sequence number for a participant rebuilt after a restart at `now_ms`
+/// (the wall clock, or the newest logged event if the clock went back): above every
+/// number the previous process can have sent, so the client's `last_seq` reads as from
+/// before the restart and its view is rebuilt.
+pub fn restart_base(now_ms: u64) -> u64 {
+    now_ms
+        .saturating_mul(SEQ_PER_MS)
+        .clamp(1, SEQ_LIMIT - (1 << 32))
+}
 
 /// A server message serialised as a JSON object, ready to be numbered. Serialising once
 /// and writing the sequence number in front is the same frame as [`ServerFrame`] gives,
@@ -66,6 +85,8 @@ pub enum Outgoing {
     Text(Utf8Bytes),
     /// Frames missed while disconnected, sent in order (one queue slot for all of them).
     Replay(Vec<Utf8Bytes>),
+    /// A rebuilt view, sent in order in one queue slot: it may be longer than the queue.
+    Batch(Vec<Utf8Bytes>),
     /// A websocket ping, to notice dead connections.
     Ping,
     /// Close the socket with a code and a reason, then stop.
@@ -111,6 +132,10 @@ pub enum Attached {
 #[derive(Debug)]
 struct State {
     next_seq: u64,
+    /// Frames numbered below this were sent by an earlier process (or are what the
+    /// client had when its view was last rebuilt): a `last_seq` under it cannot resume
+    /// by replay.
+    replay_floor: u64,
     conn: Option<Connection>,
     /// The latest connection attached, even after it was cut off: only its own reader
     /// may report it gone, never a stale one replaced by a reconnect.
@@ -128,7 +153,51 @@ impl State {
             .front()
             .map(|(s, _)| *s)
             .unwrap_or(self.next_seq);
-        last_seq < self.next_seq && last_seq + 1 >= first_kept
+        last_seq >= self.replay_floor
+            && last_seq < self.next_seq
+            && last_seq.saturating_add(1) >= first_kept
+    }
+
+    /// Numbers `msg`, keeps it for replay if small, and returns the frame.
+    fn number(&mut self, msg: &Encoded) -> Utf8Bytes {
+        let seq = self.next_seq;
+        self.next_seq = (seq + 1).min(SEQ_LIMIT - 1);
+        let text: Utf8Bytes = msg.numbered(seq).into();
+        if text.len() > REPLAY_FRAME_MAX {
+            // Replay can only resume after this frame; a longer gap is rebuilt.
+            self.history.clear();
+            self.history_bytes = 0;
+        } else {
+            self.history_bytes += text.len();
+            self.history.push_back((seq, text.clone()));
+        }
+        while self.history_bytes > REPLAY_BYTES {
+            match self.history.pop_front() {
+                Some((_, old)) => self.history_bytes -= old.len(),
+                None => break,
+            }
+        }
+        text
+    }
+
+    /// Hands `item` to the connection's writer; a full queue cuts the reader off.
+    fn queue(&mut self, item: Outgoing) {
+        let Some(conn) = self.conn.as_ref() else {
+            return;
+        };
+        match conn.tx.try_send(item) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!(
+                    connection = conn.id,
+                    "dropping a connection whose queue is full"
+                );
+                crate::metrics::slow_reader_dropped();
+                conn.kill.notify_one();
+                self.conn = None;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.conn = None,
+        }
     }
 }
 
@@ -140,9 +209,24 @@ pub struct Outbox {
 
 impl Default for Outbox {
     fn default() -> Self {
+        Self::numbered_from(1)
+    }
+}
+
+impl Outbox {
+    /// An outbox for someone rebuilt from the log after a restart: numbering starts at
+    /// `base` (see [`restart_base`]), and any `last_seq` below it asks for a rebuild.
+    pub fn restored(base: u64) -> Self {
+        Self::numbered_from(base.clamp(1, SEQ_LIMIT - 1))
+    }
+
+    fn numbered_from(first: u64) -> Self {
         Self {
             state: Mutex::new(State {
-                next_seq: 1,
+                next_seq: first,
+                // A fresh participant's client has seen nothing (0); a restored one's
+                // saw only frames of the earlier process, all below `first`.
+                replay_floor: if first <= 1 { 0 } else { first },
                 conn: None,
                 conn_id: None,
                 history: VecDeque::new(),
@@ -150,9 +234,7 @@ impl Default for Outbox {
             }),
         }
     }
-}
 
-impl Outbox {
     pub fn new(conn: Connection) -> Self {
         let o = Self::default();
         if let Ok(mut st) = o.state.lock() {
@@ -174,39 +256,8 @@ impl Outbox {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        let text: Utf8Bytes = msg.numbered(seq).into();
-        if text.len() > REPLAY_FRAME_MAX {
-            // Replay can only resume after this frame; a longer gap is rebuilt.
-            st.history.clear();
-            st.history_bytes = 0;
-        } else {
-            st.history_bytes += text.len();
-            st.history.push_back((seq, text.clone()));
-        }
-        while st.history_bytes > REPLAY_BYTES {
-            match st.history.pop_front() {
-                Some((_, old)) => st.history_bytes -= old.len(),
-                None => break,
-            }
-        }
-        let Some(conn) = st.conn.as_ref() else {
-            return;
-        };
-        match conn.tx.try_send(Outgoing::Text(text)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!(
-                    connection = conn.id,
-                    "dropping a connection whose queue is full"
-                );
-                crate::metrics::slow_reader_dropped();
-                conn.kill.notify_one();
-                st.conn = None;
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => st.conn = None,
-        }
+        let text = st.number(msg);
+        st.queue(Outgoing::Text(text));
     }
 
     /// Sends a ping if connected (heartbeats).
@@ -229,14 +280,32 @@ impl Outbox {
     /// Moves this participant onto `conn`, closing any connection it had, and replays
     /// every frame after `last_seq` if they are all still kept.
     pub fn attach(&self, conn: Connection, last_seq: u64) -> Attached {
+        let mut attached = Attached::Rebuild;
+        self.attach_then(conn, last_seq, |a| {
+            attached = a;
+            Vec::new()
+        });
+        attached
+    }
+
+    /// [`attach`](Self::attach), then numbers and queues what `then` returns for the
+    /// way it caught up, as one batch however long (a rebuilt view of a long round is
+    /// more frames than the queue holds). Nothing else is numbered in between, so a
+    /// client sees `reconnected` and its rebuilt view before anything newer. `then` runs
+    /// under this outbox's lock: it must not send to this outbox.
+    pub fn attach_then(
+        &self,
+        conn: Connection,
+        last_seq: u64,
+        then: impl FnOnce(Attached) -> Vec<ServerMsg>,
+    ) {
         let Ok(mut st) = self.state.lock() else {
-            return Attached::Rebuild;
+            return;
         };
         if let Some(old) = st.conn.take() {
             old.close(4000, "replaced by a newer connection");
         }
-        let replayable = st.can_replay(last_seq);
-        let result = if replayable {
+        let attached = if st.can_replay(last_seq) {
             let frames: Vec<Utf8Bytes> = st
                 .history
                 .iter()
@@ -248,15 +317,24 @@ impl Outbox {
             }
             Attached::Replayed
         } else {
-            // Number on from what the client has seen, so its view of `seq` stays ordered.
-            st.next_seq = st.next_seq.max(last_seq + 1);
+            // Number on from what the client has seen, so its view of `seq` stays
+            // ordered; the frames it never saw are gone and the view is rebuilt.
+            st.next_seq = last_seq.saturating_add(1).min(SEQ_LIMIT - 1);
+            st.replay_floor = last_seq;
             st.history.clear();
             st.history_bytes = 0;
             Attached::Rebuild
         };
         st.conn_id = Some(conn.id);
         st.conn = Some(conn);
-        result
+        let frames: Vec<Utf8Bytes> = then(attached)
+            .iter()
+            .filter_map(Encoded::new)
+            .map(|m| st.number(&m))
+            .collect();
+        if !frames.is_empty() {
+            st.queue(Outgoing::Batch(frames));
+        }
     }
 
     /// Moves the connection of `other` (a participant that never introduced itself) here.
@@ -306,7 +384,7 @@ mod tests {
     fn seqs(item: Outgoing) -> Vec<u64> {
         let frames = match item {
             Outgoing::Text(t) => vec![t],
-            Outgoing::Replay(v) => v,
+            Outgoing::Replay(v) | Outgoing::Batch(v) => v,
             other => panic!("unexpected {other:?}"),
         };
         frames
@@ -382,6 +460,49 @@ mod tests {
         assert_eq!(outbox.attach(c, 40), Attached::Rebuild);
         outbox.send(ServerMsg::PartnerReady);
         assert_eq!(seqs(rx.try_recv().unwrap()), [41]);
+    }
+
+    #[test]
+    fn a_client_of_the_previous_process_is_rebuilt_never_replayed() {
+        let outbox = Outbox::restored(restart_base(1_800_000_000_000));
+        for _ in 0..3 {
+            outbox.send(ServerMsg::PartnerReady);
+        }
+        let (c, mut rx) = conn();
+        // The client saw 11 frames before the restart; the 3 above are not theirs.
+        assert_eq!(outbox.attach(c, 11), Attached::Rebuild);
+        outbox.send(ServerMsg::PartnerReady);
+        assert_eq!(seqs(rx.try_recv().unwrap()), [12]);
+        let (c, mut rx) = conn();
+        assert_eq!(outbox.attach(c, 11), Attached::Replayed, "now it can");
+        assert_eq!(seqs(rx.try_recv().unwrap()), [12]);
+    }
+
+    #[test]
+    fn numbers_stay_below_two_to_the_53_whatever_the_client_claims() {
+        let outbox = Outbox::default();
+        let (c, mut rx) = conn();
+        assert_eq!(outbox.attach(c, u64::MAX), Attached::Rebuild);
+        outbox.send(ServerMsg::PartnerReady);
+        outbox.send(ServerMsg::PartnerReady);
+        for seq in seqs(rx.try_recv().unwrap())
+            .into_iter()
+            .chain(seqs(rx.try_recv().unwrap()))
+        {
+            assert!(seq < SEQ_LIMIT);
+        }
+        assert!(restart_base(u64::MAX) < SEQ_LIMIT);
+    }
+
+    #[test]
+    fn a_rebuilt_view_longer_than_the_queue_goes_out_as_one_batch() {
+        let outbox = Outbox::default();
+        let (c, mut rx) = conn();
+        outbox.attach_then(c, 5, |_| vec![ServerMsg::PartnerReady; OUTBOX_CAPACITY * 2]);
+        let batch = seqs(rx.try_recv().unwrap());
+        assert_eq!(batch.len(), OUTBOX_CAPACITY * 2);
+        assert_eq!(batch[0], 6);
+        assert!(outbox.is_connected(), "a long view is not a slow reader");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct History {
     met: HashSet<(ParticipantId, ParticipantId)>,
     last_role: HashMap<ParticipantId, Role>,
     was_odd: HashSet<ParticipantId>,
+    /// The scenarios each trainee has played or watched: they have seen its hidden
+    /// story in the debrief, so selling it again teaches nothing.
+    held: HashMap<ParticipantId, HashSet<ScenarioId>>,
 }
 
 fn key(a: ParticipantId, b: ParticipantId) -> (ParticipantId, ParticipantId) {
@@ -46,11 +49,22 @@ impl History {
         self.last_role.get(&p).copied()
     }
 
+    /// Whether `p` has already played or watched `scenario` in this session.
+    pub fn has_held(&self, p: ParticipantId, scenario: &ScenarioId) -> bool {
+        self.held.get(&p).is_some_and(|s| s.contains(scenario))
+    }
+
     /// Records a round as it was actually played. Observers count as having met the pair
     /// they watched only for fairness of sitting out, not as partners.
     pub fn record(&mut self, pairs: &[PlannedPair]) {
         let mut odd_now = HashSet::new();
         for p in pairs {
+            for who in std::iter::once(p.seller)
+                .chain(p.buyer)
+                .chain(p.observers.iter().copied())
+            {
+                self.held.entry(who).or_default().insert(p.scenario.clone());
+            }
             self.last_role.insert(p.seller, Role::Seller);
             match p.buyer {
                 Some(b) => {
@@ -224,18 +238,86 @@ pub fn plan(
             observers: Vec::new(),
             scenario: match scenario {
                 Some(s) => s.clone(),
-                None => scenarios[rng.random_range(0..scenarios.len())].clone(),
+                None => fresh_scenario(history, &[Some(seller), buyer], scenarios, rng),
             },
         })
         .collect();
     if let Some(o) = observer {
-        let i = rng.random_range(0..planned.len());
+        // Prefer a pair whose scenario the observer has not seen yet.
+        let fresh: Vec<usize> = (0..planned.len())
+            .filter(|i| !history.has_held(o, &planned[*i].scenario))
+            .collect();
+        let i = if fresh.is_empty() {
+            rng.random_range(0..planned.len())
+        } else {
+            fresh[rng.random_range(0..fresh.len())]
+        };
         planned[i].observers.push(o);
     }
     Ok(Plan {
         pairs: planned,
         cost,
     })
+}
+
+/// A scenario for a pair, at random among those nobody in it has played or watched;
+/// if every scenario has been seen by someone, one seen by the fewest of them.
+fn fresh_scenario(
+    history: &History,
+    people: &[Option<ParticipantId>],
+    scenarios: &[ScenarioId],
+    rng: &mut impl Rng,
+) -> ScenarioId {
+    let seen_by = |s: &ScenarioId| {
+        people
+            .iter()
+            .flatten()
+            .filter(|p| history.has_held(**p, s))
+            .count()
+    };
+    let least = scenarios.iter().map(seen_by).min().unwrap_or(0);
+    let best: Vec<&ScenarioId> = scenarios.iter().filter(|s| seen_by(s) == least).collect();
+    best[rng.random_range(0..best.len())].clone()
+}
+
+/// Warnings, in words, for pairs given a scenario someone in them has already played or
+/// watched: a new seller who has read its hidden story has nothing left to discover.
+pub fn scenario_warnings(
+    pairs: &[PlannedPair],
+    history: &History,
+    name: impl Fn(ParticipantId) -> String,
+    title: impl Fn(&ScenarioId) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in pairs {
+        let seen: Vec<ParticipantId> = std::iter::once(p.seller)
+            .chain(p.buyer)
+            .filter(|who| history.has_held(*who, &p.scenario))
+            .collect();
+        if seen.is_empty() {
+            continue;
+        }
+        let who = seen
+            .iter()
+            .map(|w| name(*w))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let seller_saw = seen.contains(&p.seller);
+        out.push(format!(
+            "{who} {} already played “{}”{}. Choose another scenario for this pair.",
+            if seen.len() == 1 { "has" } else { "have" },
+            title(&p.scenario),
+            if seller_saw {
+                format!(
+                    ": {} would sell already knowing the buyer's hidden story",
+                    name(p.seller)
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
 }
 
 /// Plain-language notes on a plan the trainer may want to change.
@@ -407,6 +489,50 @@ mod tests {
             ),
             Err(PairingError::Empty)
         );
+    }
+
+    #[test]
+    fn second_round_draws_a_scenario_neither_player_has_held() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let ids: Vec<ScenarioId> = ["a", "b", "c"]
+            .iter()
+            .map(|s| ScenarioId((*s).into()))
+            .collect();
+        let present = people(6);
+        let mut h = History::default();
+        let first = plan(&present, &h, OddOneOut::Bot, Some(&ids[0]), &ids, &mut rng).unwrap();
+        h.record(&first.pairs);
+        for _ in 0..20 {
+            let second = plan(&present, &h, OddOneOut::Bot, None, &ids, &mut rng).unwrap();
+            for p in &second.pairs {
+                assert_ne!(
+                    p.scenario, ids[0],
+                    "nobody gets the scenario they all played"
+                );
+            }
+            let w = scenario_warnings(&second.pairs, &h, |p| p.to_string(), |s| s.to_string());
+            assert!(w.is_empty(), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn a_trainers_repeated_scenario_is_warned_about_in_words() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let ids = vec![sid()];
+        let present = people(2);
+        let mut h = History::default();
+        let first = plan(&present, &h, OddOneOut::Bot, Some(&ids[0]), &ids, &mut rng).unwrap();
+        h.record(&first.pairs);
+        let second = plan(&present, &h, OddOneOut::Bot, Some(&ids[0]), &ids, &mut rng).unwrap();
+        let w = scenario_warnings(
+            &second.pairs,
+            &h,
+            |p| format!("P{}", p.0),
+            |_| "Favour".into(),
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("already played “Favour”"), "{}", w[0]);
+        assert!(w[0].contains("hidden story"), "{}", w[0]);
     }
 
     #[test]

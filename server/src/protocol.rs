@@ -121,6 +121,8 @@ pub enum HostAction {
     Extend { seconds: u32 },
     /// End the current phase now, as if its time had run out.
     End,
+    /// End the round now: every phase left is skipped and the pair goes to its debrief.
+    EndRound,
 }
 
 /// One pair in a workshop round plan.
@@ -189,6 +191,17 @@ pub enum ClientMsg {
         #[serde(default)]
         comment: String,
     },
+    /// Seller, recap phase: the recap as typed so far, saved as it is typed (send it a
+    /// second or so after typing stops). If the phase ends by time or by the trainer
+    /// before `recap` is sent, the last non-empty draft is the recap. No reply.
+    RecapDraft { text: String },
+    /// Buyer, recap phase: the rating and comment chosen so far; like `recap_draft`,
+    /// the last one counts as the feedback if the phase ends first. No reply.
+    FeedbackDraft {
+        heard: u8,
+        #[serde(default)]
+        comment: String,
+    },
     /// Buyer, in the debrief: agree or disagree that the recap caught a fact.
     JudgeCapture { fact: FactId, agree: bool },
     /// Leave the current room (any phase); the partner is told.
@@ -198,6 +211,11 @@ pub enum ClientMsg {
     JoinSession { code: String },
     /// Observer: a note for the observed pair's debrief.
     ObserverNote { text: String },
+    /// Workshop trainee in a round (seller, buyer or observer): call the trainer over.
+    /// The hand shows on the pair's live card until the trainer answers it.
+    RaiseHand,
+    /// Workshop trainee: take a raised hand down again (no longer needed).
+    LowerHand,
 
     /// Trainer: create a workshop session; you become its host.
     CreateSession {
@@ -243,8 +261,17 @@ pub enum ClientMsg {
         #[serde(default)]
         room: Option<RoomId>,
     },
+    /// Host: end the whole round now for one room, or all: whatever phase they are in,
+    /// the pairs go straight to their debrief (an unwritten recap stays empty).
+    EndRound {
+        #[serde(default)]
+        room: Option<RoomId>,
+    },
     /// Host: a short message every participant sees at once.
     Broadcast { text: String },
+    /// Host: you have seen (or gone over to) the pair in `room` that raised a hand; it
+    /// comes down on their screens and on the live card.
+    AnswerHand { room: RoomId },
     /// Host: rename a participant (names stay unique in the session).
     Rename {
         participant: ParticipantId,
@@ -268,7 +295,9 @@ impl ClientMsg {
                 | ClientMsg::Resume { .. }
                 | ClientMsg::Extend { .. }
                 | ClientMsg::EndPhase { .. }
+                | ClientMsg::EndRound { .. }
                 | ClientMsg::Broadcast { .. }
+                | ClientMsg::AnswerHand { .. }
                 | ClientMsg::Rename { .. }
                 | ClientMsg::Remove { .. }
                 | ClientMsg::DeleteSession
@@ -407,6 +436,13 @@ pub enum ServerMsg {
     Removed,
     /// Host: the session and its data were deleted.
     SessionDeleted,
+    /// Trainee in a workshop round: the pair's raised hand went up (`raised`, with who
+    /// raised it) or came down (the trainer answered, or it was lowered).
+    Hand { raised: bool, by: Option<String> },
+    /// Trainee: joining the workshop with code `code` was refused (`reason`, in words,
+    /// says what to change). Sent before the matching `error`, so a page can keep the
+    /// code and show the name screen again.
+    JoinRefused { code: String, reason: String },
     /// Trainee: you sit this round out as an observer of one pair. Their chat and the
     /// clock follow as `chat` and `phase`; no hidden fact until the `debrief`.
     Observing {
@@ -447,6 +483,9 @@ pub enum ErrorCode {
     ReconnectFailed,
     /// The server could not save the change; nothing happened. Try again.
     Unavailable,
+    /// The trainer has paused the round: the clock is stopped and chat waits until they
+    /// resume it.
+    Paused,
 }
 
 /// What anyone may know about a scenario.
@@ -537,6 +576,11 @@ impl Brief {
 
 /// Decodes a client text frame, naming the problem when it fails.
 pub fn decode_client(text: &str) -> Result<ClientMsg, String> {
+    // serde reads an internally tagged enum from a JSON array too (`["hello",1,"Ana"]`);
+    // the protocol is objects only.
+    if !text.trim_start().starts_with('{') {
+        return Err("a message must be a JSON object with a `type` field".into());
+    }
     serde_json::from_str::<ClientMsg>(text).map_err(|e| {
         let msg = e.to_string();
         // serde's messages end with "at line 1 column N", which helps nobody in a
@@ -562,6 +606,12 @@ mod tests {
             decode_client(r#"{"type":"find_partner"}"#),
             Ok(ClientMsg::FindPartner { scenario: None })
         );
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_message() {
+        assert!(decode_client(r#"["hello",1,"Ana"]"#).is_err());
+        assert!(decode_client(r#" ["chat","hi"]"#).is_err());
     }
 
     #[test]

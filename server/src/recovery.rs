@@ -9,10 +9,11 @@ use tokio::sync::mpsc;
 
 use crate::clock;
 use crate::hub::{room_stream, Hub, Participant, ParticipantEvent, SessionSeat};
-use crate::outbox::Outbox;
-use crate::protocol::{Phase, Role, RoomId, SessionId};
+use crate::outbox::{restart_base, Outbox};
+use crate::protocol::{ParticipantId, Phase, Role, RoomId, SessionId};
 use crate::room::{Millis, Room, RoomEvent};
 use crate::room_task::{RoomHandle, RoomTask, DEBRIEF_LINGER, ROOM_QUEUE};
+use crate::scenario::ScenarioId;
 use crate::scoring::Debrief;
 use crate::store::StoredEvent;
 use crate::workshop::{self, SessionEvent, SessionHandle, SessionState};
@@ -55,11 +56,15 @@ fn room_of(stream: &str) -> Option<(Option<SessionId>, RoomId)> {
 }
 
 /// Rebuilds everything in `events` (in commit order) into `hub` and starts the tasks.
-pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
+/// `alive` is when the previous server last noted it was running, if known: it went
+/// down then or after its last event, whichever is later, and running phases get the
+/// time since back.
+pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) -> Recovered {
     let mut out = Recovered::default();
-    let Some(down_since) = events.iter().map(|e| e.at_ms).max() else {
+    let Some(last_event) = events.iter().map(|e| e.at_ms).max() else {
         return out;
     };
+    let down_since = last_event.max(alive.unwrap_or(0));
     let now = clock::now_ms();
     let downtime = now.saturating_sub(down_since);
     let mut streams: BTreeMap<String, Vec<StoredEvent>> = BTreeMap::new();
@@ -67,6 +72,13 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
         streams.entry(e.stream.clone()).or_default().push(e);
     }
     let mut max_id = 0u64;
+    // Above every number the previous process can have sent anyone (see the
+    // outbox), even if the wall clock went back since its last event.
+    let seq_base = restart_base(now.max(down_since + 1));
+    // Each participant's latest pair link, and when each last had a room opened (a link
+    // older than that was used).
+    let mut links: HashMap<ParticipantId, (String, Option<ScenarioId>, Millis)> = HashMap::new();
+    let mut last_room_at: HashMap<ParticipantId, Millis> = HashMap::new();
 
     for (stream, evs) in &streams {
         let Some(id) = id_after(stream, "participant:") else {
@@ -74,13 +86,25 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
         };
         max_id = max_id.max(id);
         for e in evs {
-            if let Some(ParticipantEvent::Introduced {
-                id, name, token, ..
-            }) = parse::<ParticipantEvent>(e, &mut out.unreadable)
-            {
-                let p = hub.register(id, name, token, Arc::new(Outbox::default()));
-                p.mark_away(down_since);
-                out.participants += 1;
+            match parse::<ParticipantEvent>(e, &mut out.unreadable) {
+                Some(ParticipantEvent::Introduced {
+                    id, name, token, ..
+                }) => {
+                    let p = hub.register(id, name, token, Arc::new(Outbox::restored(seq_base)));
+                    // Nobody could come back while the server was down: the grace window
+                    // starts now, as the room clocks get the downtime back.
+                    p.mark_away(now);
+                    out.participants += 1;
+                }
+                Some(ParticipantEvent::PairLinkCreated {
+                    id,
+                    code,
+                    scenario,
+                    at,
+                }) => {
+                    links.insert(id, (code, scenario, at));
+                }
+                None => {}
             }
         }
     }
@@ -145,6 +169,10 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
         let RoomEvent::Opened(opening) = first else {
             continue;
         };
+        for seat in [&opening.seller, &opening.buyer] {
+            let at = last_room_at.entry(seat.participant).or_default();
+            *at = (*at).max(opening.at);
+        }
         let scenario = &opening.scenario;
         let Some(scenario) = hub.library().get(scenario).cloned() else {
             tracing::warn!(room = %room_id, scenario = %scenario, "room skipped: its scenario is no longer loaded");
@@ -227,8 +255,41 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>) -> Recovered {
     }
 
     out.sessions = sessions.len();
+    // Every room the log has any event of was opened, even if it is over now.
+    let opened: std::collections::HashSet<RoomId> = streams
+        .keys()
+        .filter_map(|s| room_of(s))
+        .map(|(_, room)| room)
+        .collect();
+    for p in sessions.values() {
+        // Ids handed to rooms that never opened are taken all the same.
+        for round in &p.state.rounds {
+            for room in &round.rooms {
+                max_id = max_id.max(room.0);
+            }
+        }
+        let Some(round) = p.state.rounds.last() else {
+            continue;
+        };
+        let rooms: Vec<RoomId> = round
+            .rooms
+            .iter()
+            .filter(|r| !opened.contains(r))
+            .copied()
+            .collect();
+        if !rooms.is_empty() {
+            // Queued before the task starts, so it is handled before anyone's reconnect.
+            let _ = p.tx.try_send(workshop::SessionCmd::OpenUnopened { rooms });
+        }
+    }
     for (_, p) in sessions {
         workshop::spawn(hub.clone(), p.state, Vec::new(), p.tx, p.rx, p.debriefs);
+    }
+    for (creator, (code, scenario, at)) in links {
+        let used = last_room_at.get(&creator).is_some_and(|r| *r >= at);
+        if let Some(p) = hub.participant(creator).filter(|_| !used) {
+            hub.restore_link(code, p, scenario);
+        }
     }
     hub.reserve_ids_up_to(max_id);
     out

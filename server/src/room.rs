@@ -19,6 +19,10 @@ use crate::protocol::{
 use crate::scenario::{FactId, Scenario, ScenarioId, Timings};
 use crate::scoring::{self, Debrief, Feedback, ObserverNote, Reveal, RoundRecord, TranscriptLine};
 
+/// What a transcript rebuilt from the log shows in place of a line that was shown to the
+/// partner but could not be saved: the lines after it keep their indices.
+pub const LOST_LINE: &str = "(this line could not be saved)";
+
 /// The most a trainer can add to a phase in one go: an hour covers any workshop.
 pub const MAX_EXTEND_SECS: u32 = 60 * 60;
 
@@ -66,6 +70,11 @@ pub enum RoomEvent {
         from: Role,
         text: String,
         at: Millis,
+        /// The line's place in the transcript, as acknowledged. Logs written before it
+        /// existed leave it out and lines are numbered in order; with it, a line keeps
+        /// its index even if a line before it could not be saved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<u32>,
     },
     Revealed {
         fact: FactId,
@@ -85,6 +94,17 @@ pub enum RoomEvent {
         at: Millis,
     },
     FeedbackSubmitted {
+        heard: u8,
+        comment: String,
+        at: Millis,
+    },
+    /// The seller's recap as typed so far; it becomes the recap if the phase ends first.
+    RecapDrafted {
+        text: String,
+        at: Millis,
+    },
+    /// The buyer's rating and comment so far; they become the feedback likewise.
+    FeedbackDrafted {
         heard: u8,
         comment: String,
         at: Millis,
@@ -142,6 +162,8 @@ impl RoomEvent {
             | RoomEvent::Notes { at, .. }
             | RoomEvent::RecapSubmitted { at, .. }
             | RoomEvent::FeedbackSubmitted { at, .. }
+            | RoomEvent::RecapDrafted { at, .. }
+            | RoomEvent::FeedbackDrafted { at, .. }
             | RoomEvent::CaptureJudged { at, .. }
             | RoomEvent::Left { at, .. }
             | RoomEvent::Paused { at }
@@ -196,6 +218,10 @@ pub struct Room {
     pub notes: [String; 2],
     pub recap: Option<String>,
     pub feedback: Option<Feedback>,
+    /// What the seller and buyer had typed or chosen but not sent; they count if the
+    /// recap phase ends before `recap` or `feedback` arrives.
+    pub recap_draft: Option<String>,
+    pub feedback_draft: Option<Feedback>,
     pub judgements: HashMap<FactId, bool>,
     /// The role the bot plays, if any.
     pub bot: Option<Role>,
@@ -264,6 +290,8 @@ impl Room {
             notes: [String::new(), String::new()],
             recap: None,
             feedback: None,
+            recap_draft: None,
+            feedback_draft: None,
             judgements: HashMap::new(),
             bot: None,
         })
@@ -346,6 +374,22 @@ impl Room {
                 vec![RoomEvent::Extended { seconds, at }]
             }
             HostAction::End => self.next_phase_events(at),
+            HostAction::EndRound => {
+                // Every phase left, in order, at the same instant: clients and the
+                // event log see the same steps a round always takes.
+                let order = [
+                    Phase::Briefing,
+                    Phase::Conversation,
+                    Phase::Recap,
+                    Phase::Debrief,
+                ];
+                order
+                    .iter()
+                    .skip_while(|p| **p != self.phase)
+                    .skip(1)
+                    .map(|phase| RoomEvent::PhaseStarted { phase: *phase, at })
+                    .collect()
+            }
         })
     }
 
@@ -437,11 +481,18 @@ impl Room {
                         "this round is spoken: talk aloud with your partner",
                     ));
                 }
+                if self.is_paused() {
+                    return Err(refuse(
+                        ErrorCode::Paused,
+                        "the trainer has paused the round; chat opens again when they resume it",
+                    ));
+                }
                 check_text(text, "a chat message", MAX_CHAT_CHARS)?;
                 Ok(vec![RoomEvent::Chat {
                     from: role,
                     text: text.trim().to_string(),
                     at,
+                    index: Some(self.transcript.len() as u32),
                 }])
             }
             ClientMsg::Reveal { fact } => {
@@ -570,6 +621,49 @@ impl Room {
                 }
                 Ok(ev)
             }
+            ClientMsg::RecapDraft { text } => {
+                Self::need_role(role, Role::Seller, "write the recap")?;
+                self.need_phase(Phase::Recap, "writing the recap")?;
+                if self.recap.is_some() {
+                    return Err(refuse(ErrorCode::WrongState, "the recap is already in"));
+                }
+                let n = text.chars().count();
+                if n > MAX_RECAP_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("the recap is {n} characters; the limit is {MAX_RECAP_CHARS}"),
+                    ));
+                }
+                Ok(vec![RoomEvent::RecapDrafted {
+                    text: text.trim().to_string(),
+                    at,
+                }])
+            }
+            ClientMsg::FeedbackDraft { heard, comment } => {
+                Self::need_role(role, Role::Buyer, "say how heard they felt")?;
+                self.need_phase(Phase::Recap, "giving feedback")?;
+                if self.feedback.is_some() {
+                    return Err(refuse(ErrorCode::WrongState, "the feedback is already in"));
+                }
+                if !(1..=5).contains(heard) {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("heard must be 1 to 5, not {heard}"),
+                    ));
+                }
+                let n = comment.chars().count();
+                if n > MAX_COMMENT_CHARS {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        format!("the comment is {n} characters; the limit is {MAX_COMMENT_CHARS}"),
+                    ));
+                }
+                Ok(vec![RoomEvent::FeedbackDrafted {
+                    heard: *heard,
+                    comment: comment.trim().to_string(),
+                    at,
+                }])
+            }
             ClientMsg::JudgeCapture { fact, agree } => {
                 Self::need_role(role, Role::Buyer, "judge the recap")?;
                 self.need_phase(Phase::Debrief, "judging the recap")?;
@@ -597,6 +691,8 @@ impl Room {
             | ClientMsg::Resume { .. }
             | ClientMsg::Extend { .. }
             | ClientMsg::EndPhase { .. }
+            | ClientMsg::EndRound { .. }
+            | ClientMsg::AnswerHand { .. }
             | ClientMsg::Broadcast { .. }
             | ClientMsg::Rename { .. }
             | ClientMsg::DeleteSession
@@ -612,6 +708,8 @@ impl Room {
             | ClientMsg::CreatePairLink { .. }
             | ClientMsg::JoinPairLink { .. }
             | ClientMsg::JoinSession { .. }
+            | ClientMsg::RaiseHand
+            | ClientMsg::LowerHand
             | ClientMsg::CreateSession { .. }
             | ClientMsg::Reconnect { .. }
             | ClientMsg::HostSession { .. } => Err(refuse(
@@ -644,11 +742,37 @@ impl Room {
                 if *phase == Phase::Conversation {
                     self.conversation_started_at = Some(*at);
                 }
+                if *phase == Phase::Debrief {
+                    // The recap phase ended by time or by the trainer: what was typed
+                    // or chosen but not sent counts.
+                    if self.recap.is_none() {
+                        self.recap = self.recap_draft.take();
+                    }
+                    if self.feedback.is_none() {
+                        self.feedback = self.feedback_draft.take();
+                    }
+                }
             }
             RoomEvent::Ready { role, .. } => self.ready[slot(*role)] = true,
-            RoomEvent::Chat { from, text, at } => {
+            RoomEvent::Chat {
+                from,
+                text,
+                at,
+                index,
+            } => {
                 self.last_activity_at = *at;
                 let at_ms = self.ms_into_conversation(*at);
+                // Lines before this one that were shown but never saved (a full disk)
+                // keep their places, so every saved line keeps the index it was
+                // acknowledged with.
+                while index.is_some_and(|i| i as usize > self.transcript.len()) {
+                    self.transcript.push(TranscriptLine {
+                        index: self.transcript.len() as u32,
+                        from: *from,
+                        text: LOST_LINE.to_string(),
+                        at_ms,
+                    });
+                }
                 self.transcript.push(TranscriptLine {
                     index: self.transcript.len() as u32,
                     from: *from,
@@ -674,6 +798,15 @@ impl Room {
             RoomEvent::Unrevealed { fact, .. } => self.reveals.retain(|r| &r.fact != fact),
             RoomEvent::Notes { role, text, .. } => self.notes[slot(*role)] = text.clone(),
             RoomEvent::RecapSubmitted { text, .. } => self.recap = Some(text.clone()),
+            RoomEvent::RecapDrafted { text, .. } => {
+                self.recap_draft = Some(text.clone()).filter(|t| !t.is_empty());
+            }
+            RoomEvent::FeedbackDrafted { heard, comment, .. } => {
+                self.feedback_draft = Some(Feedback {
+                    heard: *heard,
+                    comment: comment.clone(),
+                });
+            }
             RoomEvent::FeedbackSubmitted { heard, comment, .. } => {
                 self.feedback = Some(Feedback {
                     heard: *heard,
@@ -799,7 +932,9 @@ impl Room {
                     length: text.chars().count() as u32,
                 }]
             }
-            RoomEvent::Notes { .. } => Vec::new(),
+            RoomEvent::Notes { .. }
+            | RoomEvent::RecapDrafted { .. }
+            | RoomEvent::FeedbackDrafted { .. } => Vec::new(),
             RoomEvent::RecapSubmitted { .. } => {
                 vec![ServerMsg::PartnerSubmitted { role: Role::Seller }]
             }
@@ -868,6 +1003,8 @@ impl Room {
             | RoomEvent::Revealed { .. }
             | RoomEvent::Unrevealed { .. }
             | RoomEvent::Notes { .. }
+            | RoomEvent::RecapDrafted { .. }
+            | RoomEvent::FeedbackDrafted { .. }
             | RoomEvent::RecapSubmitted { .. }
             | RoomEvent::FeedbackSubmitted { .. }
             | RoomEvent::BotSeated { .. } => Vec::new(),

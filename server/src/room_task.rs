@@ -133,6 +133,9 @@ pub struct LiveSnapshot {
     pub last_activity_at: Millis,
     /// When the snapshot was read, so `remaining_ms` can be brought up to date.
     pub taken_at: Millis,
+    /// When the phase ends on the clock (none while paused): an extension moves it, and
+    /// that is news for the live card even though nothing else changed.
+    pub ends_at: Option<Millis>,
 }
 
 /// What a room tells its workshop session.
@@ -493,57 +496,59 @@ impl RoomTask {
         }
     }
 
-    /// Sends `who` everything the room has told their role so far, then the clock as it
-    /// stands now (the replayed phase messages carry the time left back then).
-    fn rebuild_view(&self, who: &Participant) {
+    /// Everything the room has told `who`'s role so far, then the clock as it stands
+    /// now (the replayed phase messages carry the time left back then).
+    fn rebuild_view(&self, who: &Participant) -> Vec<ServerMsg> {
+        let mut view = Vec::new();
         let Some(first) = self.log.first() else {
-            return;
+            return view;
         };
         let Some(mut replay) = Room::open(first, self.room.scenario.clone()) else {
-            return;
+            return view;
         };
         let role = self.room.role_of(who.id);
         for e in &self.log {
             let e = self.with_chat_text(e, replay.transcript.len());
             replay.apply(&e);
-            let msgs = match role {
+            view.extend(match role {
                 Some(r) => replay.view(&e, r),
                 None => replay.view_observer(&e),
-            };
-            for m in msgs {
-                who.outbox.send(m);
-            }
+            });
         }
-        who.outbox.send(self.room.phase_now(clock::now_ms()));
+        view.push(self.room.phase_now(clock::now_ms()));
         if let Some(r) = role {
             let notes = &self.room.notes[slot(r)];
             if !notes.is_empty() {
-                who.outbox.send(ServerMsg::NotesRestored {
+                view.push(ServerMsg::NotesRestored {
                     text: notes.clone(),
                 });
             }
             if self.away[slot(r.other())].is_some() {
-                who.outbox.send(ServerMsg::PartnerAway {
+                view.push(ServerMsg::PartnerAway {
                     name: self.room.seat(r.other()).name.clone(),
                     grace_ms: self.grace_left(r.other()),
                 });
             }
         }
+        view
     }
 
     /// `event` as it was committed: a chat event gets its text back from the transcript
     /// line it became (the `line`th chat of the room).
     fn with_chat_text(&self, event: &RoomEvent, line: usize) -> RoomEvent {
         match event {
-            RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+            RoomEvent::Chat {
+                from, at, index, ..
+            } => RoomEvent::Chat {
                 from: *from,
                 text: self
                     .room
                     .transcript
-                    .get(line)
+                    .get(index.map_or(line, |i| i as usize))
                     .map(|l| l.text.clone())
                     .unwrap_or_default(),
                 at: *at,
+                index: *index,
             },
             other => other.clone(),
         }
@@ -667,8 +672,12 @@ impl RoomTask {
         })
     }
 
-    /// When the bot's pending reply is due.
+    /// When the bot's pending reply is due. A paused round holds it back, as it holds
+    /// back everyone's chat; it comes once the trainer resumes.
     fn bot_due(&self) -> Option<tokio::time::Instant> {
+        if self.room.is_paused() {
+            return None;
+        }
         self.bot.as_ref()?.pending.as_ref().map(|(at, _)| *at)
     }
 
@@ -713,6 +722,7 @@ impl RoomTask {
         let now = clock::now_ms();
         LiveSnapshot {
             taken_at: now,
+            ends_at: self.room.deadline(),
             phase: self.room.phase,
             remaining_ms: self.room.remaining_ms(now),
             paused: self.room.is_paused(),
@@ -761,6 +771,9 @@ impl RoomTask {
     }
 
     pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
+        // Stalls before this room existed are not its business.
+        let mut stalls = clock::stall_updates();
+        let mut stalls_seen = clock::stalled_ms();
         if !self.commit(first).await && self.log.is_empty() {
             // The room could not even be recorded: tell the seats and give up on it.
             for p in std::iter::once(&self.seller).chain(self.buyer.iter()) {
@@ -826,10 +839,16 @@ impl RoomTask {
                     Some(RoomCmd::Close) | None => break,
                     Some(cmd) => Box::pin(self.handle(cmd)).await,
                 },
+                _ = stalls.changed() => {
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
+                }
                 _ = tokio::time::sleep_until(wake) => {
                     if self.room.phase == Phase::Debrief {
                         break;
                     }
+                    // A timer that fires late because the process did not run must not
+                    // end the phase with time the people never had.
+                    Box::pin(self.give_back_stall(&mut stalls_seen)).await;
                     let events = self.room.on_timer(clock::now_ms());
                     if !self.commit(events).await {
                         // The log refused the phase change; try again shortly.
@@ -863,6 +882,21 @@ impl RoomTask {
         }
         self.hub.room_closed(id);
         tracing::info!(room = %id, "room closed");
+    }
+
+    /// Gives a running phase the time the process spent stalled since `seen` (see
+    /// [`clock::stalled_ms`]), as a [`RoomEvent::ClockStopped`] everyone is shown.
+    async fn give_back_stall(&mut self, seen: &mut u64) {
+        let stalled = clock::stalled_ms();
+        if stalled <= *seen {
+            return;
+        }
+        let ms = stalled - *seen;
+        *seen = stalled;
+        if self.room.phase != Phase::Debrief && !self.room.is_paused() {
+            let at = clock::now_ms();
+            self.commit(vec![RoomEvent::ClockStopped { ms, at }]).await;
+        }
     }
 
     async fn handle(&mut self, cmd: RoomCmd) {
@@ -945,23 +979,25 @@ impl RoomTask {
                 let Some(who) = who else {
                     return;
                 };
-                let attached = who.outbox.attach(conn, last_seq);
-                who.outbox.send(ServerMsg::Reconnected {
-                    you: who.id,
-                    name: who.name(),
-                    replayed: attached == Attached::Replayed,
-                });
-                if attached == Attached::Rebuild {
-                    if let Some(s) = &self.session {
-                        who.outbox.send(ServerMsg::SessionJoined {
-                            session: s.id,
-                            title: s.title.clone(),
-                            code: s.code.clone(),
-                            name: who.name(),
-                        });
+                who.outbox.attach_then(conn, last_seq, |attached| {
+                    let mut msgs = vec![ServerMsg::Reconnected {
+                        you: who.id,
+                        name: who.name(),
+                        replayed: attached == Attached::Replayed,
+                    }];
+                    if attached == Attached::Rebuild {
+                        if let Some(s) = &self.session {
+                            msgs.push(ServerMsg::SessionJoined {
+                                session: s.id,
+                                title: s.title.clone(),
+                                code: s.code.clone(),
+                                name: who.name(),
+                            });
+                        }
+                        msgs.extend(self.rebuild_view(&who));
                     }
-                    self.rebuild_view(&who);
-                }
+                    msgs
+                });
                 self.back(from);
             }
             RoomCmd::Host(action) => {
@@ -1013,10 +1049,13 @@ async fn oldest_line_saved(unsaved: &mut VecDeque<UnsavedLine>) -> Result<EventI
 /// The room's own log keeps chat events without their text: the transcript has it.
 fn without_chat_text(event: RoomEvent) -> RoomEvent {
     match event {
-        RoomEvent::Chat { from, at, .. } => RoomEvent::Chat {
+        RoomEvent::Chat {
+            from, at, index, ..
+        } => RoomEvent::Chat {
             from,
             text: String::new(),
             at,
+            index,
         },
         other => other,
     }
@@ -1044,5 +1083,6 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::RateLimited => "rate_limited",
         ErrorCode::ReconnectFailed => "reconnect_failed",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::Paused => "paused",
     }
 }

@@ -65,6 +65,31 @@ pub enum StoreError {
     /// The folder that should hold the data file could not be created.
     #[error("cannot create the folder {} for the event log: {reason}", path.display())]
     CreateDir { path: PathBuf, reason: String },
+    /// Another process (another `uncover serve`) has the log open: two writers would
+    /// hand out the same ids and merge strangers into each other's rooms.
+    #[error(
+        "the event log {} is already in use by {holder} (its lock file {} is held); \
+         stop that server first, or point --data at another file",
+        path.display(),
+        lock.display()
+    )]
+    InUse {
+        path: PathBuf,
+        lock: PathBuf,
+        holder: String,
+    },
+    /// A file SQLite needs beside the log cannot be written; serving would crash later.
+    #[error(
+        "cannot write {}, which the event log {} needs beside it: {reason}; \
+         fix its owner or permissions",
+        side.display(),
+        path.display()
+    )]
+    SideFile {
+        path: PathBuf,
+        side: PathBuf,
+        reason: String,
+    },
     /// The data file could not be opened or prepared.
     #[error("cannot open the event log {}: {reason}", path.display())]
     Open { path: PathBuf, reason: String },
@@ -157,15 +182,26 @@ pub trait EventLog: Send + Sync + fmt::Debug {
 
     /// Commit counters so far.
     fn stats(&self) -> CommitStats;
+
+    /// Notes that the server is running at `at_ms`, cheaply and without an event (it is
+    /// called twice a second); a crash loses at most the latest note. Blocks briefly.
+    fn mark_alive(&self, _at_ms: Millis) {}
+
+    /// The latest [`mark_alive`](Self::mark_alive) note that survived, if the engine
+    /// keeps them.
+    fn last_alive(&self) -> Option<Millis> {
+        None
+    }
 }
 
 /// Opens the log at `location`: [`MEMORY_LOCATION`] keeps it in memory, anything else
-/// is an SQLite file (created, with its folder, if missing).
+/// is an SQLite file (created, with its folder, if missing), locked against a second
+/// server opening it (see [`SqliteLog::open_exclusive`]).
 pub fn open(location: &Path) -> Result<Arc<dyn EventLog>, StoreError> {
     if location.as_os_str() == MEMORY_LOCATION {
         return Ok(Arc::new(MemoryLog::new()));
     }
-    Ok(Arc::new(SqliteLog::open(location)?))
+    Ok(Arc::new(SqliteLog::open_exclusive(location)?))
 }
 
 /// The answer to a log operation, resolving when the operation is done.

@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock;
 use crate::console::{
-    ConsoleState, FactTally, LiveFlag, LiveRoom, Member, MemberStatus, PairResult, RoundPlan,
-    RoundResults,
+    ConsoleState, FactTally, FailedJoin, LiveFlag, LiveRoom, Member, MemberStatus, PairResult,
+    RaisedHand, RoundPlan, RoundResults,
 };
 use crate::hub::{clean_name, Hub, Participant, RoomSpec, SessionSeat};
 use crate::pairing::{self, History};
@@ -117,6 +117,19 @@ pub enum SessionEvent {
         text: String,
         at: Millis,
     },
+    /// A member in `room` called the trainer over.
+    HandRaised {
+        room: RoomId,
+        member: ParticipantId,
+        at: Millis,
+    },
+    /// The raised hand in `room` came down: the trainer answered it (`answered`), or
+    /// the member took it back.
+    HandLowered {
+        room: RoomId,
+        answered: bool,
+        at: Millis,
+    },
 }
 
 impl SessionEvent {
@@ -128,7 +141,9 @@ impl SessionEvent {
             | SessionEvent::Renamed { at, .. }
             | SessionEvent::Removed { at, .. }
             | SessionEvent::RoundStarted { at, .. }
-            | SessionEvent::Broadcast { at, .. } => *at,
+            | SessionEvent::Broadcast { at, .. }
+            | SessionEvent::HandRaised { at, .. }
+            | SessionEvent::HandLowered { at, .. } => *at,
         }
     }
 }
@@ -169,6 +184,21 @@ pub struct SessionState {
     pub members: Vec<MemberRecord>,
     pub rounds: Vec<RoundRecord>,
     pub history: History,
+    /// Every hand raised in the session, oldest first.
+    pub hands: Vec<HandRecord>,
+}
+
+/// A pair calling the trainer over, and when the call was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandRecord {
+    pub room: RoomId,
+    /// The member who raised it.
+    pub member: ParticipantId,
+    pub raised_at: Millis,
+    /// When it came down; none while it is still up.
+    pub lowered_at: Option<Millis>,
+    /// The trainer answered it (rather than the member taking it back).
+    pub answered: bool,
 }
 
 impl SessionState {
@@ -194,6 +224,7 @@ impl SessionState {
             members: Vec::new(),
             rounds: Vec::new(),
             history: History::default(),
+            hands: Vec::new(),
         })
     }
 
@@ -266,7 +297,50 @@ impl SessionState {
                 });
             }
             SessionEvent::Broadcast { .. } => {}
+            SessionEvent::HandRaised { room, member, at } => {
+                if self.raised_hand(*room).is_none() {
+                    self.hands.push(HandRecord {
+                        room: *room,
+                        member: *member,
+                        raised_at: *at,
+                        lowered_at: None,
+                        answered: false,
+                    });
+                }
+            }
+            SessionEvent::HandLowered {
+                room, answered, at, ..
+            } => {
+                if let Some(h) = self
+                    .hands
+                    .iter_mut()
+                    .find(|h| h.room == *room && h.lowered_at.is_none())
+                {
+                    h.lowered_at = Some(*at);
+                    h.answered = *answered;
+                }
+            }
         }
+    }
+
+    /// The hand still up in `room`, if any.
+    pub fn raised_hand(&self, room: RoomId) -> Option<&HandRecord> {
+        self.hands
+            .iter()
+            .find(|h| h.room == room && h.lowered_at.is_none())
+    }
+
+    /// The room of the current round that `member` plays or observes in.
+    pub fn room_of_member(&self, member: ParticipantId) -> Option<RoomId> {
+        let round = self.rounds.last()?;
+        round
+            .rooms
+            .iter()
+            .zip(&round.pairs)
+            .find(|(_, p)| {
+                p.seller == member || p.buyer == Some(member) || p.observers.contains(&member)
+            })
+            .map(|(room, _)| *room)
     }
 }
 
@@ -284,6 +358,11 @@ pub enum SessionCmd {
         who: ParticipantId,
         msg: ClientMsg,
     },
+    /// A trainee's message for the session itself (`raise_hand`, `lower_hand`).
+    FromMember {
+        who: ParticipantId,
+        msg: ClientMsg,
+    },
     /// A member's or host's connection ended, or came back; with `rebuild`, they need
     /// their whole view again (the server restarted since they last saw it).
     Presence {
@@ -293,6 +372,12 @@ pub enum SessionCmd {
     Room {
         room: RoomId,
         report: RoomReport,
+    },
+    /// Rooms of the latest round that the log shows were never opened: the server
+    /// stopped between recording the round's start and opening them. Opened now, as
+    /// planned, with fresh clocks.
+    OpenUnopened {
+        rooms: Vec<RoomId>,
     },
     Export(oneshot::Sender<SessionExport>),
     /// Delete the session and its data; replies when the log no longer holds it.
@@ -388,6 +473,7 @@ pub fn spawn(
         plan: None,
         views,
         rng: StdRng::from_rng(&mut rand::rng()),
+        failed_joins: Vec::new(),
     };
     tokio::spawn(session.run(pending, rx));
 }
@@ -408,14 +494,19 @@ struct Session {
     plan: Option<RoundPlan>,
     views: HashMap<RoomId, RoomView>,
     rng: StdRng,
+    /// Recent refused joins, newest last, so the console can say who could not get in.
+    failed_joins: Vec<FailedJoin>,
 }
+
+/// How many refused joins the console lists.
+const FAILED_JOINS_KEPT: usize = 10;
 
 type HostResult = Result<(), (ErrorCode, String)>;
 
 fn saving_failed() -> (ErrorCode, String) {
     (
-        ErrorCode::WrongState,
-        "the server could not save that; try again".into(),
+        ErrorCode::Unavailable,
+        "the server could not save that; nothing changed, try again".into(),
     )
 }
 
@@ -486,12 +577,31 @@ impl Session {
         match cmd {
             SessionCmd::Join { who } => self.join(who).await,
             SessionCmd::Host { who, created } => self.add_host(who, created),
+            SessionCmd::OpenUnopened { rooms } => {
+                let Some(round) = self.state.rounds.last().cloned() else {
+                    return;
+                };
+                for (pair, room) in round.pairs.iter().zip(&round.rooms) {
+                    if rooms.contains(room) {
+                        tracing::info!(session = %self.state.id, room = %room, "opening a room the restart found unopened");
+                        self.open_room(pair, *room, round.channel, round.timings);
+                    }
+                }
+                self.push_console();
+            }
             SessionCmd::FromHost { who, msg } => {
                 let Some(host) = self.hosts.iter().find(|h| h.id == who).cloned() else {
                     return;
                 };
                 if let Err((code, message)) = self.host_action(msg).await {
                     host.error(code, message);
+                }
+            }
+            SessionCmd::FromMember { who, msg } => {
+                if let Err((code, message)) = self.member_action(who, msg).await {
+                    if let Some(p) = self.participant(who) {
+                        p.error(code, message);
+                    }
                 }
             }
             SessionCmd::Presence { who, rebuild } => {
@@ -512,6 +622,18 @@ impl Session {
                                 code: self.state.code.clone(),
                                 name: p.name(),
                             });
+                            // A hand still up in their pair's room comes back with the view.
+                            let hand = self
+                                .state
+                                .member_by_participant(who)
+                                .and_then(|m| self.state.room_of_member(m.id))
+                                .and_then(|room| self.state.raised_hand(room));
+                            if let Some(h) = hand {
+                                p.outbox.send(ServerMsg::Hand {
+                                    raised: true,
+                                    by: Some(self.name_of(h.member)),
+                                });
+                            }
                         }
                     }
                     self.push_console();
@@ -556,10 +678,11 @@ impl Session {
         let event = match existing {
             Some(m) if m.participant == who.id => None,
             Some(m) if self.connected(&m) => {
-                who.error(
-                    ErrorCode::InvalidInput,
-                    format!("someone called {name} is already in this workshop; add an initial"),
+                let reason = format!(
+                    "Someone called {} is already in this workshop. Add an initial or a surname, e.g. “{} K”.",
+                    m.name, name
                 );
+                self.refuse_join(&who, &name, reason, ErrorCode::InvalidInput);
                 return;
             }
             // The same person back on another device: they keep their history.
@@ -569,10 +692,8 @@ impl Session {
                 at: clock::now_ms(),
             }),
             None if self.state.members.len() >= MAX_MEMBERS => {
-                who.error(
-                    ErrorCode::WrongState,
-                    format!("this workshop is full ({MAX_MEMBERS} people)"),
-                );
+                let reason = format!("This workshop is full ({MAX_MEMBERS} people).");
+                self.refuse_join(&who, &name, reason, ErrorCode::WrongState);
                 return;
             }
             None => Some(SessionEvent::Joined {
@@ -598,6 +719,120 @@ impl Session {
         self.push_console();
     }
 
+    /// Tells `who` why they cannot join (a `join_refused`, then the `error`), and lists
+    /// the attempt on the console.
+    fn refuse_join(&mut self, who: &Participant, name: &str, reason: String, code: ErrorCode) {
+        who.outbox.send(ServerMsg::JoinRefused {
+            code: self.state.code.clone(),
+            reason: reason.clone(),
+        });
+        who.error(code, reason.clone());
+        self.failed_joins.push(FailedJoin {
+            name: name.to_string(),
+            reason,
+            at: clock::now_ms(),
+        });
+        if self.failed_joins.len() > FAILED_JOINS_KEPT {
+            self.failed_joins.remove(0);
+        }
+        self.push_console();
+    }
+
+    /// A trainee's raised or lowered hand.
+    async fn member_action(&mut self, who: ParticipantId, msg: ClientMsg) -> HostResult {
+        let Some(member) = self.state.member_by_participant(who).map(|m| m.id) else {
+            return Err((ErrorCode::WrongState, "you are not in this workshop".into()));
+        };
+        let room = self
+            .state
+            .room_of_member(member)
+            .filter(|r| self.views.get(r).is_none_or(|v| v.debrief.is_none()))
+            .ok_or_else(|| {
+                (
+                    ErrorCode::WrongState,
+                    "you can call the trainer during a round; between rounds, just wave"
+                        .to_string(),
+                )
+            })?;
+        let event = match msg {
+            ClientMsg::RaiseHand => {
+                if self.state.raised_hand(room).is_some() {
+                    return Ok(());
+                }
+                SessionEvent::HandRaised {
+                    room,
+                    member,
+                    at: clock::now_ms(),
+                }
+            }
+            ClientMsg::LowerHand => {
+                if self.state.raised_hand(room).is_none() {
+                    return Ok(());
+                }
+                SessionEvent::HandLowered {
+                    room,
+                    answered: false,
+                    at: clock::now_ms(),
+                }
+            }
+            other => {
+                return Err((
+                    ErrorCode::WrongState,
+                    format!(
+                        "`{}` is not a workshop message",
+                        crate::hub::message_type(&other)
+                    ),
+                ))
+            }
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        self.hand_changed(room);
+        Ok(())
+    }
+
+    /// Tells the pair (and observers) and the consoles that `room`'s hand went up or down.
+    fn hand_changed(&self, room: RoomId) {
+        let hand = self.state.raised_hand(room);
+        let msg = ServerMsg::Hand {
+            raised: hand.is_some(),
+            by: hand.map(|h| self.name_of(h.member)),
+        };
+        if let Some((_, pair)) = self.pair_of(room) {
+            for m in std::iter::once(pair.seller)
+                .chain(pair.buyer)
+                .chain(pair.observers.iter().copied())
+            {
+                if let Some(p) = self
+                    .state
+                    .member(m)
+                    .and_then(|m| self.participant(m.participant))
+                {
+                    p.outbox.send(msg.clone());
+                }
+            }
+        }
+        if let Some(card) = self.live_card(room) {
+            self.to_hosts(ServerMsg::Live(Box::new(card)));
+        }
+    }
+
+    async fn answer_hand(&mut self, room: RoomId) -> HostResult {
+        if self.state.raised_hand(room).is_none() {
+            return Err((
+                ErrorCode::NotFound,
+                format!("no hand is raised in room {room}"),
+            ));
+        }
+        let event = SessionEvent::HandLowered {
+            room,
+            answered: true,
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        self.hand_changed(room);
+        Ok(())
+    }
+
     fn add_host(&mut self, who: Arc<Participant>, created: bool) {
         if created {
             who.outbox.send(ServerMsg::SessionCreated {
@@ -614,6 +849,22 @@ impl Session {
         }
         who.outbox
             .send(ServerMsg::Console(Box::new(self.console())));
+    }
+
+    /// Pairs whose scenario someone in them has already played, in words.
+    fn scenario_warnings(&self, pairs: &[PlannedPair]) -> Vec<String> {
+        pairing::scenario_warnings(
+            pairs,
+            &self.state.history,
+            |p| self.name_of(p),
+            |s| {
+                self.hub
+                    .library()
+                    .get(s)
+                    .map(|sc| sc.title.clone())
+                    .unwrap_or_else(|| s.to_string())
+            },
+        )
     }
 
     fn name_of(&self, id: ParticipantId) -> String {
@@ -647,6 +898,8 @@ impl Session {
                 self.control(room, HostAction::Extend { seconds })
             }
             ClientMsg::EndPhase { room } => self.control(room, HostAction::End),
+            ClientMsg::EndRound { room } => self.control(room, HostAction::EndRound),
+            ClientMsg::AnswerHand { room } => self.answer_hand(room).await,
             ClientMsg::Broadcast { text } => self.broadcast(&text).await,
             ClientMsg::Rename { participant, name } => self.rename(participant, &name).await,
             ClientMsg::Remove { participant } => self.remove(participant).await,
@@ -721,7 +974,8 @@ impl Session {
             &mut self.rng,
         )
         .map_err(|e| (ErrorCode::WrongState, e.to_string()))?;
-        let warnings = pairing::warnings(&plan.pairs, &self.state.history, |p| self.name_of(p));
+        let mut warnings = pairing::warnings(&plan.pairs, &self.state.history, |p| self.name_of(p));
+        warnings.extend(self.scenario_warnings(&plan.pairs));
         self.plan = Some(RoundPlan {
             round: self.state.rounds.len() as u32 + 1,
             channel,
@@ -762,6 +1016,7 @@ impl Session {
             }
         }
         let mut warnings = pairing::warnings(&pairs, &self.state.history, |p| self.name_of(p));
+        warnings.extend(self.scenario_warnings(&pairs));
         for m in self.state.members.iter().filter(|m| self.connected(m)) {
             if !seen.contains(&m.id) {
                 warnings.push(format!("{} sits this round out", m.name));
@@ -1032,10 +1287,16 @@ impl Session {
                 }
             }
             RoomReport::Debrief(d) => {
+                let first = view.debrief.is_none();
                 view.debrief = Some(*d);
                 if let Some(ri) = self.round_of(room) {
                     let results = self.results(ri);
                     self.to_hosts(ServerMsg::RoundResults(Box::new(results)));
+                }
+                if first {
+                    // The pair is back in the lobby: the participants list must stop
+                    // saying "Selling" and "Buying".
+                    self.push_console();
                 }
             }
         }
@@ -1132,6 +1393,10 @@ impl Session {
             seller_connected: live.seller_connected,
             buyer_connected: live.buyer_connected,
             idle_ms: now.saturating_sub(live.last_activity_at),
+            hand: self.state.raised_hand(room).map(|h| RaisedHand {
+                by: self.name_of(h.member),
+                raised_ms_ago: now.saturating_sub(h.raised_at),
+            }),
         })
     }
 
@@ -1314,6 +1579,7 @@ impl Session {
                 .map(|ri| self.results(ri))
                 .collect(),
             lan_urls: self.hub.lan_urls().to_vec(),
+            failed_joins: self.failed_joins.clone(),
         }
     }
 
@@ -1356,6 +1622,18 @@ impl Session {
                             buyer: self.buyer_name(p),
                             observers: p.observers.iter().map(|o| self.name_of(*o)).collect(),
                             debrief: self.views.get(id).and_then(|v| v.debrief.clone()),
+                            hands: self
+                                .state
+                                .hands
+                                .iter()
+                                .filter(|h| h.room == *id)
+                                .map(|h| ExportHand {
+                                    by: self.name_of(h.member),
+                                    raised_at: h.raised_at,
+                                    lowered_at: h.lowered_at,
+                                    answered: h.answered,
+                                })
+                                .collect(),
                         })
                         .collect(),
                 })
@@ -1404,4 +1682,19 @@ pub struct ExportPair {
     pub observers: Vec<String>,
     /// None while the pair is still playing.
     pub debrief: Option<Debrief>,
+    /// Every time the pair called the trainer over (`raise_hand`), oldest first.
+    #[serde(default)]
+    pub hands: Vec<ExportHand>,
+}
+
+/// A raised hand as exported.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportHand {
+    /// Who raised it.
+    pub by: String,
+    pub raised_at: Millis,
+    /// None: still up when exported.
+    pub lowered_at: Option<Millis>,
+    /// The trainer answered it (false: the trainee took it back).
+    pub answered: bool,
 }

@@ -5,10 +5,12 @@
 //! The reader also keeps the connection honest: a heartbeat notices dead peers, a rate
 //! limit refuses floods, and the Origin check keeps other web pages out.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
@@ -19,6 +21,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use tokio::sync::{mpsc, Notify};
 
 use crate::hub::{clean_name, Participant, SessionSeat};
+use crate::listener::Peer;
 use crate::outbox::{Connection, Outbox, Outgoing, OUTBOX_CAPACITY};
 use crate::protocol::{
     decode_client, ClientMsg, ErrorCode, ScenarioSummary, ServerMsg, PROTOCOL_VERSION,
@@ -56,11 +59,40 @@ pub const MESSAGES_PER_SECOND: u32 = 20;
 pub const MESSAGE_BURST: u32 = 40;
 /// Refusals in a row after which a flooding connection is closed.
 pub const FLOOD_STRIKES: u32 = 100;
-/// Joining attempts (hello, reconnect, join codes, host links) per second per IP. A room
-/// behind one NAT joins within a minute; guessing a code at this pace takes decades.
+/// Joining attempts (reconnect, join codes, pair links, host links) per second per IP;
+/// `hello` is not one, so a code-guesser cannot lock the trainees behind its NAT out of
+/// greeting. A room behind one NAT joins within a minute at this pace.
 pub const JOINS_PER_SECOND: u32 = 2;
-/// The burst a whole workshop behind one address needs when everyone joins at once.
+/// The burst a whole workshop behind one address needs when everyone joins (or, after
+/// a restart, reconnects) at once.
 pub const JOIN_BURST: u32 = 120;
+/// Wrong codes (join codes, pair links, host links) one address may try per minute,
+/// after a burst of [`GUESS_BURST`]; past that its attempts are refused for a minute. A
+/// person mistypes a code once or twice.
+pub const GUESSES_PER_MINUTE: u32 = 6;
+/// Wrong codes an address may try in a row before [`GUESSES_PER_MINUTE`] applies.
+pub const GUESS_BURST: u32 = 12;
+/// Wrong codes per minute across all addresses. Past it, every address that guessed
+/// wrong in the last [`GUESS_MEMORY`] is refused for a minute (addresses that never
+/// guessed wrong, the trainees, still join). With 31⁶ ≈ 887 million codes, even ten
+/// thousand addresses get about one guess each per ten minutes: a code survives a
+/// day-long workshop with better than 99.8% odds.
+pub const GLOBAL_GUESSES_PER_MINUTE: u32 = 60;
+/// The burst of wrong codes across all addresses before the global pace applies.
+pub const GLOBAL_GUESS_BURST: u32 = 120;
+/// How long an address that guessed wrong is remembered for the global limit.
+pub const GUESS_MEMORY: Duration = Duration::from_secs(10 * 60);
+/// How long an address is refused once a guessing limit is hit.
+pub const GUESS_PENALTY: Duration = Duration::from_secs(60);
+/// A socket that has not said `hello` (or `reconnect`) within this time is closed with
+/// [`CLOSE_POLICY`]: a page says it at once, and an idle socket holds a file descriptor.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open websockets per address. A workshop of 60 behind one NAT, with a few tabs each
+/// and the trainer's console, fits many times over; one address opening thousands is
+/// exhausting file descriptors, and further upgrades get HTTP 429.
+pub const CONNECTIONS_PER_ADDRESS: usize = 512;
+/// Close code for a text frame that is not UTF-8 (RFC 6455 "invalid frame payload data").
+pub const CLOSE_BAD_DATA: u16 = 1007;
 
 /// How fast one connection may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,9 +110,24 @@ impl Default for MessageRate {
     }
 }
 
+/// What is remembered of an address that guessed a code wrong.
+#[derive(Debug, Clone, Copy)]
+struct Guesser {
+    last_wrong: Instant,
+    refused_until: Option<Instant>,
+}
+
 /// Limits shared by every connection.
 pub struct Guards {
     joins: DefaultKeyedRateLimiter<IpAddr>,
+    /// Wrong guesses per address, and across all addresses.
+    wrong_guesses: DefaultKeyedRateLimiter<IpAddr>,
+    all_wrong_guesses: DefaultDirectRateLimiter,
+    guessers: DashMap<IpAddr, Guesser>,
+    /// Until when addresses that guessed wrong recently are all refused.
+    everyone_refused_until: Mutex<Option<Instant>>,
+    /// Open websockets per address.
+    connections: DashMap<IpAddr, usize>,
     rate: MessageRate,
     /// Extra origins (scheme://host:port) allowed besides the server's own address.
     allowed_origins: Vec<String>,
@@ -104,6 +151,20 @@ impl Guards {
             joins: RateLimiter::keyed(
                 Quota::per_second(nonzero(JOINS_PER_SECOND)).allow_burst(nonzero(JOIN_BURST)),
             ),
+            // The wrong guess that finds the bucket empty was already let through, so
+            // the bucket holds one less: the attempt after GUESS_BURST wrong ones is
+            // refused.
+            wrong_guesses: RateLimiter::keyed(
+                Quota::per_minute(nonzero(GUESSES_PER_MINUTE))
+                    .allow_burst(nonzero(GUESS_BURST.saturating_sub(1))),
+            ),
+            all_wrong_guesses: RateLimiter::direct(
+                Quota::per_minute(nonzero(GLOBAL_GUESSES_PER_MINUTE))
+                    .allow_burst(nonzero(GLOBAL_GUESS_BURST)),
+            ),
+            guessers: DashMap::new(),
+            everyone_refused_until: Mutex::new(None),
+            connections: DashMap::new(),
             rate,
             allowed_origins,
         }
@@ -111,6 +172,80 @@ impl Guards {
 
     fn join_allowed(&self, ip: IpAddr) -> bool {
         self.joins.check_key(&ip).is_ok()
+    }
+
+    /// Whether `ip` may try a code now (see [`GUESSES_PER_MINUTE`]).
+    fn guess_allowed(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let Some(g) = self.guessers.get(&ip).map(|g| *g) else {
+            return true;
+        };
+        if g.refused_until.is_some_and(|t| t > now) {
+            return false;
+        }
+        let everyone = self
+            .everyone_refused_until
+            .lock()
+            .map(|t| t.is_some_and(|t| t > now))
+            .unwrap_or(false);
+        !(everyone && now.duration_since(g.last_wrong) < GUESS_MEMORY)
+    }
+
+    /// `ip` tried a code that does not exist.
+    fn guessed_wrong(&self, ip: IpAddr) {
+        let now = Instant::now();
+        if self.guessers.len() > MAX_GUESSERS {
+            self.guessers
+                .retain(|_, g| now.duration_since(g.last_wrong) < GUESS_MEMORY);
+        }
+        let refused_until = self
+            .wrong_guesses
+            .check_key(&ip)
+            .is_err()
+            .then_some(now + GUESS_PENALTY);
+        self.guessers.insert(
+            ip,
+            Guesser {
+                last_wrong: now,
+                refused_until,
+            },
+        );
+        if self.all_wrong_guesses.check().is_err() {
+            if let Ok(mut t) = self.everyone_refused_until.lock() {
+                *t = Some(now + GUESS_PENALTY);
+            }
+        }
+    }
+
+    /// A slot for one more websocket from `ip`, or none if it has too many open.
+    fn connection_slot(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionSlot> {
+        let mut open = self.connections.entry(ip).or_insert(0);
+        if *open >= CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *open += 1;
+        Some(ConnectionSlot {
+            guards: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// Addresses remembered for guessing before the stale ones are forgotten.
+const MAX_GUESSERS: usize = 100_000;
+
+/// One open websocket counted against its address; dropping it frees the slot.
+struct ConnectionSlot {
+    guards: Arc<Guards>,
+    ip: IpAddr,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.guards.connections.remove_if_mut(&self.ip, |_, open| {
+            *open = open.saturating_sub(1);
+            *open == 0
+        });
     }
 }
 
@@ -134,7 +269,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -146,11 +281,22 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    let Some(slot) = state.guards.connection_slot(peer.ip()) else {
+        crate::metrics::rejected("too_many_connections");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address; close some tabs",
+        )
+            .into_response();
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, peer.ip()))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, peer.ip()).await;
+            drop(slot);
+        })
 }
 
 async fn write_loop(
@@ -170,7 +316,7 @@ async fn write_loop(
         for item in items {
             let fed = match item {
                 Outgoing::Text(text) => sink.feed(Message::Text(text)).await,
-                Outgoing::Replay(frames) => {
+                Outgoing::Replay(frames) | Outgoing::Batch(frames) => {
                     let mut fed = Ok(());
                     for text in frames {
                         fed = sink.feed(Message::Text(text)).await;
@@ -241,6 +387,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     heartbeat.tick().await;
     let mut last_heard = tokio::time::Instant::now();
     let mut closing = state.closing.clone();
+    let hello_due = tokio::time::Instant::now() + HELLO_TIMEOUT;
 
     loop {
         let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
@@ -259,6 +406,15 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 }
                 out.ping();
                 continue;
+            }
+            _ = tokio::time::sleep_until(hello_due), if me.is_none() => {
+                refuse(
+                    out,
+                    ErrorCode::NotIntroduced,
+                    format!("no hello within {} seconds", HELLO_TIMEOUT.as_secs()),
+                );
+                own.close(CLOSE_POLICY, "no hello in time");
+                break;
             }
             _ = closing.changed() => {
                 out.send(ServerMsg::ServerClosing {
@@ -285,7 +441,9 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 // tungstenite reports oversized frames as errors and the socket is then
                 // unusable; say why before it closes.
                 let msg = e.to_string();
-                if msg.contains("too long")
+                if msg.contains("UTF-8") || msg.contains("utf-8") {
+                    own.close(CLOSE_BAD_DATA, "invalid UTF-8 in a text frame");
+                } else if msg.contains("too long")
                     || msg.contains("too big")
                     || msg.contains("Space limit")
                 {
@@ -321,7 +479,10 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 continue;
             }
         };
-        if is_join_attempt(&msg) && !state.guards.join_allowed(ip) {
+        let guess = is_guess(&msg);
+        if (is_join_attempt(&msg) && !state.guards.join_allowed(ip))
+            || (guess && !state.guards.guess_allowed(ip))
+        {
             refuse(
                 out,
                 ErrorCode::RateLimited,
@@ -342,7 +503,13 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                         continue;
                     }
                 };
-                let p = hub.introduce(name, fresh.clone());
+                let p = match Box::pin(hub.introduce(name, fresh.clone())).await {
+                    Ok(p) => p,
+                    Err((code, message)) => {
+                        refuse(out, code, message);
+                        continue;
+                    }
+                };
                 p.outbox.send(ServerMsg::Welcome {
                     protocol: PROTOCOL_VERSION,
                     you: p.id,
@@ -392,6 +559,11 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     p.error(ErrorCode::WrongState, "you are not in a room");
                 }
             }
+            (Some(p), ClientMsg::CreateSession { title }) => {
+                if let Err((code, message)) = Box::pin(hub.create_session(p, title)).await {
+                    p.error(code, message);
+                }
+            }
             (Some(p), ClientMsg::DeleteSession) => {
                 if let Err((code, message)) = Box::pin(hub.delete_hosted_session(p)).await {
                     p.error(code, message);
@@ -406,6 +578,15 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                     "only the trainer's console can do that",
                 ),
             },
+            (Some(p), msg @ (ClientMsg::RaiseHand | ClientMsg::LowerHand)) => match p.session() {
+                Some(SessionSeat::Trainee(s)) => {
+                    Box::pin(s.send(SessionCmd::FromMember { who: p.id, msg })).await;
+                }
+                _ => p.error(
+                    ErrorCode::WrongState,
+                    "raising a hand calls a workshop's trainer; you are not in a workshop",
+                ),
+            },
             (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
                 Some(room) => {
                     Box::pin(room.send(RoomCmd::ObserverNote { from: p.id, text })).await;
@@ -418,7 +599,11 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                         p.error(ErrorCode::WrongState, "that room has closed");
                     }
                 }
-                None => hub.lobby(p, msg),
+                None => {
+                    if Box::pin(hub.lobby(p, msg)).await == Some(ErrorCode::NotFound) && guess {
+                        state.guards.guessed_wrong(ip);
+                    }
+                }
             },
         }
     }
@@ -440,13 +625,17 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     crate::metrics::connection_closed();
 }
 
-/// Messages that try a code or a secret, limited per address.
+/// Messages that try a code or a secret, limited per address. `hello` is not one.
 fn is_join_attempt(msg: &ClientMsg) -> bool {
+    matches!(msg, ClientMsg::Reconnect { .. }) || is_guess(msg)
+}
+
+/// Messages that try a short code, whose wrong answers are limited (see
+/// [`GUESSES_PER_MINUTE`]). Resume tokens are 128 random bits: not guessable.
+fn is_guess(msg: &ClientMsg) -> bool {
     matches!(
         msg,
-        ClientMsg::Hello { .. }
-            | ClientMsg::Reconnect { .. }
-            | ClientMsg::JoinSession { .. }
+        ClientMsg::JoinSession { .. }
             | ClientMsg::JoinPairLink { .. }
             | ClientMsg::HostSession { .. }
     )

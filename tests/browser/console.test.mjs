@@ -72,21 +72,26 @@ async function runWorkshop(problems) {
   await host.locator("#join-code").waitFor();
   const code = (await host.locator("#join-code").textContent()).trim();
   assert.match(code, /^[A-Z0-9]{4,8}$/, "a short join code is shown");
-  const token = await host.evaluate(() => window.location.hash.slice(1));
-  assert.match(token, /^[0-9a-f]{32}$/, "the 128-bit host token is in the address fragment");
-  assert.equal(await host.evaluate(() => localStorage.getItem("uncover.host_token")), token);
-  await host.locator("#host-link-panel").waitFor();
-  assert.equal(await host.locator("#host-link").inputValue(), `${baseUrl}/host#${token}`);
-  assert.match(await host.locator("#host-link-panel").textContent(), /Anyone with this link is the host/);
+  const token = await host.evaluate(() => localStorage.getItem("uncover.host_token"));
+  assert.match(token, /^[0-9a-f]{32}$/, "the 128-bit host token is kept on this device");
+  assert.equal(await host.evaluate(() => window.location.href), `${baseUrl}/host`, "and not in the projected address bar");
+  // The secret host link is never on the projected Join view; it is shown on request elsewhere.
+  assert.ok(await host.locator("#host-link-panel").isHidden());
   assert.equal(await host.locator("#console-title").textContent(), TITLE);
 
   // ---- the join panel: address, QR code, and the localhost warning ----
   assert.equal(await host.locator("#join-url").textContent(), `${baseUrl.replace(/^https?:\/\//, "")}/?join=${code}`);
   await host.locator("#join-qr:not([hidden])").waitFor();
   assert.ok(await host.locator("#join-qr").evaluate((img) => img.complete && img.naturalWidth > 0), "the QR code loaded");
-  await host.locator("#localhost-hint", { hasText: "--bind 0.0.0.0:8080" }).waitFor();
+  await host.locator("#localhost-hint", { hasText: `--bind 0.0.0.0:${new URL(baseUrl).port}` }).waitFor();
+  await view(host, "lobby");
+  await host.locator("#show-host-link").click();
+  await host.locator("#host-link-panel").waitFor();
+  assert.equal(await host.locator("#host-link").inputValue(), `${baseUrl}/host#${token}`);
+  assert.match(await host.locator("#host-link-panel").textContent(), /Anyone with this link is the host/);
   await host.locator("#show-host-link").click();
   await host.locator("#host-link-panel").waitFor({ state: "hidden" });
+  await view(host, "join");
 
   // ---- three trainees join with the code ----
   const pages = {
@@ -213,11 +218,11 @@ async function runWorkshop(problems) {
   await host.locator("#live-summary", { hasText: "1 needs attention" }).waitFor();
   await host.locator("#live-grid").screenshot({ path: path.join(artifacts, "console-live-alert.png") });
 
-  // End the conversation and the recap for everyone (the button asks for a second click).
-  for (const phase of ["recap", "debrief"]) {
-    await host.locator("#end-all").click();
-    await host.locator("#end-all.is-confirming").waitFor();
-    await host.locator("#end-all").click();
+  // End the conversations, then the round, for everyone (each asks for a second click).
+  for (const [button, phase] of [["#end-conversations", "recap"], ["#end-round", "debrief"]]) {
+    await host.locator(button).click();
+    await host.locator(`${button}.is-confirming`).waitFor();
+    await host.locator(button).click();
     await seller.locator(`#room[data-phase="${phase}"], #screen-debrief`).first().waitFor();
   }
 

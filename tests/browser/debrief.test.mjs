@@ -47,7 +47,10 @@ test("the timeline shows every message, question, reveal, the first pitch and th
     assert.equal(await page.locator("#headline").textContent(), d.headline.text);
     assert.equal(await page.locator("#timeline .tl-msg").count(), d.transcript.length);
     assert.equal(await page.locator("#timeline .tl-question").count(), d.behaviour.questions.length);
-    assert.equal(await page.locator("#timeline .tl-open").count(), d.behaviour.open_questions.length);
+    // "Is there anything else…?" is drawn as the open invitation it is.
+    const drawnOpen = new Set([...d.behaviour.open_questions, ...d.behaviour.anything_else.filter((i) => d.behaviour.questions.includes(i))]);
+    assert.equal(await page.locator("#timeline .tl-open").count(), drawnOpen.size);
+    assert.ok(d.behaviour.anything_else.every((i) => !d.behaviour.open_questions.includes(i)), "the fixture's anything-else line is closed by the figures");
     const revealed = d.facts.filter((f) => f.uncovered);
     assert.equal(await page.locator("#timeline .tl-reveal").count(), revealed.length);
     for (const f of revealed) {
@@ -55,15 +58,40 @@ test("the timeline shows every message, question, reveal, the first pitch and th
       assert.ok(label.length > 3, `reveal of ${f.id} is labelled`);
     }
     assert.match(await page.locator("#timeline .tl-pitch .tl-marker-label").textContent(), /StockLine/);
+    // Reveal labels are whole fact names, not cut short.
+    for (const label of await page.locator("#timeline .tl-reveal .tl-marker-label").allTextContents()) {
+      assert.ok(!label.endsWith("…"), `“${label}” is cut short`);
+    }
     assert.equal(await page.locator("#timeline .tl-trust").count(), 1, "bot rounds draw the trust line");
     assert.match(await page.locator(".legend").textContent(), /trust/i);
     // A behaviour note names its figure in words, not as a field name.
     assert.ok(!(await page.locator("#behaviour-notes").textContent()).includes("_"));
     await page.screenshot({ path: path.join(artifacts, "debrief-bot-desktop.png"), fullPage: true });
+    await page.locator("#timeline").screenshot({ path: path.join(artifacts, "debrief-bot-timeline.png") });
 
     const phone = await newPage(browser, "phone", PHONE, problems);
     await showDebrief(phone, botDebrief, "buyer");
     await phone.screenshot({ path: path.join(artifacts, "debrief-bot-phone.png") });
+    assert.deepEqual(problems, []);
+  });
+});
+
+test("a short conversation's axis still has three ticks", async () => {
+  const problems = [];
+  await withProblems(problems, async () => {
+    const short = structuredClone(botDebrief);
+    short.transcript = short.transcript.slice(0, 2).map((l, i) => ({ ...l, at_ms: i * 6000 }));
+    short.conversation_ms = 12_000;
+    for (const f of short.facts) {
+      f.uncovered = false;
+      f.at_ms = null;
+      f.earned_by = null;
+    }
+    short.trust_curve = [];
+    const page = await newPage(browser, "short", DESKTOP, problems);
+    await showDebrief(page, short, "seller");
+    assert.ok(await page.locator("#timeline .tl-axis-label").count() >= 3,
+      `ticks: ${await page.locator("#timeline .tl-axis-label").allTextContents()}`);
     assert.deepEqual(problems, []);
   });
 });
@@ -88,6 +116,7 @@ test("a spoken round's debrief has reveals on the timeline and says there is no 
     assert.equal(await page.locator("#timeline .tl-msg").count(), 0);
     assert.equal(await page.locator("#timeline .tl-reveal").count(), spoken.facts.filter((f) => f.uncovered).length);
     assert.match(await page.locator("#tr-h + p").textContent(), /spoken/i);
+    assert.ok(await page.locator("#timeline .tl-axis-label").count() >= 3, "the time axis has at least three ticks");
     assert.deepEqual(problems, []);
   });
 });

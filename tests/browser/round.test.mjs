@@ -198,7 +198,7 @@ async function playRound(problems) {
   const judged = picked[0];
   await buyer.locator(`#debrief-facts [data-fact="${judged}"] [data-judge="disagree"]`).click();
   for (const page of [ana, ben]) {
-    await page.locator(`#debrief-facts [data-fact="${judged}"] .fact-recap`, { hasText: `${buyerName} disagreed` }).waitFor();
+    await page.locator(`#debrief-facts [data-fact="${judged}"] .fact-recap`, { hasText: `${buyerName}, the buyer, decided: no, the recap missed it` }).waitFor();
   }
 
   // Screenshots of both debriefs (full page) at desktop width, and the phone one.

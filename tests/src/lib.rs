@@ -8,8 +8,10 @@ pub mod load;
 /// The labelled corpus the reader is calibrated and reported on.
 pub mod corpus;
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -284,6 +286,25 @@ impl Client {
         }
     }
 
+    /// A connection from the loopback source address `source` (any 127.x.y.z works on
+    /// Linux), so many clients do not share one address's limits.
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind a loopback source address");
+        let tcp = socket.connect(addr).await.expect("tcp connects");
+        let (ws, _) =
+            tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(tcp))
+                .await
+                .expect("websocket connects");
+        Client {
+            ws,
+            seen: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
     /// A new connection that sends `reconnect` (the caller reads the answer).
     pub async fn reconnect(addr: SocketAddr, token: &str, last_seq: u64) -> Client {
         let mut c = Client::connect(addr).await;
@@ -425,7 +446,81 @@ impl Client {
         self.send(json!({"type": "chat", "text": text})).await;
     }
 
+    /// Reads until the server closes the socket; its close code and reason, if it sent
+    /// a close frame (messages on the way are recorded).
+    pub async fn closed_with(&mut self) -> Option<(u16, String)> {
+        loop {
+            let frame = tokio::time::timeout(RECV_TIMEOUT * 2, self.ws.next())
+                .await
+                .expect("the server closes the socket within the timeout");
+            match frame {
+                Some(Ok(Message::Close(Some(f)))) => {
+                    return Some((f.code.into(), f.reason.to_string()))
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+                Some(Ok(Message::Text(t))) => {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        self.seen.push(v);
+                    }
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+}
+
+/// The real server as a separate process, so it can be killed with SIGKILL. It waits
+/// until the server says it is listening.
+pub struct ServerProcess {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn start(data: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(data, addr, &[])
+    }
+
+    pub fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Self {
+        let mut child = Command::new(server_binary())
+            .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
+            .arg(data)
+            .args(options)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line.expect("server output").starts_with("Press Ctrl+C") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr }
+    }
+
+    pub fn kill(mut self) {
+        self.child.kill().expect("the server can be killed");
+        self.child.wait().expect("the killed server is reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A local address nothing listens on yet, for a server process to bind.
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    l.local_addr().expect("a bound address")
 }

@@ -5,15 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use uncover::ws::MessageRate;
-use uncover_tests::{server_binary, Client, TestServer};
+use uncover_tests::{free_addr, Client, ServerProcess, TestServer};
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_with_nothing_missed_or_duplicated() {
@@ -190,56 +188,6 @@ async fn garbage_frames_never_break_the_server() {
     c.expect_error("bad_message").await;
     s1.chat("Still fine?").await;
     assert_eq!(b1.expect_chat_from("seller").await["text"], "Still fine?");
-}
-
-/// The real server as a separate process, so it can be killed with SIGKILL.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(data: &Path, addr: SocketAddr) -> Self {
-        Self::start_with(data, addr, &[])
-    }
-
-    fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Self {
-        let mut child = Command::new(server_binary())
-            .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
-            .arg(data)
-            .args(options)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the server starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref() {
-            if line.unwrap().starts_with("Press Ctrl+C") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, addr }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
 }
 
 async fn join(addr: SocketAddr, name: &str) -> Client {
@@ -529,23 +477,4 @@ async fn metrics_count_connections_messages_and_refusals() {
         !body.contains("steady-goal"),
         "no hidden fact leaves through metrics"
     );
-}
-
-#[tokio::test]
-async fn one_address_cannot_hammer_join_attempts() {
-    let server = TestServer::spawn().await;
-    let mut refused = 0;
-    let mut clients = Vec::new();
-    for i in 0..uncover::ws::JOIN_BURST + 10 {
-        let mut c = server.connect().await;
-        c.send(json!({"type": "hello", "protocol": 1, "name": format!("Guess {i}")}))
-            .await;
-        let v = c.next().await.unwrap();
-        if v["code"] == "rate_limited" {
-            refused += 1;
-        }
-        clients.push(c);
-    }
-    // A whole room joining at once fits in the burst; beyond it, attempts are refused.
-    assert!((1..=10).contains(&refused), "{refused} refused");
 }

@@ -441,7 +441,10 @@ mod rooms {
             let (tx, rx) = mpsc::channel(256);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
             Self {
-                p: hub.introduce(name.into(), outbox),
+                // The memory log commits at once, so this is ready when first polled.
+                p: futures_util::FutureExt::now_or_never(hub.introduce(name.into(), outbox))
+                    .and_then(Result::ok)
+                    .expect("introduced"),
                 rx,
                 seen: Vec::new(),
             }
@@ -512,7 +515,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         let opened = seller.fresh().await;
         match &opened[0] {
             ServerMsg::RoomOpened { role, partner, .. } => {
@@ -612,7 +616,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         seller.room(ClientMsg::Ready).await;
         for q in super::PATIENT_QUESTIONS.iter().map(|w| w[0]) {
             seller.chat(q).await;
@@ -653,7 +658,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId(SCENARIO.into())),
             },
-        );
+        )
+        .await;
         seller.room(ClientMsg::Ready).await;
         seller.fresh().await;
         seller.chat("How do things work today?").await;
@@ -684,10 +690,11 @@ mod rooms {
     async fn a_trainee_waiting_alone_is_offered_the_bot_and_can_take_it() {
         let hub = hub(ReplyDelay::NONE);
         let mut ana = Person::join(&hub, "Ana");
-        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         assert!(matches!(ana.fresh().await[..], [ServerMsg::Waiting { .. }]));
 
-        hub.lobby(&ana.p, ClientMsg::AcceptBot);
+        hub.lobby(&ana.p, ClientMsg::AcceptBot).await;
         assert!(matches!(
             ana.fresh().await[..],
             [ServerMsg::Error {
@@ -698,7 +705,7 @@ mod rooms {
 
         tokio::time::sleep(BOT_OFFER_AFTER).await;
         assert!(matches!(ana.fresh().await[..], [ServerMsg::BotAvailable]));
-        hub.lobby(&ana.p, ClientMsg::AcceptBot);
+        hub.lobby(&ana.p, ClientMsg::AcceptBot).await;
         let msgs = ana.fresh().await;
         assert!(
             matches!(&msgs[0], ServerMsg::RoomOpened { role: Role::Seller, partner, .. } if partner.ends_with("(bot)")),
@@ -706,7 +713,8 @@ mod rooms {
         );
         // No longer waiting: a newcomer is not paired with Ana.
         let mut ben = Person::join(&hub, "Ben");
-        hub.lobby(&ben.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ben.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         assert!(matches!(ben.fresh().await[..], [ServerMsg::Waiting { .. }]));
     }
 
@@ -714,9 +722,10 @@ mod rooms {
     async fn cancelling_the_wait_withdraws_the_bot_offer() {
         let hub = hub(ReplyDelay::NONE);
         let mut ana = Person::join(&hub, "Ana");
-        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None });
+        hub.lobby(&ana.p, ClientMsg::FindPartner { scenario: None })
+            .await;
         tokio::time::sleep(BOT_OFFER_AFTER / 2).await;
-        hub.lobby(&ana.p, ClientMsg::CancelWaiting);
+        hub.lobby(&ana.p, ClientMsg::CancelWaiting).await;
         tokio::time::sleep(BOT_OFFER_AFTER).await;
         let msgs = ana.fresh().await;
         assert!(
@@ -729,7 +738,8 @@ mod rooms {
     async fn the_bot_room_closes_when_the_seller_leaves() {
         let hub = hub(ReplyDelay::NONE);
         let mut seller = Person::join(&hub, "Sam");
-        hub.lobby(&seller.p, ClientMsg::PractiseWithBot { scenario: None });
+        hub.lobby(&seller.p, ClientMsg::PractiseWithBot { scenario: None })
+            .await;
         seller.fresh().await;
         assert_eq!(hub.room_count(), 1);
         hub.leave_room(&seller.p).await;
@@ -747,7 +757,8 @@ mod rooms {
             ClientMsg::PractiseWithBot {
                 scenario: Some(ScenarioId("no-such-story".into())),
             },
-        );
+        )
+        .await;
         assert!(matches!(
             seller.fresh().await[..],
             [ServerMsg::Error {

@@ -394,7 +394,7 @@ mod task {
         for name in ["Ana", "Ben"] {
             let (tx, rx) = mpsc::channel(64);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
-            people.push(hub.introduce(name.into(), outbox));
+            people.push(hub.introduce(name.into(), outbox).await.unwrap());
             receivers.push(rx);
         }
         let scenario = hub.library().all()[0].clone();
@@ -432,4 +432,58 @@ mod task {
             Some(crate::protocol::ServerMsg::Debrief(_))
         ));
     }
+}
+
+impl Harness {
+    fn host(&mut self, action: HostAction, at: Millis) {
+        for e in self.room.decide_host(action, at).expect("host action") {
+            self.room.apply(&e);
+            self.log.push(e);
+        }
+    }
+}
+
+#[test]
+fn chat_is_refused_while_the_trainer_has_paused_the_round() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.host(HostAction::Pause, 4_000);
+    let e = h
+        .run(Role::Seller, chat("Are you still there?"), 5_000)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Paused);
+    assert!(h.room.transcript.is_empty());
+    h.host(HostAction::Resume, 6_000);
+    h.run(Role::Seller, chat("Where were we?"), 7_000).unwrap();
+    assert_eq!(h.room.transcript.len(), 1);
+}
+
+#[test]
+fn ending_the_round_goes_straight_to_the_debrief_through_every_phase_left() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    let before = h.log.len();
+    h.host(HostAction::EndRound, 9_000);
+    assert_eq!(h.room.phase, Phase::Debrief);
+    let phases: Vec<Phase> = h.log[before..]
+        .iter()
+        .filter_map(|e| match e {
+            RoomEvent::PhaseStarted { phase, .. } => Some(*phase),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(phases, vec![Phase::Recap, Phase::Debrief]);
+    assert!(h.room.decide_host(HostAction::EndRound, 9_500).is_err());
+}
+
+#[test]
+fn ending_the_round_from_the_briefing_still_replays_the_same_room() {
+    let mut h = Harness::new();
+    h.host(HostAction::EndRound, 2_000);
+    assert_eq!(h.room.phase, Phase::Debrief);
+    let mut replay = Room::open(&h.log[0], scenario()).expect("opened");
+    for e in &h.log[1..] {
+        replay.apply(e);
+    }
+    assert_eq!(replay.phase, Phase::Debrief);
 }

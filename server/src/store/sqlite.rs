@@ -127,6 +127,10 @@ impl Default for SqliteOptions {
 /// The [`EventLog`] kept in an SQLite file.
 pub struct SqliteLog {
     path: PathBuf,
+    /// `<data>.lock`, locked exclusively for as long as this log is open (the kernel
+    /// releases it when the process dies, even by SIGKILL). It holds the owner's pid.
+    /// Only the server's log takes it ([`open_exclusive`](Self::open_exclusive)).
+    _lock: Option<fs::File>,
     /// `None` only while dropping, so the writer sees the queue close.
     requests: Option<mpsc::Sender<Request>>,
     /// Separate from the writer's, so reads never wait behind a batch.
@@ -174,6 +178,21 @@ impl SqliteLog {
         Self::open_with(path, SqliteOptions::default())
     }
 
+    /// [`open`](Self::open) for a server: refuses, naming the other process, if
+    /// another has the log open this way, and keeps it from doing so until dropped.
+    pub fn open_exclusive(path: &Path) -> Result<Self, StoreError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(folder).map_err(|e| StoreError::CreateDir {
+                path: folder.to_owned(),
+                reason: e.to_string(),
+            })?;
+        }
+        let lock = lock_exclusively(path)?;
+        let mut log = Self::open(path)?;
+        log._lock = Some(lock);
+        Ok(log)
+    }
+
     /// [`open`](Self::open) with explicit tuning.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -182,6 +201,7 @@ impl SqliteLog {
                 reason: e.to_string(),
             })?;
         }
+        check_side_files(path)?;
         let writer_flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -209,6 +229,7 @@ impl SqliteLog {
 
         Ok(Self {
             path: path.to_owned(),
+            _lock: None,
             requests: Some(requests),
             reader: Mutex::new(reader),
             stats,
@@ -242,6 +263,89 @@ impl SqliteLog {
             Pending::ready(Err(StoreError::Closed))
         }
     }
+}
+
+/// Where the server notes it is alive, beside `path`.
+fn alive_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".alive");
+    PathBuf::from(name)
+}
+
+/// The lock file beside `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the exclusive lock on `<path>.lock` and writes this process's id in it; if
+/// another process holds it, says which.
+fn lock_exclusively(path: &Path) -> Result<fs::File, StoreError> {
+    use std::io::{Read, Seek, Write};
+    let lock = lock_path(path);
+    let open_error = |e: std::io::Error| StoreError::Open {
+        path: path.to_owned(),
+        reason: format!("cannot open its lock file {}: {e}", lock.display()),
+    };
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(open_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut held = String::new();
+            let _ = file.read_to_string(&mut held);
+            let holder = match held.trim() {
+                "" => "another process".to_owned(),
+                pid => pid.to_owned(),
+            };
+            return Err(StoreError::InUse {
+                path: path.to_owned(),
+                lock,
+                holder,
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(open_error(e)),
+    }
+    let stamp = format!("pid {} (uncover serve)\n", std::process::id());
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(stamp.as_bytes()))
+        .and_then(|()| file.sync_all())
+        .map_err(open_error)?;
+    Ok(file)
+}
+
+/// SQLite maps `<path>-shm` into memory and keeps `<path>-wal` beside the log; one it
+/// cannot write would fail later, the `-shm` one with SIGBUS, so it is refused now.
+fn check_side_files(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let side = PathBuf::from(name);
+        let Ok(meta) = fs::metadata(&side) else {
+            continue;
+        };
+        let writable = !meta.permissions().readonly()
+            && fs::OpenOptions::new().write(true).open(&side).is_ok();
+        if !writable || !meta.is_file() {
+            return Err(StoreError::SideFile {
+                path: path.to_owned(),
+                side,
+                reason: if meta.is_file() {
+                    "permission denied".to_owned()
+                } else {
+                    "it is not a regular file".to_owned()
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Drop for SqliteLog {
@@ -299,6 +403,20 @@ impl EventLog for SqliteLog {
 
     fn stats(&self) -> CommitStats {
         self.stats.snapshot()
+    }
+
+    /// Writes `<data>.alive` (a decimal millisecond count). No fsync: the note survives
+    /// the process being killed, which is what it is for.
+    fn mark_alive(&self, at_ms: Millis) {
+        let _ = fs::write(alive_path(&self.path), at_ms.to_string());
+    }
+
+    fn last_alive(&self) -> Option<Millis> {
+        fs::read_to_string(alive_path(&self.path))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 

@@ -1,0 +1,158 @@
+//! Round clocks across a stall and a crash, on the real binary: a process stopped with
+//! SIGSTOP does not spend phase time while it is stopped (no phase vanishes, none is cut
+//! short), and a server killed after a quiet spell does not hand the quiet spell back.
+//! Each keeps its remaining time within a second.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use uncover_tests::{free_addr, Client, ServerProcess};
+
+/// How far a remaining time may be from what it should be.
+const TOLERANCE_MS: i64 = 1_000;
+
+async fn join(addr: SocketAddr, name: &str) -> Client {
+    let mut c = Client::connect(addr).await;
+    c.send(json!({"type": "hello", "protocol": 1, "name": name}))
+        .await;
+    c.expect("welcome").await;
+    c
+}
+
+fn signal(server: &ServerProcess, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn assert_near(what: &str, got: i64, want: i64) {
+    assert!(
+        (got - want).abs() <= TOLERANCE_MS,
+        "{what}: {got} ms left, expected {want} ± {TOLERANCE_MS}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_server_neither_skips_nor_shortens_a_phase() {
+    let dir = std::env::temp_dir().join(format!("uncover-stall-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = ServerProcess::start(&dir.join("events.sqlite"), free_addr());
+    let addr = server.addr;
+    let mut host = join(addr, "Trainer").await;
+    host.send(json!({"type": "create_session"})).await;
+    let code = host.expect("session_created").await["code"].clone();
+    let mut ana = join(addr, "Ana").await;
+    let mut ben = join(addr, "Ben").await;
+    for t in [&mut ana, &mut ben] {
+        t.send(json!({"type": "join_session", "code": code})).await;
+        t.expect("session_joined").await;
+    }
+    host.send(
+        json!({"type": "plan_round", "scenario": "distributor-inventory",
+                     "timings": {"briefing": 600, "conversation": 4, "recap": 6}}),
+    )
+    .await;
+    while host.expect("console").await["plan"].is_null() {}
+    host.send(json!({"type": "start_round"})).await;
+    ana.expect("room_opened").await;
+    host.send(json!({"type": "end_phase"})).await;
+    let conv = ana.expect_phase("conversation").await;
+    let started = Instant::now();
+    assert_eq!(conv["remaining_ms"], 4_000);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    signal(&server, "-STOP");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let ran_ms = 1_000;
+    signal(&server, "-CONT");
+
+    // The conversation carries on with the three seconds it had, then the recap gets
+    // all of its six.
+    let next = ana.expect("phase").await;
+    assert_eq!(
+        next["phase"], "conversation",
+        "the conversation goes on after the stall: {next}"
+    );
+    assert_near(
+        "conversation after the stall",
+        next["remaining_ms"].as_i64().unwrap(),
+        4_000 - ran_ms,
+    );
+    let recap = ana.expect_phase("recap").await;
+    let conversation_ran = started.elapsed().as_millis() as i64 - 5_000;
+    assert_near("recap", recap["remaining_ms"].as_i64().unwrap(), 6_000);
+    assert!(
+        (conversation_ran - 4_000).abs() <= TOLERANCE_MS,
+        "the conversation ran {conversation_ran} ms of its 4,000"
+    );
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `phase` a rebuilt view ends on.
+async fn phase_after_rebuild(c: &mut Client) -> Value {
+    assert_eq!(c.expect("reconnected").await["replayed"], false);
+    c.chat("back").await;
+    let mut phase = Value::Null;
+    loop {
+        let v = c.next().await.unwrap();
+        match v["type"].as_str() {
+            Some("phase") => phase = v,
+            Some("chat") if v["text"] == "back" => return phase,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_spell_before_a_crash_is_not_handed_back_after_it() {
+    let dir = std::env::temp_dir().join(format!("uncover-quiet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("events.sqlite");
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    let mut a = join(addr, "Ana").await;
+    let mut b = join(addr, "Ben").await;
+    a.send(json!({"type": "create_pair_link", "scenario": "distributor-inventory"}))
+        .await;
+    let code = a.expect("pair_link").await["code"].clone();
+    b.send(json!({"type": "join_pair_link", "code": code}))
+        .await;
+    a.expect("room_opened").await;
+    for c in [&mut a, &mut b] {
+        c.send(json!({"type": "ready"})).await;
+    }
+    let conv = a.expect_phase("conversation").await;
+    let t0 = Instant::now();
+    let r0 = conv["remaining_ms"].as_i64().unwrap();
+    // Nothing happens for three seconds, then the server dies.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let killed_after = t0.elapsed().as_millis() as i64;
+    let (token, last_seq) = (a.token(), a.last_seq());
+    server.kill();
+    drop((a, b));
+
+    let server = ServerProcess::start(&data, addr);
+    let up_after = t0.elapsed().as_millis() as i64;
+    let mut a = Client::reconnect(server.addr, &token, last_seq).await;
+    let phase = phase_after_rebuild(&mut a).await;
+    let now = t0.elapsed().as_millis() as i64;
+    assert_eq!(phase["phase"], "conversation");
+    // The phase ran until the kill and again since the restart; the downtime between
+    // is given back, the quiet spell before the kill is not.
+    let want = r0 - killed_after - (now - up_after);
+    assert_near(
+        "conversation after the restart",
+        phase["remaining_ms"].as_i64().unwrap(),
+        want,
+    );
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,9 +46,14 @@ export function timelineModel(debrief) {
     ? { at_ms: behaviour.first_pitch.at_ms, word: behaviour.first_pitch.word, index: behaviour.first_pitch.index }
     : null;
   const trust = (debrief.trust_curve ?? []).map((p) => ({
+    index: p.index ?? null,
     at_ms: p.index === null || p.index === undefined ? 0 : byIndex.get(p.index)?.at_ms ?? 0,
     trust: Math.max(0, Math.min(100, p.trust)),
+    causes: p.causes ?? [],
+    reading: p.reading ?? null,
   })).sort((a, b) => a.at_ms - b.at_ms);
+  // How much each point moved trust from the one before.
+  trust.forEach((p, i) => { p.change = i ? p.trust - trust[i - 1].trust : 0; });
   const latest = Math.max(
     0,
     ...transcript.map((l) => l.at_ms),
@@ -203,6 +208,14 @@ export function timelineFigure(debrief) {
       class: "tl-trust",
       points: pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(" "),
     }, svg("title", {}, `Bot trust: starts at ${model.trust[0].trust}, ends at ${last}`)));
+    // A dot per seller line the bot read, its tooltip saying what moved trust and why.
+    for (const p of model.trust) {
+      if (p.index === null) continue;
+      root.append(svg("circle", {
+        class: ["tl-trust-point", p.change > 0 ? "is-up" : p.change < 0 ? "is-down" : "is-flat"].join(" "),
+        cx: x(p.at_ms).toFixed(1), cy: ty(p.trust).toFixed(1), r: 4.5, "data-index": p.index,
+      }, svg("title", {}, trustPointText(p))));
+    }
   }
 
   // Reveal and pitch markers with staggered labels above the lanes.
@@ -243,5 +256,41 @@ export function timelineFigure(debrief) {
     h("p", { class: "timeline-hint hint" }, "Swipe sideways to see the whole conversation."),
     // Scrolls sideways on a phone: focusable so a keyboard can scroll it too.
     h("div", { class: "timeline-scroll", tabIndex: 0, role: "region", "aria-label": "Timeline of the conversation (scrolls sideways)" }, root),
-    legend);
+    legend,
+    hasTrust ? trustSteps(model) : null);
+}
+
+/** A reader's working with its `fact-id`s named as the debrief names facts. */
+export function readable(reading) {
+  return reading.replace(/`([A-Za-z0-9_-]+)`/g, (_, id) => `“${slugWords(id)}”`);
+}
+
+function signed(n) {
+  return n > 0 ? `+${n}` : n < 0 ? `−${-n}` : "±0";
+}
+
+/** One trust point as a sentence, for the dot's tooltip. */
+export function trustPointText(p) {
+  const head = `After message ${p.index + 1} (${clock(p.at_ms)}): trust ${p.trust} (${signed(p.change)})`;
+  const causes = p.causes.length ? `. ${p.causes.join("; ")}` : "";
+  const reading = p.reading ? `. Reading: ${readable(p.reading)}` : "";
+  return `${head}${causes}${reading}`;
+}
+
+/** The trust line in words, point by point, for keyboards, screen readers and phones
+ * (an SVG tooltip needs a mouse). */
+function trustSteps(model) {
+  const points = model.trust.filter((p) => p.index !== null);
+  if (!points.length) return null;
+  return h("details", { class: "why trust-steps", id: "trust-steps", dataset: { disclosure: "trust-steps" } },
+    h("summary", { class: "why-summary" }, `How the bot's trust moved, message by message (${model.trust[0].trust} to ${model.trust[model.trust.length - 1].trust})`),
+    h("ol", { class: "trust-list" }, points.map((p) => h("li", { class: "trust-step", dataset: { index: String(p.index) } },
+      h("p", { class: "trust-head" },
+        h("a", { href: `#line-${p.index}`, class: "line-ref" }, `Message ${p.index + 1}`),
+        ` at ${clock(p.at_ms)}: trust ${p.trust} `,
+        h("span", { class: ["trust-change", p.change > 0 ? "is-up" : p.change < 0 ? "is-down" : "is-flat"] }, `(${signed(p.change)})`)),
+      p.causes.length
+        ? h("ul", { class: "trust-causes" }, p.causes.map((c) => h("li", {}, c)))
+        : h("p", { class: "trust-causes muted" }, "Nothing in it moved trust."),
+      p.reading ? h("p", { class: "reading" }, h("strong", {}, "How the bot read it: "), readable(p.reading)) : null))));
 }

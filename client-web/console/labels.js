@@ -12,7 +12,7 @@ export const STATUS_LABEL = {
 
 /** Each flag has an icon and a word, so none relies on colour alone. */
 export const FLAG_INFO = {
-  pitched_before_pain: { icon: "!", label: "Pitched before any pain", level: "note" },
+  pitched_before_pain: { icon: "!", label: "Pitched before the deeper story", level: "note" },
   long_monologue: { icon: "…", label: "Long monologue", level: "note" },
   stuck: { icon: "⚠", label: "Stuck", level: "alert" },
   disconnected: { icon: "✕", label: "Disconnected", level: "alert" },

@@ -70,7 +70,9 @@ export function resultsPanel(ctx) {
       bar(p.uncovered_percent, "Uncovered", "bar-uncovered"),
       h("dl", { class: "pair-figs" },
         figure("Facts", `${p.facts_uncovered}/${p.facts_total}`),
-        figure("Captured in recap", p.finished ? `${p.captured_percent}%` : "—"),
+        figure("Captured in recap", p.finished ? `${p.captured_percent}%` : "—",
+          // Some of the figure rests on the reader's match alone (no buyer verdict).
+          p.finished && p.captured_automatic ? h("span", { class: "muted auto-note" }, " (matched automatically)") : null),
         figure("Buyer felt heard", heard),
         figure("Seller's talk share", p.finished ? `${p.seller_word_share}%` : "—"),
         figure("Questions", p.finished ? String(p.questions) : "—"),

@@ -97,7 +97,8 @@ pub async fn export(
     let stem = format!("uncover-session-{}", data.code);
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
-            let body = serde_json::to_string_pretty(&data).map_err(|_| ApiError::Internal)?;
+            let body = serde_json::to_string_pretty(&export_json(&data)?)
+                .map_err(|_| ApiError::Internal)?;
             Ok(download(body, "application/json", &format!("{stem}.json")))
         }
         "csv" => {
@@ -122,6 +123,36 @@ pub async fn export(
             "unknown format `{other}`; use csv or json"
         ))),
     }
+}
+
+/// The session export as JSON, with each pair's `captured_automatic` beside its debrief.
+/// (Each fact's `captured_automatically` is already in the debrief.) The round's
+/// `results` stay exactly as the console received them.
+fn export_json(data: &SessionExport) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::to_value(data).map_err(|_| ApiError::Internal)?;
+    let rounds = value.get_mut("rounds").and_then(|r| r.as_array_mut());
+    for (round, json_round) in data.rounds.iter().zip(rounds.into_iter().flatten()) {
+        let pairs = json_round.get_mut("pairs").and_then(|p| p.as_array_mut());
+        for (pair, json_pair) in round.pairs.iter().zip(pairs.into_iter().flatten()) {
+            if let Some(o) = json_pair.as_object_mut() {
+                o.insert(
+                    "captured_automatic".into(),
+                    serde_json::Value::Bool(captured_automatic(pair.debrief.as_ref())),
+                );
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Whether any fact counted in a pair's captured figure was matched by the reader alone,
+/// with no buyer verdict (false while the pair is playing).
+pub fn captured_automatic(debrief: Option<&crate::scoring::Debrief>) -> bool {
+    debrief.is_some_and(|d| {
+        d.facts
+            .iter()
+            .any(|f| f.captured && f.captured_automatically)
+    })
 }
 
 fn download(body: String, mime: &str, filename: &str) -> Response {
@@ -159,6 +190,8 @@ pub struct ParticipantRow<'a> {
     pub open_share: Option<u32>,
     pub pitched_before_pain: bool,
     pub asked_anything_else: bool,
+    /// Some of `captured_percent` rests on the reader alone: no buyer confirmed it.
+    pub captured_automatic: bool,
 }
 
 /// One row per fact per pair.
@@ -178,6 +211,10 @@ pub struct FactRow<'a> {
     pub earned_by: Option<&'a str>,
     pub captured: bool,
     pub buyer_judgement: Option<bool>,
+    /// Captured by the reader's match alone, with no buyer verdict.
+    pub captured_automatically: bool,
+    /// Some of this pair's captured figure rests on the reader alone.
+    pub captured_automatic: bool,
 }
 
 fn lower(v: impl Serialize) -> String {
@@ -191,6 +228,7 @@ pub fn participants_csv(data: &SessionExport) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for round in &data.rounds {
         for (pair, result) in round.pairs.iter().zip(&round.results.pairs) {
+            let automatic = captured_automatic(pair.debrief.as_ref());
             let mut row = |id: u64, name: &str, role: &'static str, partner: &str| {
                 w.serialize(ParticipantRow {
                     round: round.round,
@@ -211,6 +249,7 @@ pub fn participants_csv(data: &SessionExport) -> Result<String, csv::Error> {
                     open_share: result.open_share,
                     pitched_before_pain: result.pitched_before_pain,
                     asked_anything_else: result.asked_anything_else,
+                    captured_automatic: automatic,
                 })
             };
             row(pair.seller_id.0, &pair.seller, "seller", &pair.buyer)?;
@@ -236,6 +275,7 @@ pub fn facts_csv(data: &SessionExport) -> Result<String, csv::Error> {
     for round in &data.rounds {
         for pair in &round.pairs {
             let Some(d) = &pair.debrief else { continue };
+            let automatic = captured_automatic(Some(d));
             for f in &d.facts {
                 w.serialize(FactRow {
                     round: round.round,
@@ -252,6 +292,8 @@ pub fn facts_csv(data: &SessionExport) -> Result<String, csv::Error> {
                     earned_by: f.earned_by.as_ref().map(|l| l.text.as_str()),
                     captured: f.captured,
                     buyer_judgement: f.buyer_judgement,
+                    captured_automatically: f.captured && f.captured_automatically,
+                    captured_automatic: automatic,
                 })?;
             }
         }

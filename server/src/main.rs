@@ -55,9 +55,10 @@ fn load_reader(dir: Option<&Path>) -> Result<(), ExitCode> {
     }
 }
 
-/// Loads and checks the scenarios (the reader's lints included); prints warnings when
-/// `warn` is set, and every error with its file, line and field.
-fn load(dir: Option<&Path>, warn: bool) -> Result<Library, ExitCode> {
+/// Loads and checks the scenarios; with `lint`, the reader's lints too (they embed every
+/// example, so `check` runs them and `serve` leaves them to `check`), printing warnings.
+/// Every error is printed with its file, line and field.
+fn load(dir: Option<&Path>, lint: bool) -> Result<Library, ExitCode> {
     let report = |errors: ScenarioErrors| {
         eprintln!("{errors}");
         eprintln!("{} problem(s) in the scenario files", errors.0.len());
@@ -67,12 +68,11 @@ fn load(dir: Option<&Path>, warn: bool) -> Result<Library, ExitCode> {
         Some(d) => Library::dir_sources(d).map_err(report)?,
         None => Library::bundled_sources(),
     };
-    let (library, warnings) =
-        Library::from_sources_checked(sources, &meaning::lint).map_err(report)?;
-    if warn {
-        for w in &warnings {
-            eprintln!("warning: {w}");
-        }
+    let no_lints = |_: &uncover::scenario::Scenario| Vec::new();
+    let check: uncover::scenario::Check<'_> = if lint { &meaning::lint } else { &no_lints };
+    let (library, warnings) = Library::from_sources_checked(sources, check).map_err(report)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
     }
     Ok(library)
 }
@@ -187,6 +187,15 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(n) => tracing::debug!(limit = n, "open file limit"),
         Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
     }
+    // The data file first: a second server on it, or a file it cannot write, is told at
+    // once, before the seconds the model takes to load.
+    let store = match uncover::store::open(&args.data) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the event log: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(code) = load_reader(args.model.as_deref()) {
         return code;
     }
@@ -208,13 +217,6 @@ async fn serve(args: ServeArgs) -> ExitCode {
         addr.ip().to_string()
     };
     let lan_urls = lan_urls(addr);
-    let store = match uncover::store::open(&args.data) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot open the event log: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let options = ServerOptions {
         hub: HubConfig {
             lan_urls: lan_urls.clone(),
@@ -226,6 +228,15 @@ async fn serve(args: ServeArgs) -> ExitCode {
         ..ServerOptions::default()
     };
     let scenarios = library.len();
+    // Embed every scenario's examples before anyone can connect, so no room waits for its
+    // scenario to be read (a few seconds of CPU, once).
+    let warm: Vec<_> = library.all().to_vec();
+    let _ = tokio::task::spawn_blocking(move || {
+        for s in &warm {
+            meaning::index(s);
+        }
+    })
+    .await;
     let state = AppState::build(library, store, options);
     state.hub.set_bot_settings(args.bot_settings());
     // Rebuild before announcing the addresses: whoever reads them may connect at once.

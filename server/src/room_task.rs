@@ -352,6 +352,8 @@ impl RoomTask {
         if let Some(recap) = &self.room.recap {
             texts.extend(meaning::recap_texts(recap));
         }
+        let scenario = self.room.scenario.clone();
+        let _ = tokio::task::spawn_blocking(move || meaning::index(&scenario)).await;
         reader::shared().prepare(texts).await;
     }
 
@@ -613,11 +615,14 @@ impl RoomTask {
         }
         let reader = reader::shared().clone();
         match &self.bot {
-            Some(seat) => reader.prepare(seat.bot.texts_to_read(text)).await,
-            None => {
-                let texts = meaning::texts_to_read(text, &Context::default());
-                tokio::spawn(async move { reader.prepare(texts).await });
+            Some(seat) => {
+                // The scenario's examples are embedded once, off this task, before its
+                // first line is read.
+                let scenario = seat.bot.scenario().clone();
+                let _ = tokio::task::spawn_blocking(move || meaning::index(&scenario)).await;
+                reader.prepare(seat.bot.texts_to_read(text)).await
             }
+            None => reader.read_ahead(meaning::texts_to_read(text, &Context::default())),
         }
     }
 
@@ -817,8 +822,11 @@ impl RoomTask {
                 self.seat_away(role, since);
             }
         }
-        // A room rebuilt after a restart may be in its debrief already.
-        self.prepare_reading().await;
+        // A room rebuilt after a restart may be in its debrief already: have its lines read
+        // before the debrief is shown again. Other rooms read theirs when they get there.
+        if self.room.phase == Phase::Debrief {
+            self.prepare_reading().await;
+        }
         Box::pin(self.report(0)).await;
         loop {
             if self.room.is_abandoned() {
@@ -917,9 +925,7 @@ impl RoomTask {
                 }
                 if let ClientMsg::Recap { text } = &msg {
                     // Read the recap while the buyer finishes; the debrief then finds it ready.
-                    let reader = reader::shared().clone();
-                    let texts = meaning::recap_texts(text);
-                    tokio::spawn(async move { reader.prepare(texts).await });
+                    reader::shared().read_ahead(meaning::recap_texts(text));
                 }
                 let result = self.room.decide(role, &msg, clock::now_ms());
                 let refusal = match result {

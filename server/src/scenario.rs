@@ -188,7 +188,7 @@ pub struct Fact {
     pub earned_when: String,
     /// Words and phrases that show a recap caught this fact (stemmed before matching).
     pub recap_cues: Vec<String>,
-    /// Seller questions, in the author's words, that would earn this fact (3 to 6). The
+    /// Seller questions, in the author's words, that would earn this fact (3 to 8). The
     /// reader matches a seller's question to facts by meaning, through these examples.
     #[serde(default)]
     pub examples: Vec<String>,

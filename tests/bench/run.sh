@@ -7,11 +7,22 @@
 #   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~22 min)
 #   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~40 min)
 #   tests/bench/run.sh --help           # choose servers, pair counts, rates, durations
+#   tests/bench/run.sh --reader-only    # only the reader's section (~2 min; also BENCH_READER_ONLY=1)
+#
+# After the relay benchmark comes the reader's section (target/release/bench_reader, issue
+# 13's targets: encoding time, model memory, workshop debriefs, chat p99 beside bot rooms).
+# BENCH_READER_ARGS passes options to it (see `target/release/bench_reader --help`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+reader_only=${BENCH_READER_ONLY:-}
+if [ "${1:-}" = "--reader-only" ]; then
+  reader_only=1
+  shift
+fi
+
 cargo build --release -q -p uncover -p uncover-tests --bins
-if [ ! -d tests/bench/node-relay/node_modules/ws ]; then
+if [ -z "$reader_only" ] && [ ! -d tests/bench/node-relay/node_modules/ws ]; then
   (cd tests/bench/node-relay && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -21,9 +32,20 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench: $(nproc) cores, load average $load (figures taken above ~0.5 are measured under contention)" >&2
 
+pinned=""
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-  exec taskset -c 1 target/release/bench --server-core 0 "$@"
+  pinned="taskset -c 1"
 else
   echo "bench: taskset or a second core is missing; server and generator share the machine" >&2
-  exec target/release/bench "$@"
 fi
+
+status=0
+if [ -z "$reader_only" ]; then
+  $pinned target/release/bench --server-core 0 "$@" || status=$?
+fi
+
+echo >&2
+echo "bench: the reader's section (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+# shellcheck disable=SC2086 # word splitting of the options is intended
+$pinned target/release/bench_reader --server-core 0 ${BENCH_READER_ARGS:-} || status=$?
+exit "$status"

@@ -23,14 +23,14 @@ fn scenarios() -> PathBuf {
 fn expected_problems() -> Vec<(&'static str, usize, &'static str)> {
     vec![
         ("bad-kind.toml", 28, "facts[0].depth"),
-        ("bad-kind.toml", 38, "facts[1].kind"),
-        ("broken-requirements.toml", 39, "facts[1].weight"),
-        ("broken-requirements.toml", 44, "facts[1].requires[0]"),
+        ("bad-kind.toml", 39, "facts[1].kind"),
+        ("broken-requirements.toml", 40, "facts[1].weight"),
+        ("broken-requirements.toml", 46, "facts[1].requires[0]"),
+        ("duplicate-id-b.toml", 2, "id"),
         ("missing-field.toml", 13, "seller.product"),
         ("requirement-cycle.toml", 26, "facts[0].requires"),
         ("syntax-error.toml", 6, ""),
-        ("unknown-field.toml", 42, "facts[1].earned_wen"),
-        ("duplicate-id-b.toml", 2, "id"),
+        ("unknown-field.toml", 43, "facts[1].earned_wen"),
     ]
 }
 
@@ -143,4 +143,41 @@ fn the_server_refuses_to_start_on_a_broken_scenario_folder() {
         stderr.contains(&format!("{file}:{line}: {field}")),
         "the file, line and field are named:\n{stderr}"
     );
+}
+
+/// A server without its model must not start half-blind: it stops at once and names the
+/// path it looked in and the command that fetches the model.
+#[test]
+fn a_missing_model_stops_the_server_with_the_path_and_the_fix() {
+    let out: Output = Command::new(server_binary())
+        .args(["serve", "--bind", "127.0.0.1:0", "--data", ":memory:"])
+        .args(["--model", "/nonexistent/uncover-model"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/uncover-model"), "{err}");
+    assert!(err.contains("make model"), "{err}");
+}
+
+/// `uncover explain` shows the reader's working for one message.
+#[test]
+fn explain_shows_the_nearest_example_and_what_the_bot_would_do() {
+    let out: Output = Command::new(server_binary())
+        .args([
+            "explain",
+            "distributor-inventory",
+            "Who else would have a say in a decision like this?",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("son-takes-over"), "{text}");
+    assert!(text.contains("closest to"), "{text}");
+    assert!(text.contains("needs"), "{text}");
 }

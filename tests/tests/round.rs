@@ -72,7 +72,7 @@ async fn two_trainees_play_a_whole_round_and_read_the_same_debrief() {
     seller.expect_phase("recap").await;
     buyer.expect_phase("recap").await;
     seller
-        .send(json!({"type": "recap", "text": "They want faster tests."}))
+        .send(json!({"type": "recap", "text": "They want their test runs to get much faster."}))
         .await;
     assert_eq!(buyer.expect("partner_submitted").await["role"], "seller");
     buyer
@@ -248,7 +248,7 @@ async fn the_buyer_can_dispute_a_recap_match_and_both_see_the_new_figure() {
     buyer.send(json!({"type": "end_conversation"})).await;
     seller.expect_phase("recap").await;
     seller
-        .send(json!({"type": "recap", "text": "They want faster tests and the suite is flaky."}))
+        .send(json!({"type": "recap", "text": "They want their test runs to get much faster. Their test suite fails at random and is flaky."}))
         .await;
     buyer.send(json!({"type": "feedback", "heard": 2})).await;
     let d = buyer.expect("debrief").await;

@@ -170,7 +170,7 @@ async fn play_round(w: &mut Workshop, odd: &str) -> Vec<Value> {
         trainee(w, seller).expect_phase("recap").await;
         trainee(w, buyer).expect_phase("recap").await;
         trainee(w, seller)
-            .send(json!({"type": "recap", "text": "They want faster tests."}))
+            .send(json!({"type": "recap", "text": "They want their test runs to get much faster."}))
             .await;
         trainee(w, buyer)
             .send(json!({"type": "feedback", "heard": 4}))

@@ -16,6 +16,7 @@
 mod replies;
 mod trust;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,6 +169,9 @@ pub struct Bot {
     just_revealed: bool,
     said: Vec<Vec<String>>,
     last_reply: Option<String>,
+    /// Stems of everything the bot has said, so a seller reciting what it never said is
+    /// caught guessing.
+    heard_words: HashSet<String>,
     calibration: Calibration,
 }
 
@@ -182,6 +186,7 @@ impl Bot {
             just_revealed: false,
             said: Vec::new(),
             last_reply: None,
+            heard_words: HashSet::new(),
             calibration: CALIBRATION,
         }
     }
@@ -196,6 +201,7 @@ impl Bot {
         Context {
             buyer_said: self.last_reply.as_deref(),
             revealed: &self.revealed,
+            buyer_words: Some(&self.heard_words),
         }
     }
 
@@ -240,6 +246,7 @@ impl Bot {
     /// What the bot says when the conversation starts: the scenario's opening line.
     pub fn opening_line(&mut self) -> String {
         let line = self.scenario.opening_line.trim().to_string();
+        self.heard_words.extend(meaning::stems(&line));
         self.last_reply = Some(line.clone());
         line
     }
@@ -296,7 +303,7 @@ impl Bot {
     /// The facts a message asks for, in the order they are tried: the fact its question
     /// is nearest, then (for "anything else?") the first `anything_else` fact still hidden.
     fn asked_for<'a>(&'a self, h: &Heard) -> Vec<&'a Fact> {
-        if h.line.questionnaire.is_some() || h.sells() {
+        if h.line.questionnaire.is_some() || h.line.guesses() || h.sells() {
             return Vec::new();
         }
         let mut out: Vec<&Fact> = Vec::new();
@@ -334,6 +341,7 @@ impl Bot {
         }
         self.just_revealed = fact.is_some();
         self.said.push(match_words(text));
+        self.heard_words.extend(meaning::stems(&reply));
         self.last_reply = Some(reply.clone());
         BotTurn {
             reply,
@@ -456,6 +464,13 @@ pub fn explain_turn(turn: &BotTurn) -> String {
     let line = &turn.heard.line;
     if let Some(q) = &line.questionnaire {
         return q.explain();
+    }
+    if line.guesses() {
+        return format!(
+            "recites words of the hidden story the buyer never said ({}): a guess at the \
+             answer, not a question about the buyer, earns nothing",
+            line.guessed.join(", ")
+        );
     }
     if turn.heard.sells() {
         return "a pitch or a request for a demo: it asks about the product, not the buyer".into();

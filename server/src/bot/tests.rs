@@ -186,6 +186,29 @@ fn a_message_sent_twice_earns_no_rise_the_second_time() {
 }
 
 #[test]
+fn odd_lines_neither_panic_nor_earn_anything() {
+    let s = distributor();
+    let mut b = bot(&s);
+    let long = "stock ".repeat(400);
+    for line in [
+        "",
+        "   ",
+        "🙂🙂🙂",
+        long.as_str(),
+        "¿Dónde quiere estar su empresa dentro de dos años?",
+        "fn main() { println!(\"{}\", 1); }",
+        "SELECT * FROM facts; -- ?",
+    ] {
+        let t = b.hear(line);
+        assert!(!t.reply.is_empty(), "{line:?}");
+        assert!(
+            t.trust <= START_TRUST + MAX_RISE_PER_MESSAGE as u8,
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
 fn heard_follows_final_trust_in_fifths() {
     assert_eq!(heard_for(0), 1);
     assert_eq!(heard_for(19), 1);

@@ -107,7 +107,7 @@ impl TrustTracker {
         let line = &h.line;
         let mut rises = Vec::new();
         // A message sent before, a questionnaire or a pitch earns no rise.
-        if !h.repeated && line.questionnaire.is_none() && !h.sells() {
+        if !h.repeated && line.questionnaire.is_none() && !line.guesses() && !h.sells() {
             if h.play_back.is_some() {
                 rises.push(Cause::PlayBack);
             }

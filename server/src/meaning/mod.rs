@@ -12,11 +12,12 @@ mod lint;
 pub mod prototypes;
 mod recap;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::capture::WordStemmer;
 use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::reader::{self, Embedding, Example, Index, Reader};
 use crate::scenario::{FactId, FactKind, Scenario};
@@ -50,11 +51,11 @@ pub struct Calibration {
 
 /// The thresholds in use: chosen on the calibration part of the corpus only.
 pub const CALIBRATION: Calibration = Calibration {
-    fact_threshold: 0.25,
-    fact_lead: 0.06,
-    topic_threshold: 0.15,
+    fact_threshold: 0.45,
+    fact_lead: 0.02,
+    topic_threshold: 0.40,
     aim_threshold: 0.35,
-    aim_bonus: 0.18,
+    aim_bonus: 0.15,
     play_back_threshold: 0.55,
     empathy_threshold: 0.55,
     recap_threshold: 0.275,
@@ -66,6 +67,10 @@ pub const MAX_QUESTIONS_PER_MESSAGE: usize = 2;
 /// Questions touching this many facts at once read as a questionnaire: a list of
 /// guesses, not a question.
 pub const QUESTIONNAIRE_TOPICS: usize = 3;
+/// Words of the hidden story, not yet said by the buyer, that one message may use before
+/// it reads as guessing the answer rather than asking: one can be a lucky guess ("is it
+/// the stock?"), two are a seller reciting what they cannot know.
+pub const GUESSED_WORDS: usize = 2;
 /// A question with fewer content words than this is also read together with what came
 /// just before it ("So the counts are off. What's that doing to you?").
 const CONTEXT_BELOW_WORDS: usize = 3;
@@ -77,6 +82,52 @@ pub struct ScenarioIndex {
     pub questions: Index<FactId>,
     /// Each fact as the buyer says it (`text` and `bot.line`), for play-backs and recaps.
     pub statements: Index<FactId>,
+    /// Stems of words only the hidden story holds: in a fact's text, line or cues, and
+    /// nowhere a seller may read or ask (briefs, summary, opening line, examples).
+    pub hidden: HashSet<String>,
+}
+
+/// The stems of `text`'s content words.
+pub fn stems(text: &str) -> Vec<String> {
+    thread_local! {
+        static STEMMER: WordStemmer = WordStemmer::default();
+    }
+    STEMMER.with(|st| st.stem_all(&text::content_words(text)))
+}
+
+fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
+    let mut public: HashSet<String> = HashSet::new();
+    let s = scenario;
+    for t in [
+        &s.title,
+        &s.summary,
+        &s.opening_line,
+        &s.seller.brief,
+        &s.seller.product,
+        &s.buyer.name,
+    ] {
+        public.extend(stems(t));
+    }
+    for t in s
+        .seller
+        .pitch_words
+        .iter()
+        .chain(&s.seller.reference_customers)
+    {
+        public.extend(stems(t));
+    }
+    for f in &s.facts {
+        for e in &f.examples {
+            public.extend(stems(e));
+        }
+    }
+    let mut hidden = HashSet::new();
+    for f in &s.facts {
+        for t in [&f.text, &f.bot.line].into_iter().chain(&f.recap_cues) {
+            hidden.extend(stems(t).into_iter().filter(|w| !public.contains(w)));
+        }
+    }
+    hidden
 }
 
 fn aims() -> &'static Index<Aim> {
@@ -156,6 +207,7 @@ pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
     let built = Arc::new(ScenarioIndex {
         questions,
         statements,
+        hidden: hidden_stems(scenario),
     });
     if let Ok(mut m) = map.lock() {
         m.insert(key, built.clone());
@@ -282,9 +334,19 @@ pub struct LineReading {
     /// Asks whether there is anything (or something) else, in a message that is not a
     /// questionnaire.
     pub more_to_say: Option<MoreToSay>,
+    /// Words of the hidden story its questions use that the buyer has not said (stems).
+    #[serde(default)]
+    pub guessed: Vec<String>,
     /// The fact this line asks for: the best accepted match of its questions, none for a
-    /// questionnaire.
+    /// questionnaire or a guess.
     pub earns: Option<FactMatch>,
+}
+
+impl LineReading {
+    /// Its questions recite the hidden story rather than ask about it.
+    pub fn guesses(&self) -> bool {
+        self.guessed.len() >= GUESSED_WORDS
+    }
 }
 
 impl LineReading {
@@ -317,6 +379,9 @@ impl LineReading {
 pub struct Context<'a> {
     pub buyer_said: Option<&'a str>,
     pub revealed: &'a [FactId],
+    /// Stems of every word the buyer has said so far; with it, a question that recites
+    /// words of the hidden story the buyer never said reads as a guess.
+    pub buyer_words: Option<&'a HashSet<String>>,
 }
 
 /// The texts [`read_seller_line`] will embed for `line`, so a caller can prepare them off
@@ -446,7 +511,18 @@ pub fn read_seller_line_with(
     };
     let asked: Vec<&SentenceReading> = read.iter().filter(|s| s.asks).collect();
     let contentless = !asked.is_empty() && asked.iter().all(|s| s.content_words == 0);
-    let (more_to_say, earns) = if questionnaire.is_some() {
+    let mut guessed: Vec<String> = Vec::new();
+    if let Some(said) = ctx.buyer_words {
+        for s in read.iter().filter(|s| s.asks) {
+            for w in stems(&s.text) {
+                if idx.hidden.contains(&w) && !said.contains(&w) && !guessed.contains(&w) {
+                    guessed.push(w);
+                }
+            }
+        }
+    }
+    let guessing = guessed.len() >= GUESSED_WORDS;
+    let (more_to_say, earns) = if questionnaire.is_some() || guessing {
         (None, None)
     } else {
         (
@@ -465,6 +541,7 @@ pub fn read_seller_line_with(
         questionnaire,
         contentless,
         more_to_say,
+        guessed,
         earns,
     }
 }

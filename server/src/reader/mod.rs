@@ -30,6 +30,10 @@ const CACHE_GENERATION: usize = 8_192;
 const MAX_CHARS: usize = 1_000;
 /// Encodings run at once. One leaves the second core of a small machine to the relay.
 const LANES: usize = 1;
+/// Background readings (lines read ahead for a later debrief) waiting at once. Past this
+/// the reader is behind the chat, and a line is left for the debrief to read instead:
+/// reading ahead must never build a queue that bot rooms and debriefs wait behind.
+const MAX_READ_AHEAD: usize = 4;
 
 /// Cosine of two unit vectors: 1 for the same meaning, around 0 for unrelated.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -73,6 +77,8 @@ pub struct Reader {
     model: model::Model,
     cache: Mutex<Cache>,
     lanes: tokio::sync::Semaphore,
+    /// Read-ahead jobs queued or running.
+    ahead: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Reader {
@@ -88,6 +94,7 @@ impl Reader {
             model: model::Model::load(dir)?,
             cache: Mutex::new(Cache::default()),
             lanes: tokio::sync::Semaphore::new(LANES),
+            ahead: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -156,6 +163,23 @@ impl Reader {
             me.embed_all(&refs);
         })
         .await;
+    }
+}
+
+impl Reader {
+    /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait:
+    /// then they are left for whoever needs them later. Returns at once.
+    pub fn read_ahead(self: &Arc<Self>, texts: Vec<String>) {
+        use std::sync::atomic::Ordering;
+        if texts.is_empty() || self.ahead.load(Ordering::Relaxed) >= MAX_READ_AHEAD {
+            return;
+        }
+        self.ahead.fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.prepare(texts).await;
+            me.ahead.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 }
 

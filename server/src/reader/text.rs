@@ -292,7 +292,13 @@ pub fn is_list(sentence: &str) -> bool {
         .map(|c| words(c).len())
         .filter(|n| *n > 0)
         .collect();
-    chunks.len() >= LIST_CHUNKS && chunks.iter().sum::<usize>() < LIST_CHUNK_WORDS * chunks.len()
+    // Three chunks make a list only when all are fragments: "Pat, the warehouse manager,
+    // retires in March" is a sentence with an aside.
+    match chunks.len() {
+        n if n > LIST_CHUNKS => chunks.iter().sum::<usize>() < LIST_CHUNK_WORDS * n,
+        n if n == LIST_CHUNKS => chunks.iter().all(|c| *c <= 2),
+        _ => false,
+    }
 }
 
 /// Ways of asking whether the buyer has more to say.
@@ -499,6 +505,14 @@ mod tests {
         assert_eq!(f("Is there anything else on your mind?"), Some(Form::Open));
         assert_eq!(f("Walk me through a normal Monday."), Some(Form::Open));
         assert_eq!(f("That is hard."), None);
+    }
+
+    #[test]
+    fn fragments_make_a_list_but_an_aside_does_not() {
+        assert!(is_list("phones, whiteboards, Tomasz, March"));
+        assert!(is_list("third depot, son, hotels"));
+        assert!(!is_list("Pat, the warehouse manager, retires in March"));
+        assert!(!is_list("He wants a third depot, but not yet"));
     }
 
     #[test]

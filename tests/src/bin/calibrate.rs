@@ -31,8 +31,10 @@ fn main() {
     let cal_files = corpus::load(CALIBRATE);
     let rep_files = corpus::load(REPORT);
 
-    // Line-level thresholds: best F1 on the calibration part only.
-    let mut best: Option<(f64, Calibration)> = None;
+    // Line-level thresholds: best F1 on the calibration part only (`--in-use` skips the
+    // search and reports the thresholds in use).
+    let search = !std::env::args().any(|a| a == "--in-use");
+    let mut best: Option<(f64, Calibration)> = (!search).then_some((0.0, CALIBRATION));
     for (t, lead, topic, bonus) in steps(0.05, 0.45, 0.05).into_iter().flat_map(|t| {
         steps(0.0, 0.08, 0.02).into_iter().flat_map(move |l| {
             steps(0.15, 0.45, 0.05).into_iter().flat_map(move |p| {
@@ -42,6 +44,9 @@ fn main() {
             })
         })
     }) {
+        if !search {
+            break;
+        }
         {
             {
                 let c = Calibration {
@@ -61,7 +66,7 @@ fn main() {
     let (_, mut chosen) = best.expect("a grid");
     // Recap thresholds: best F1 over recap facts on the calibration part.
     let mut best_recap: Option<(f64, f32, f32)> = None;
-    for t in steps(0.25, 0.70, 0.025) {
+    for t in steps(0.25, 0.70, 0.025).into_iter().filter(|_| search) {
         for lead in steps(0.0, 0.08, 0.01) {
             let c = Calibration {
                 recap_threshold: t,

@@ -1,8 +1,8 @@
 //! Words and phrases: how the debrief splits text into words, and how it decides that a
-//! phrase (a recap cue, a pitch word, a company name) occurs in a text. Also the recap
-//! matcher, which finds each fact's recap cues in the seller's recap after stemming both
-//! with the Snowball English stemmer (`rust-stemmers`), so "deliveries" finds "delivery"
-//! and "retiring" finds "retire".
+//! phrase (a pitch word, a company name, a demo request) occurs in a text. Stems come
+//! from the Snowball English stemmer (`rust-stemmers`), so "deliveries" finds "delivery"
+//! and "retiring" finds "retire". Meaning (facts asked for, recaps) is the reader's job:
+//! see [`crate::meaning`].
 //!
 //! The rules, shared by every figure (see `docs/scoring.md`):
 //! - a word is a run of letters or digits, with apostrophes allowed inside it; everything
@@ -98,68 +98,27 @@ impl WordStemmer {
     }
 }
 
-/// A recap, stemmed once, ready to be asked about many cues.
-#[derive(Debug)]
-pub struct RecapMatcher {
-    stemmer: WordStemmer,
-    stems: Vec<String>,
-}
-
-impl RecapMatcher {
-    pub fn new(recap: &str) -> Self {
-        let stemmer = WordStemmer::default();
-        let stems = stemmer.stems(recap);
-        Self { stemmer, stems }
-    }
-
-    /// True when every word of `cue`, stemmed, appears in order and adjacent in the recap.
-    pub fn contains(&self, cue: &str) -> bool {
-        find_words(&self.stems, &self.stemmer.stems(cue)).is_some()
-    }
-
-    /// The cues (as written in the scenario, in scenario order) that the recap contains.
-    pub fn matched_cues(&self, cues: &[String]) -> Vec<String> {
-        cues.iter().filter(|c| self.contains(c)).cloned().collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn stemming_matches_other_forms_of_a_cue() {
-        let m = RecapMatcher::new("Two of his customers were complaining about late deliveries.");
-        assert!(m.contains("complain"));
-        assert!(m.contains("complains"));
-        assert!(m.contains("late delivery"));
-        assert!(!m.contains("delivery late"));
-        assert!(!m.contains("budget"));
+    fn stems_match_other_forms_of_a_word() {
+        let st = WordStemmer::default();
+        let hay = st.stems("Two of his customers were complaining about late deliveries.");
+        assert!(find_words(&hay, &st.stems("complain")).is_some());
+        assert!(find_words(&hay, &st.stems("late delivery")).is_some());
+        assert!(find_words(&hay, &st.stems("delivery late")).is_none());
     }
 
     #[test]
-    fn a_cue_never_matches_inside_a_longer_word() {
-        let m = RecapMatcher::new("He was patient with me and talked about patterns.");
-        assert!(!m.contains("pat"));
-        let m = RecapMatcher::new("Pat's retiring in March.");
-        assert!(m.contains("pat"));
-        assert!(m.contains("retire"));
-    }
-
-    #[test]
-    fn matching_ignores_case_and_punctuation() {
-        let m = RecapMatcher::new("THIRD-DEPOT plans; the son (Daniel's) decides!");
-        assert!(m.contains("third depot"));
-        assert!(m.contains("Daniel"));
-        assert!(m.contains("son, Daniel"));
-        assert!(!m.contains("third son"));
-    }
-
-    #[test]
-    fn an_empty_cue_matches_nothing() {
-        let m = RecapMatcher::new("anything at all");
-        assert!(!m.contains(""));
-        assert!(!m.contains(" ?! "));
+    fn a_phrase_never_matches_inside_a_longer_word() {
+        let hay = match_words("He was patient with me and talked about patterns.");
+        assert!(!contains_phrase(&hay, "pat"));
+        assert!(contains_phrase(
+            &match_words("Pat's retiring in March."),
+            "pat"
+        ));
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
 //! - [`web`]: static web client, health check, public scenario list.
 //! - [`scoring`]: the debrief: headline, fact outcomes, captured share.
-//! - [`capture`]: stemmed matching of a recap against recap cues.
+//! - [`capture`]: words, stems and whole-word phrase matching (pitch words, name-drops).
 //! - [`behaviour`]: behaviour figures read off the transcript.
 //! - [`clock`]: wall-clock milliseconds that follow tokio's (pausable) clock.
 //! - [`reader`]: turning a line of text into meaning: sentences, embeddings, nearest examples.

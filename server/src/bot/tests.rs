@@ -57,6 +57,38 @@ fn a_question_in_the_sellers_own_words_earns_the_fact_it_asks_about() {
 }
 
 #[test]
+fn an_open_question_about_how_things_run_draws_the_surface_story_and_small_talk_does_not() {
+    let s = distributor();
+    let mut b = bot(&s);
+    let t = b.hear(
+        "Tell me how things flow, from the moment a lorry pulls in to the moment goods leave for a customer.",
+    );
+    assert_eq!(
+        t.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("stock-counts-wrong"),
+        "{:?}",
+        t.heard.line.earns
+    );
+    assert!(t.heard.line.earns.as_ref().is_some_and(|m| m.invitation));
+    let mut b = bot(&s);
+    let t = b.hear("How was your weekend, did you get out anywhere nice?");
+    assert_eq!(t.reveal, None, "{:?}", t.heard.line.earns);
+}
+
+#[test]
+fn a_bare_is_there_after_sensing_something_more_asks_for_more() {
+    let r = crate::meaning::read_seller_line(
+        &distributor(),
+        "I get the feeling there is something more on your mind. Is there?",
+    );
+    assert_eq!(
+        r.more_to_say,
+        Some(crate::reader::text::MoreToSay::SomethingElse),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn a_burst_of_bare_questions_earns_nothing_and_costs_trust() {
     let s = distributor();
     let mut b = bot(&s);

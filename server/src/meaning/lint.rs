@@ -24,7 +24,8 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
             .filter(|(_, e)| e.key == fact.id)
         {
             let aim = aim_near(&e.vector, &cal);
-            let Some(n) = nearest_fact(scenario, &idx, &e.vector, aim, &[], cal.aim_bonus, Some(j))
+            let Some(n) =
+                nearest_fact(scenario, &idx, &e.vector, aim, &[], &cal, Some(j)).map(|n| n.near)
             else {
                 continue;
             };
@@ -43,10 +44,17 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
                      example it resembles, so each asks about one topic",
                     e.text, n.key, n.score, n.example
                 )
-            } else {
+            } else if lead < cal.fact_lead {
                 format!(
                     "\"{}\" leads the next fact by only {lead:.2}; the reader needs {:.2}",
                     e.text, cal.fact_lead
+                )
+            } else {
+                format!(
+                    "\"{}\" scores only {:.2} against the fact's other examples; the reader \
+                     needs {:.2}, so questions like it may earn nothing: add an example \
+                     closer to it",
+                    e.text, n.score, cal.fact_threshold
                 )
             };
             problems.push(Lint {

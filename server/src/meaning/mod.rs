@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::WordStemmer;
 use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::reader::{self, Embedding, Example, Index, Reader};
-use crate::scenario::{FactId, FactKind, Scenario};
+use crate::scenario::{Depth, FactId, FactKind, QuestionKind, Scenario};
 pub use lint::lint;
 pub use prototypes::Aim;
 pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
@@ -32,6 +32,19 @@ pub struct Calibration {
     pub fact_threshold: f32,
     /// …and leads the best example of any other fact by at least this.
     pub fact_lead: f32,
+    /// How much a fact's score leans on the question's likeness to the way the buyer
+    /// would state the fact, beside its likeness to the author's example questions
+    /// (0: examples only).
+    pub statement_weight: f32,
+    /// A question with fewer content words than this is also read with what came just
+    /// before it (the statement before it, else the buyer's last line); the closer
+    /// reading counts.
+    pub context_below: usize,
+    /// An open question about how things stand ("walk me through a normal week") that
+    /// earns no fact of its own still draws the buyer's surface story, as long as its
+    /// nearest example scores at least this (so it is about the buyer's business, not the
+    /// weekend). Above 1: never.
+    pub invitation_floor: f32,
     /// A part of a list-like question counts as touching a fact at this score.
     pub topic_threshold: f32,
     /// A question is filed under an aim (situation, problem…) at this score.
@@ -51,8 +64,11 @@ pub struct Calibration {
 
 /// The thresholds in use: chosen on the calibration part of the corpus only.
 pub const CALIBRATION: Calibration = Calibration {
-    fact_threshold: 0.45,
+    fact_threshold: 0.425,
     fact_lead: 0.02,
+    statement_weight: 0.1,
+    context_below: 3,
+    invitation_floor: 0.30,
     topic_threshold: 0.40,
     aim_threshold: 0.35,
     aim_bonus: 0.15,
@@ -71,9 +87,6 @@ pub const QUESTIONNAIRE_TOPICS: usize = 3;
 /// it reads as guessing the answer rather than asking: one can be a lucky guess ("is it
 /// the stock?"), two are a seller reciting what they cannot know.
 pub const GUESSED_WORDS: usize = 2;
-/// A question with fewer content words than this is also read together with what came
-/// just before it ("So the counts are off. What's that doing to you?").
-const CONTEXT_BELOW_WORDS: usize = 3;
 
 /// What the reader needs of one scenario, embedded once.
 #[derive(Debug)]
@@ -82,6 +95,7 @@ pub struct ScenarioIndex {
     pub questions: Index<FactId>,
     /// Each fact as the buyer says it (`text` and `bot.line`), for play-backs and recaps.
     pub statements: Index<FactId>,
+
     /// Stems of words only the hidden story holds: in a fact's text, line or cues, and
     /// nowhere a seller may read or ask (briefs, summary, opening line, examples).
     pub hidden: HashSet<String>,
@@ -94,6 +108,16 @@ pub fn stems(text: &str) -> Vec<String> {
     }
     STEMMER.with(|st| st.stem_all(&text::content_words(text)))
 }
+
+/// Everyday words a seller may use without knowing the story, even where a scenario's
+/// hidden facts happen to be the only place that uses them ("a typical week across your
+/// two sites" is a question, not a guess).
+const EVERYDAY_WORDS: &[&str] = &[
+    "day week month year season time today morning evening weekend spring summer autumn winter",
+    "site place shop office branch building area town city",
+    "people team staff customer client supplier partner family owner manager",
+    "business work job money cost price order stock sale",
+];
 
 fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
     let mut public: HashSet<String> = HashSet::new();
@@ -120,6 +144,16 @@ fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
         for e in &f.examples {
             public.extend(stems(e));
         }
+    }
+    // Words any seller uses without knowing the story: those of the generic questions
+    // and acknowledgements, and everyday words of time, place and trade.
+    for t in prototypes::AIMS
+        .iter()
+        .flat_map(|(_, texts)| texts.iter())
+        .chain(prototypes::EMPATHY)
+        .chain(EVERYDAY_WORDS)
+    {
+        public.extend(stems(t));
     }
     let mut hidden = HashSet::new();
     for f in &s.facts {
@@ -231,20 +265,33 @@ pub struct FactMatch {
     /// Read together with the statement before it, having no topic of its own.
     #[serde(default)]
     pub with_context: bool,
+    /// The plain cosine to the example, before the aim bonus and any blend.
+    #[serde(default)]
+    pub cosine: f32,
+    /// Added because the question's aim fits the fact's kind.
+    #[serde(default)]
+    pub aim_bonus: f32,
+    /// Earned as the surface story an open question about how things stand draws out,
+    /// rather than by an example of its own.
+    #[serde(default)]
+    pub invitation: bool,
 }
 
 impl FactMatch {
-    fn new(n: reader::Nearest<FactId>, threshold: f32, lead_needed: f32) -> Self {
-        let accepted = n.score >= threshold && n.lead() >= lead_needed;
+    fn new(n: NearestFact, threshold: f32, lead_needed: f32) -> Self {
+        let accepted = n.near.score >= threshold && n.near.lead() >= lead_needed;
         Self {
-            fact: n.key,
-            example: n.example,
-            score: n.score,
-            runner_up: n.runner_up,
+            fact: n.near.key,
+            example: n.near.example,
+            score: n.near.score,
+            runner_up: n.near.runner_up,
             threshold,
             lead_needed,
             accepted,
             with_context: false,
+            cosine: n.cosine,
+            aim_bonus: n.bonus,
+            invitation: false,
         }
     }
 
@@ -255,8 +302,24 @@ impl FactMatch {
     /// The decision in a sentence: "closest to 'What does an empty slot cost you?' 0.62;
     /// needs 0.45 and a 0.04 lead (has 0.11)".
     pub fn explain(&self) -> String {
+        if self.invitation {
+            return format!(
+                "an open question about how things stand (nearest example \"{}\" {:.2}; \
+                 needs {:.2} to be about the buyer's business): the buyer tells the story \
+                 they tell anyone first",
+                self.example, self.score, self.threshold
+            );
+        }
+        let bonus = if self.aim_bonus > 0.0 {
+            format!(
+                " ({:.2}, +{:.2} as the kind of question this fact answers)",
+                self.cosine, self.aim_bonus
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "closest to \"{}\" {:.2}; needs {:.2} and a {:.2} lead (has {:.2}){}",
+            "closest to \"{}\" {:.2}{bonus}; needs {:.2} and a {:.2} lead (has {:.2}){}",
             self.example,
             self.score,
             self.threshold,
@@ -387,12 +450,13 @@ pub struct Context<'a> {
 /// The texts [`read_seller_line`] will embed for `line`, so a caller can prepare them off
 /// the relay path first.
 pub fn texts_to_read(line: &str, ctx: &Context<'_>) -> Vec<String> {
+    let cal = &CALIBRATION;
     let sentences = text::sentences(line);
     let mut out = Vec::new();
     for (i, s) in sentences.iter().enumerate() {
         out.push(s.text.clone());
         if s.asks {
-            if let Some(t) = with_context(&sentences, i, ctx) {
+            if let Some(t) = with_context(&sentences, i, ctx, cal) {
                 out.push(t);
             }
             let clauses = text::clauses(&s.text);
@@ -406,11 +470,16 @@ pub fn texts_to_read(line: &str, ctx: &Context<'_>) -> Vec<String> {
 
 /// The question at `i` read with what came just before it, when it has too little topic
 /// of its own: the statement before it in the same message, else the buyer's last line.
-fn with_context(sentences: &[Sentence], i: usize, ctx: &Context<'_>) -> Option<String> {
+fn with_context(
+    sentences: &[Sentence],
+    i: usize,
+    ctx: &Context<'_>,
+    cal: &Calibration,
+) -> Option<String> {
     let s = &sentences[i];
     // "Why?" and "What else?" have no topic to read in any context.
     let content = text::content_words(&s.text).len();
-    if content == 0 || content >= CONTEXT_BELOW_WORDS {
+    if content == 0 || content >= cal.context_below {
         return None;
     }
     let before = i
@@ -446,11 +515,23 @@ pub fn read_seller_line_with(
         let content = text::content_words(&s.text).len();
         let v = r.embed(&s.text);
         let restates = idx.statements.nearest(&v).map(|n| (n.key.clone(), n.score));
+        // "It feels like there is something more on your mind. Is there?"
+        let more_to_say = text::asks_for_more(s).or_else(|| {
+            let prev = i.checked_sub(1).map(|p| &sentences[p])?;
+            (s.asks && content == 0 && !prev.asks)
+                .then(|| {
+                    text::asks_for_more(&Sentence {
+                        text: prev.text.clone(),
+                        asks: true,
+                    })
+                })
+                .flatten()
+        });
         let mut out = SentenceReading {
             text: s.text.clone(),
             asks: s.asks,
             content_words: content,
-            more_to_say: text::asks_for_more(s),
+            more_to_say,
             fact: None,
             aim: None,
             empathy: None,
@@ -466,23 +547,16 @@ pub fn read_seller_line_with(
             continue;
         }
         let aim = aim_near(&v, cal);
-        let near = |vector: &[f32]| {
-            nearest_fact(
-                scenario,
-                &idx,
-                vector,
-                aim,
-                ctx.revealed,
-                cal.aim_bonus,
-                None,
-            )
-        };
+        let near =
+            |vector: &[f32]| nearest_fact(scenario, &idx, vector, aim, ctx.revealed, cal, None);
         let own = (content > 0).then(|| near(&v)).flatten();
-        let ctx_vector = with_context(&sentences, i, ctx).map(|t| r.embed(&t));
+        let ctx_vector = with_context(&sentences, i, ctx, cal).map(|t| r.embed(&t));
         let in_ctx = ctx_vector.as_ref().and_then(|cv| near(cv));
         // Read with what came before only where that reads closer than the question alone.
         let (nearest, with_ctx, vector) = match (own, in_ctx) {
-            (Some(o), Some(c)) if c.score > o.score => (Some(c), true, ctx_vector.clone()),
+            (Some(o), Some(c)) if c.near.score > o.near.score => {
+                (Some(c), true, ctx_vector.clone())
+            }
             (None, Some(c)) => (Some(c), true, ctx_vector.clone()),
             (o, _) => (o, false, None),
         };
@@ -532,7 +606,8 @@ pub fn read_seller_line_with(
                 .filter_map(|s| s.fact.as_ref())
                 .filter(|m| m.accepted)
                 .max_by(|a, b| a.score.total_cmp(&b.score))
-                .cloned(),
+                .cloned()
+                .or_else(|| invitation(scenario, &asked, ctx.revealed, cal)),
         )
     };
     LineReading {
@@ -573,6 +648,55 @@ fn touch_topics(
     }
 }
 
+/// An open question about how things stand, earning no fact by its examples, draws the
+/// first surface fact still untold that such a question reveals: what a buyer says to
+/// "walk me through a normal week".
+fn invitation(
+    scenario: &Scenario,
+    asked: &[&SentenceReading],
+    revealed: &[FactId],
+    cal: &Calibration,
+) -> Option<FactMatch> {
+    let (s, near) = asked.iter().find_map(|s| {
+        let near = s.fact.as_ref()?;
+        let aim = s.aim.as_ref()?;
+        let open = text::form(&Sentence {
+            text: s.text.clone(),
+            asks: true,
+        }) == Some(text::Form::Open);
+        (open
+            && matches!(aim.aim, Aim::Situation | Aim::Problem)
+            && near.cosine >= cal.invitation_floor)
+            .then_some((s, near))
+    })?;
+    let fact = scenario.facts.iter().find(|f| {
+        f.depth == Depth::Surface
+            && !revealed.contains(&f.id)
+            && f.requires.iter().all(|r| revealed.contains(r))
+            && f.bot
+                .asks
+                .iter()
+                .any(|k| matches!(k, QuestionKind::Situation | QuestionKind::Problem))
+    })?;
+    Some(FactMatch {
+        fact: fact.id.clone(),
+        example: s
+            .aim
+            .as_ref()
+            .and_then(|a| a.example.clone())
+            .unwrap_or_else(|| near.example.clone()),
+        score: near.cosine,
+        runner_up: None,
+        threshold: cal.invitation_floor,
+        lead_needed: 0.0,
+        accepted: true,
+        with_context: near.with_context,
+        cosine: near.cosine,
+        aim_bonus: 0.0,
+        invitation: true,
+    })
+}
+
 /// Whether a question with `aim` is the kind of question a fact of `kind` answers.
 fn fits(aim: Aim, kind: FactKind) -> bool {
     matches!(
@@ -598,37 +722,60 @@ fn aim_near(v: &[f32], cal: &Calibration) -> Option<Aim> {
         .map(|n| n.key)
 }
 
-/// The nearest fact still hidden, its score raised by `bonus` where the question's aim
-/// fits the fact's kind.
+/// The nearest fact still hidden: its best example's score, blended with how close the
+/// question comes to the fact as the buyer would state it, and raised by the aim bonus
+/// where the question's aim fits the fact's kind.
 fn nearest_fact(
     scenario: &Scenario,
     idx: &ScenarioIndex,
     v: &[f32],
     aim: Option<Aim>,
     revealed: &[FactId],
-    bonus: f32,
+    cal: &Calibration,
     skip: Option<usize>,
-) -> Option<reader::Nearest<FactId>> {
-    let mut ranked: Vec<(FactId, f32, usize)> = idx
+) -> Option<NearestFact> {
+    let w = cal.statement_weight;
+    let stated = if w > 0.0 {
+        idx.statements.ranked(v)
+    } else {
+        Vec::new()
+    };
+
+    let mut ranked: Vec<(FactId, f32, usize, f32, f32)> = idx
         .questions
         .ranked_without(v, skip)
         .into_iter()
         .filter(|(f, _, _)| !revealed.contains(f))
-        .map(|(f, s, i)| {
+        .map(|(f, cosine, i)| {
+            let st = stated.iter().find(|x| x.0 == f).map_or(cosine, |x| x.1);
+            let s = (1.0 - w) * cosine + w * st;
             let fit = aim
                 .zip(scenario.fact(&f))
                 .is_some_and(|(a, fact)| fits(a, fact.kind));
-            (f, if fit { s + bonus } else { s }, i)
+            let bonus = if fit { cal.aim_bonus } else { 0.0 };
+            (f, s + bonus, i, cosine, bonus)
         })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (key, score, i) = ranked.first()?.clone();
-    Some(reader::Nearest {
-        key,
-        example: idx.questions.examples()[i].text.clone(),
-        score,
-        runner_up: ranked.get(1).map(|r| (r.0.clone(), r.1)),
+    let (key, score, i, cosine, bonus) = ranked.first()?.clone();
+    Some(NearestFact {
+        near: reader::Nearest {
+            key,
+            example: idx.questions.examples()[i].text.clone(),
+            score,
+            runner_up: ranked.get(1).map(|r| (r.0.clone(), r.1)),
+        },
+        cosine,
+        bonus,
     })
+}
+
+/// [`nearest_fact`]'s answer: the nearest fact by its final score, with the plain
+/// cosine to its example and the aim bonus that went into that score.
+struct NearestFact {
+    near: reader::Nearest<FactId>,
+    cosine: f32,
+    bonus: f32,
 }
 
 fn aim_of(s: &SentenceReading, v: &Embedding, cal: &Calibration) -> AimMatch {

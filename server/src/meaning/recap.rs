@@ -44,7 +44,10 @@ impl RecapMatch {
 /// and the clauses of a long one ("…, but …", "…; …", "… and …").
 fn parts(recap: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for s in text::sentences(recap) {
+    // Runs of fragments ("Third depot? Son? Pat in March?") are notes, whatever their
+    // punctuation; they state nothing.
+    let recap = text::without_notes(recap);
+    for s in text::sentences(&recap) {
         if text::content_words(&s.text).len() < RECAP_MIN_WORDS {
             continue;
         }

@@ -301,6 +301,88 @@ pub fn is_list(sentence: &str) -> bool {
     }
 }
 
+/// Items of at most this many words are note fragments ("Pat retiring March", "son
+/// decides"); a written account's sentences are longer.
+const NOTE_WORDS: usize = 4;
+/// This many fragments in a row are notes, not an account: prose rarely has three short
+/// sentences running, while cue lists of any shape (bullets, full stops, slashes) are
+/// nothing else.
+const NOTE_RUN: usize = 3;
+/// A text whose items are mostly fragments is notes throughout, the odd longer item
+/// ("Third depot by the coast") included. Three in five: prose stays far below that.
+const NOTE_SHARE: (usize, usize) = (3, 5);
+/// Fewer items than this are a short answer, not a list.
+const NOTE_MIN_ITEMS: usize = 4;
+
+/// `text` with its notes removed: runs of fragments, whatever separates them (full
+/// stops, question marks, bullets, new lines, slashes, plus signs), and comma lists of
+/// short pieces ([`is_list`]). Commas inside a sentence do not make fragments on their
+/// own: "Tomasz, the head mechanic, has a veto" is a sentence with an aside. What is left
+/// keeps its punctuation, so it still splits into sentences.
+pub fn without_notes(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    // (item, separator after it)
+    let mut items: Vec<(String, String)> = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let decimal_point = c == '.'
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        let bullet = matches!(c, '-' | '*') && cur.trim().is_empty();
+        let separates = matches!(
+            c,
+            '.' | '!' | '?' | ';' | '\n' | '…' | '/' | '+' | '•' | '·' | '|'
+        ) || bullet;
+        if separates && !decimal_point {
+            items.push((std::mem::take(&mut cur), c.to_string()));
+        } else {
+            cur.push(c);
+        }
+    }
+    items.push((cur, String::new()));
+    let listed: Vec<bool> = items.iter().map(|(t, _)| is_list(t)).collect();
+    let short: Vec<bool> = items
+        .iter()
+        .zip(&listed)
+        .map(|((t, _), listed)| {
+            let n = words(t).len();
+            *listed || (n > 0 && n <= NOTE_WORDS)
+        })
+        .collect();
+    let filled = items.iter().filter(|(t, _)| !words(t).is_empty()).count();
+    let fragments = short.iter().filter(|s| **s).count();
+    if filled >= NOTE_MIN_ITEMS && fragments * NOTE_SHARE.1 >= filled * NOTE_SHARE.0 {
+        return String::new();
+    }
+    let mut keep: Vec<bool> = listed.iter().map(|l| !l).collect();
+    let mut i = 0;
+    while i < items.len() {
+        // Empty items (between "?" and "\n", say) neither start nor break a run.
+        let mut j = i;
+        let mut run = 0;
+        while j < items.len() && (short[j] || words(&items[j].0).is_empty()) {
+            run += short[j] as usize;
+            j += 1;
+        }
+        if run >= NOTE_RUN {
+            keep[i..j].iter_mut().for_each(|k| *k = false);
+        }
+        i = j.max(i + 1);
+    }
+    let mut out = String::new();
+    for ((t, sep), k) in items.iter().zip(keep) {
+        if k {
+            out.push_str(t);
+            out.push_str(sep);
+        } else if matches!(sep.as_str(), "." | "!" | "?" | "\n") {
+            // Keep sentence ends so the text either side does not run together.
+            out.push_str(sep);
+        }
+    }
+    out
+}
+
 /// Ways of asking whether the buyer has more to say.
 const MORE_TO_SAY: &[&str] = &[
     "anything else",
@@ -321,6 +403,11 @@ const MORE_TO_SAY: &[&str] = &[
     "anything i should know",
     "anything on your mind",
     "is there more",
+    "something more",
+    "something on your mind",
+    "something we haven't",
+    "something i haven't",
+    "something i should know",
 ];
 
 /// Words that, just before "anything else", make it a sequencing phrase rather than a
@@ -505,6 +592,29 @@ mod tests {
         assert_eq!(f("Is there anything else on your mind?"), Some(Form::Open));
         assert_eq!(f("Walk me through a normal Monday."), Some(Form::Open));
         assert_eq!(f("That is hard."), None);
+    }
+
+    #[test]
+    fn notes_of_any_shape_are_removed_and_prose_is_kept() {
+        for notes in [
+            "Third depot? Son Daniel? Pat retiring? Stock counts?",
+            "Stock figures wrong. Friday count. Depot by the coast. Son from January.",
+            "- counts off\n- hand count Fridays\n- new site\n- son decides",
+            "bookings / phone / bench hours / Tomasz / March",
+            "helpline + curing time + Duraseal + June review",
+            "Stock wrong. Friday count. Third depot by the coast. Harbourside let down twice.",
+        ] {
+            assert!(words(&without_notes(notes)).is_empty(), "{notes}");
+        }
+        let prose = "On top of that, the woman who has run the building for two decades \
+                     leaves in spring. He pays £2.50 a unit, which is too much. Tomasz, \
+                     the head mechanic, has a veto.";
+        assert_eq!(words(&without_notes(prose)), words(prose));
+        let mixed = "He wants a third site by the sea within two years. Son, depot, Pat, counts.";
+        assert_eq!(
+            words(&without_notes(mixed)).join(" "),
+            "he wants a third site by the sea within two years"
+        );
     }
 
     #[test]

@@ -148,11 +148,7 @@ fn export_json(data: &SessionExport) -> Result<serde_json::Value, ApiError> {
 /// Whether any fact counted in a pair's captured figure was matched by the reader alone,
 /// with no buyer verdict (false while the pair is playing).
 pub fn captured_automatic(debrief: Option<&crate::scoring::Debrief>) -> bool {
-    debrief.is_some_and(|d| {
-        d.facts
-            .iter()
-            .any(|f| f.captured && f.captured_automatically)
-    })
+    debrief.is_some_and(crate::scoring::Debrief::captured_automatic)
 }
 
 fn download(body: String, mime: &str, filename: &str) -> Response {

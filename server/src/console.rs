@@ -153,6 +153,10 @@ pub struct PairResult {
     pub facts_uncovered: u32,
     pub facts_total: u32,
     pub captured_percent: u32,
+    /// Part of `captured_percent` rests on the reader's match alone, with no buyer
+    /// verdict: the console says "matched automatically" beside it.
+    #[serde(default)]
+    pub captured_automatic: bool,
     pub heard: Option<u8>,
     pub seller_word_share: u32,
     pub questions: u32,

@@ -79,6 +79,16 @@ pub struct Debrief {
     pub trust_curve: Vec<TrustPoint>,
 }
 
+impl Debrief {
+    /// Whether any fact counted in the captured figure was matched by the reader alone,
+    /// with no buyer verdict ("matched automatically, not confirmed by the buyer").
+    pub fn captured_automatic(&self) -> bool {
+        self.facts
+            .iter()
+            .any(|f| f.captured && f.captured_automatically)
+    }
+}
+
 /// A note an observer wrote about the pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObserverNote {

@@ -1433,6 +1433,7 @@ impl Session {
                 .or(live.map(|l| l.facts_total))
                 .unwrap_or(0),
             captured_percent: d.map(|d| d.captured.percent).unwrap_or(0),
+            captured_automatic: d.is_some_and(Debrief::captured_automatic),
             heard: d.and_then(|d| d.feedback.as_ref().map(|f| f.heard)),
             seller_word_share: d.map(|d| d.behaviour.seller_word_share).unwrap_or(0),
             questions: d.map(|d| d.behaviour.questions.len() as u32).unwrap_or(0),

@@ -211,6 +211,9 @@ async fn a_trainer_runs_two_rounds_for_nine_trainees() {
     for p in results1["pairs"].as_array().unwrap() {
         assert_eq!(p["uncovered_percent"], 66, "goal revealed: 2 of 3 weight");
         assert_eq!(p["captured_percent"], 66);
+        // The buyer rated the round but judged no recap fact: the console must say the
+        // captured figure was matched automatically.
+        assert_eq!(p["captured_automatic"], true);
         assert_eq!(p["heard"], 4);
         assert_eq!(p["questions"], 1);
     }

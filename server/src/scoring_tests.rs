@@ -1441,7 +1441,9 @@ fn garden_name_dropping_is_reported_by_line_and_phrase() {
             longest_monologue: (21, Some(3), Some(3)),
             first_pitch: None,
             pitched_early: false,
-            goals_before_problems: Some(true),
+            // "What was the biggest problem for you?" (line 3) is a problem question and comes
+            // before the goal question of line 5.
+            goals_before_problems: Some(false),
             anything_else: &[],
             name_drops: &[
                 (1, "Greenacre Nurseries"),

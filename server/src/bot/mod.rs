@@ -278,8 +278,14 @@ impl Bot {
             .collect();
         let yes_no = !forms.is_empty() && forms.iter().all(|f| *f == Form::YesNo);
         let aims = line.aims();
+        // A question of the right kind counts only when it is about this buyer's business:
+        // "Have you been on holiday yet?" asks about the buyer, not their story.
+        let on_topic = line
+            .sentences
+            .iter()
+            .any(|s| s.asks && s.fact.as_ref().is_some_and(|f| f.cosine >= cal.topic_floor));
         let about_buyer = !line.contentless
-            && (line.earns.is_some() || aims.iter().any(|a| ABOUT_BUYER.contains(a)));
+            && (line.earns.is_some() || (on_topic && aims.iter().any(|a| ABOUT_BUYER.contains(a))));
         let goal_fact = |m: &FactMatch| {
             scenario
                 .fact(&m.fact)

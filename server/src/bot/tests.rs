@@ -76,6 +76,23 @@ fn an_open_question_about_how_things_run_draws_the_surface_story_and_small_talk_
 }
 
 #[test]
+fn small_talk_earns_no_fact_and_no_trust_even_after_the_buyer_has_spoken() {
+    for id in ["distributor-inventory", "angry-dealer", "stalled-deposit"] {
+        let s = scenario(id);
+        let mut b = bot(&s);
+        for line in [
+            "Did you watch any of the cycling on telly at the weekend?",
+            "Did you manage to get away anywhere nice this summer?",
+        ] {
+            let t = b.hear(line);
+            assert_eq!(t.reveal, None, "{id}: {line}: {:?}", t.heard.line.earns);
+            assert!(!t.causes.contains(&Cause::Question), "{id}: {line}");
+        }
+        assert!(b.trust() <= 35, "{id}: trust {}", b.trust());
+    }
+}
+
+#[test]
 fn a_bare_is_there_after_sensing_something_more_asks_for_more() {
     let r = crate::meaning::read_seller_line(
         &distributor(),

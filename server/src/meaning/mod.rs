@@ -40,11 +40,11 @@ pub struct Calibration {
     /// before it (the statement before it, else the buyer's last line); the closer
     /// reading counts.
     pub context_below: usize,
-    /// An open question about how things stand ("walk me through a normal week") that
-    /// earns no fact of its own still draws the buyer's surface story, as long as its
-    /// nearest example scores at least this (so it is about the buyer's business, not the
-    /// weekend). Above 1: never.
-    pub invitation_floor: f32,
+    /// A question is about the buyer's business when its nearest example's plain cosine
+    /// reaches this: only then does asking it raise the bot's trust, and only then can an
+    /// open question about how things stand ("walk me through a normal week") that earns
+    /// no fact of its own draw the buyer's surface story. Small talk stays below it.
+    pub topic_floor: f32,
     /// A part of a list-like question counts as touching a fact at this score.
     pub topic_threshold: f32,
     /// A question is filed under an aim (situation, problem…) at this score.
@@ -68,7 +68,7 @@ pub const CALIBRATION: Calibration = Calibration {
     fact_lead: 0.02,
     statement_weight: 0.1,
     context_below: 3,
-    invitation_floor: 0.30,
+    topic_floor: 0.30,
     topic_threshold: 0.40,
     aim_threshold: 0.35,
     aim_bonus: 0.15,
@@ -108,6 +108,12 @@ pub fn stems(text: &str) -> Vec<String> {
     }
     STEMMER.with(|st| st.stem_all(&text::content_words(text)))
 }
+
+/// Words by which a question points back at what was just said.
+const REFERS_BACK: &[&str] = &[
+    "that", "this", "it", "its", "those", "these", "they", "them", "there", "then", "so", "such",
+    "he", "she", "him", "her", "yours", "next", "after", "same", "again",
+];
 
 /// Everyday words a seller may use without knowing the story, even where a scenario's
 /// hidden facts happen to be the only place that uses them ("a typical week across your
@@ -482,6 +488,14 @@ fn with_context(
     if content == 0 || content >= cal.context_below {
         return None;
     }
+    // Only a question that points back ("What's that doing to you?", "Who did you go to
+    // next?") leans on what was said; "How was your weekend?" does not.
+    if !text::words(&s.text)
+        .iter()
+        .any(|w| REFERS_BACK.contains(&w.as_str()))
+    {
+        return None;
+    }
     let before = i
         .checked_sub(1)
         .map(|p| &sentences[p])
@@ -664,9 +678,7 @@ fn invitation(
             text: s.text.clone(),
             asks: true,
         }) == Some(text::Form::Open);
-        (open
-            && matches!(aim.aim, Aim::Situation | Aim::Problem)
-            && near.cosine >= cal.invitation_floor)
+        (open && matches!(aim.aim, Aim::Situation | Aim::Problem) && near.cosine >= cal.topic_floor)
             .then_some((s, near))
     })?;
     let fact = scenario.facts.iter().find(|f| {
@@ -687,7 +699,7 @@ fn invitation(
             .unwrap_or_else(|| near.example.clone()),
         score: near.cosine,
         runner_up: None,
-        threshold: cal.invitation_floor,
+        threshold: cal.topic_floor,
         lead_needed: 0.0,
         accepted: true,
         with_context: near.with_context,

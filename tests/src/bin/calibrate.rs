@@ -48,7 +48,7 @@ fn main() {
             c.context_below = v as usize
         }),
         (vec![0.20, 0.25, 0.30, 0.35, 0.40, 2.0], |c, v| {
-            c.invitation_floor = v
+            c.topic_floor = v
         }),
     ];
     if search {

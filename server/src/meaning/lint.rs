@@ -46,7 +46,7 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
                 )
             } else if lead < cal.fact_lead {
                 format!(
-                    "\"{}\" leads the next fact by only {lead:.2}; the reader needs {:.2}",
+                    "\"{}\" leads the next fact by only {lead:.3}; the reader needs {:.3}",
                     e.text, cal.fact_lead
                 )
             } else {

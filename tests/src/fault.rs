@@ -5,11 +5,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::{Client, ServerProcess};
+use crate::{Client, Heard, ServerProcess};
 
 mod disk;
 mod figures;
@@ -31,10 +32,14 @@ pub const BACK_WITHIN: Duration = Duration::from_secs(2);
 /// How far a phase's remaining time may be from what it should be.
 pub const CLOCK_TOLERANCE_MS: i64 = 1_000;
 
+/// The shortest `notes` marker [`come_back`] sends; each is one longer, up to twice
+/// this (notes may be 8,000 characters).
+const MARKER_LENGTH: usize = 2_000;
+
 /// Stops at random moments each fault run makes.
 pub const MOMENTS: usize = 5;
 
-/// A fresh folder for one run's data file, removed when dropped.
+/// A fresh folder for one run's data file, removed when dropped (after a pass).
 pub struct DataDir(PathBuf);
 
 impl DataDir {
@@ -56,8 +61,13 @@ impl DataDir {
 }
 
 impl Drop for DataDir {
+    /// Removes the folder, unless the test failed: then its data is left for a look.
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if std::thread::panicking() {
+            eprintln!("data of the failed run left in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -189,8 +199,17 @@ impl Trainer {
         while self.console.expect("console").await["plan"].is_null() {}
     }
 
+    /// Sends `msg` from the console, having read what it was sent.
     pub async fn send(&mut self, msg: Value) {
+        self.catch_up().await;
         self.console.send(msg).await;
+    }
+
+    /// Reads what the console has been sent, without waiting: a console that stops
+    /// reading is cut off once 256 frames wait for it, and a workshop of a hundred
+    /// sends it one for every line said.
+    pub async fn catch_up(&mut self) {
+        while let Heard::Message(_) = self.console.listen(Duration::from_millis(1)).await {}
     }
 }
 
@@ -244,8 +263,10 @@ impl Told {
     }
 }
 
-/// What a client got back after reconnecting: its rebuilt view, up to the answer to a
-/// `notes` marker it sent straight after `reconnect`.
+/// What a client got back after reconnecting: its rebuilt view, up to the answer to
+/// a `notes` marker it sent straight after `reconnect`. In a room the room answers it
+/// after the view (`notes_saved` with the marker's length, unique in the run: a rebuilt
+/// view replays earlier `notes_saved`); outside one it is refused with `wrong_state`.
 pub struct Back {
     pub client: Client,
     pub view: Vec<Value>,
@@ -288,25 +309,25 @@ pub async fn come_back(
     c.send(json!({"type": "reconnect", "protocol": 1, "token": token,
                   "last_seq": last_seq}))
         .await;
-    let marker = format!("{who} is back");
-    c.send(json!({"type": "notes", "text": marker})).await;
+    static MARKERS: AtomicUsize = AtomicUsize::new(0);
+    let length = MARKER_LENGTH + MARKERS.fetch_add(1, Ordering::Relaxed) % MARKER_LENGTH;
+    c.send(json!({"type": "notes", "text": "m".repeat(length)}))
+        .await;
     let mut view = Vec::new();
     loop {
-        let v = c
-            .next()
-            .await
-            .unwrap_or_else(|| panic!("{who}: socket closed in the view: {view:?}"));
-        let done = v["type"] == "notes_saved"
-            // Not in a room (a workshop's lobby): the marker is refused, after the view.
-            || (v["type"] == "error" && v["code"] == "wrong_state");
+        let v = match c.listen(crate::RECV_TIMEOUT).await {
+            Heard::Message(v) => v,
+            Heard::Quiet => panic!("{who}: the view stopped short: {view:?}"),
+            Heard::Closed => panic!("{who}: socket closed in the view: {view:?}"),
+        };
         if v["type"] == "error" {
-            assert!(done, "{who}: {v}");
-        } else {
-            view.push(v);
-        }
-        if done {
+            assert_eq!(v["code"], "wrong_state", "{who}: {v}");
             break;
         }
+        if v["type"] == "notes_saved" && v["length"] == length {
+            break;
+        }
+        view.push(v);
     }
     let took = asked_at.elapsed();
     assert_eq!(view[0]["type"], "reconnected", "{who}: {}", view[0]);

@@ -18,7 +18,7 @@ use uncover_tests::fault::{
     act_until_stopped, come_back, drain, join_workshop, link_pair, moment_ms, source, Back,
     DataDir, Figures, Script, Seat, Stop, Told, Trainer, MOMENTS,
 };
-use uncover_tests::{free_addr, ServerProcess};
+use uncover_tests::{free_addr, Heard, ServerProcess};
 
 /// Pairs in every run: the "at least 50".
 const PAIRS: usize = 50;
@@ -225,9 +225,9 @@ async fn workshop_rounds(stop: Stop) {
             .iter()
             .filter(|s| s.room() != rooms_before[s.index])
             .count();
-        at_start
-            .moments
-            .push(format!("{at} ms, {told_before} told of their room before"));
+        at_start.moments.push(format!(
+            "{at} ms, started {started}, {told_before} told of their room before"
+        ));
         assert!(
             started || told_before == 0,
             "{run}: {told_before} trainees were told of a room the restart forgot"
@@ -276,16 +276,18 @@ async fn workshop_rounds(stop: Stop) {
         // Into the conversation: a line from each side, then into the recap.
         trainer.send(json!({"type": "end_phase"})).await;
         for seat in &mut seats {
-            seat.client.expect_phase("conversation").await;
+            phase_or_explain(seat, &mut trainer, "conversation").await;
         }
         for seat in &mut seats {
-            seat.acked.clear();
+            trainer.catch_up().await;
+            seat.next_round();
             let text = format!("{} in round {moment}", seat.who);
             seat.client.chat(&text).await;
         }
         for seat in &mut seats {
             let text = format!("{} in round {moment}", seat.who);
             let own = seat.role().to_owned();
+            trainer.catch_up().await;
             loop {
                 let line = seat.client.expect_chat_from(&own).await;
                 if line["text"] == text.as_str() {
@@ -296,7 +298,7 @@ async fn workshop_rounds(stop: Stop) {
         }
         trainer.send(json!({"type": "end_phase"})).await;
         for seat in &mut seats {
-            let recap = seat.client.expect_phase("recap").await;
+            let recap = phase_or_explain(seat, &mut trainer, "recap").await;
             seat.told = Some(Told::now(&recap));
         }
 
@@ -341,7 +343,11 @@ async fn workshop_rounds(stop: Stop) {
                     told.expected_ms(stopped_at, up_at, back.asked_at),
                 );
             } else {
-                assert_eq!(phase, "debrief", "{}", seat.who);
+                assert_eq!(
+                    phase, "debrief",
+                    "{}: {:?} {:?}",
+                    seat.who, at_start.moments, back.view
+                );
             }
             in_recap.transcript(&back.view, seat.acked.iter().chain(&partner.acked));
         }
@@ -374,6 +380,32 @@ async fn workshop_rounds(stop: Stop) {
     }
     at_start.assert_targets(&format!("{run}, within 100 ms of start_round"));
     in_recap.assert_targets(&format!("{run}, in the recap"));
+}
+
+/// Waits for `seat` to be told `phase`; if it is not, fails with what the seat and the
+/// trainer's console were told.
+async fn phase_or_explain(seat: &mut Seat, trainer: &mut Trainer, phase: &str) -> Value {
+    trainer.catch_up().await;
+    loop {
+        match seat.client.listen(uncover_tests::RECV_TIMEOUT).await {
+            Heard::Message(v) if v["type"] == "phase" && v["phase"] == phase => return v,
+            Heard::Message(_) => {}
+            _ => {
+                drain(std::iter::once(&mut trainer.console)).await;
+                let errors: Vec<&Value> = trainer
+                    .console
+                    .seen
+                    .iter()
+                    .filter(|v| v["type"] == "error")
+                    .collect();
+                panic!(
+                    "{} never told {phase}; it saw {:?}; the trainer's errors: {errors:?}",
+                    seat.who,
+                    seat.client.seen.iter().rev().take(6).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
 }
 
 /// Seat index → its partner's, by room.

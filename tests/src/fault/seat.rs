@@ -83,6 +83,14 @@ impl Seat {
         }
     }
 
+    /// Forgets what it was acknowledged in its last room, for the next round.
+    pub fn next_round(&mut self) {
+        self.acked.clear();
+        self.confirmed_draft = None;
+        self.sent_acked = false;
+        self.ready_at = None;
+    }
+
     /// The room it was last told of.
     pub fn room(&self) -> Option<u64> {
         self.last_room().and_then(|r| r["room"].as_u64())

@@ -14,8 +14,12 @@ pub struct SmallDisk {
 
 impl SmallDisk {
     /// Mounts a tmpfs of `size` (as `mount -o size=` spells it, e.g. `8m`) on a new
-    /// folder; `Err` says why it could not (no `unshare`, no right to mount).
+    /// folder; `Err` says why it could not (no `unshare`, no right to mount, or
+    /// `UNCOVER_TEST_NO_TMPFS` set to try the fallback).
     pub fn mount(name: &str, size: &str) -> Result<Self, String> {
+        if std::env::var_os("UNCOVER_TEST_NO_TMPFS").is_some() {
+            return Err("UNCOVER_TEST_NO_TMPFS is set".to_owned());
+        }
         let dir = std::env::temp_dir().join(format!("uncover-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

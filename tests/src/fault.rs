@@ -268,6 +268,8 @@ impl Told {
 /// after the view (`notes_saved` with the marker's length, unique in the run: a rebuilt
 /// view replays earlier `notes_saved`); outside one it is refused with `wrong_state`.
 pub struct Back {
+    /// Whose view it is.
+    pub who: String,
     pub client: Client,
     pub view: Vec<Value>,
     /// From sending `reconnect` to the marker's answer.
@@ -342,6 +344,7 @@ pub async fn come_back(
     let want: Vec<u64> = (last_seq + 1..=last_seq + seqs.len() as u64).collect();
     assert_eq!(seqs, want, "{who}: numbered on from last_seq + 1");
     Back {
+        who: who.to_owned(),
         client: c,
         view,
         took,

@@ -205,7 +205,7 @@ async fn check_after_the_fill(addr: SocketAddr, filled: Filled) -> Figures {
     for (i, seat) in seats.iter().enumerate() {
         let last_seq = seat.client.last_seq();
         let back = come_back(addr, source(seat.index), &seat.token, last_seq, &seat.who).await;
-        figures.back(back.took);
+        figures.back(&back.who, back.took);
         assert_eq!(back.phase_name(), "conversation", "{}", seat.who);
         figures.transcript(&back.view, seat.acked.iter().chain(&seats[i ^ 1].acked));
     }

@@ -170,7 +170,7 @@ async fn bring_back(addr: SocketAddr, seats: &[Seat], figures: &mut Figures) -> 
             &seat.who,
         )
         .await;
-        figures.back(back.took);
+        figures.back(&back.who, back.took);
         backs.push(back);
     }
     backs

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use uncover_tests::fault::{
-    join, join_workshop, link_pair, say, start_conversation, DataDir, Trainer,
+    join, join_workshop, link_pair, say, start_conversation, DataDir, FaultLog, Trainer,
 };
 use uncover_tests::{free_addr, Client, ServerProcess, TestServer};
 
@@ -260,4 +260,40 @@ async fn drafts_typed_before_a_crash_in_the_recap_count_when_it_runs_out_after_i
     assert_eq!(debrief["recap"], "Typed before the crash");
     assert_eq!(debrief["feedback"]["heard"], 3);
     server.kill();
+}
+
+#[tokio::test]
+async fn a_frame_sent_right_after_reconnect_is_answered_after_the_rebuilt_view() {
+    let (log, server) = FaultLog::server().await;
+    let (mut a, b) = server.conversation("steady").await;
+    let (tb, sb) = (b.token(), b.last_seq());
+    b.close().await;
+    // More than the replay history holds, so the room rebuilds the view.
+    for i in 0..12 {
+        let words = "words enough to fill the replay history soon ".repeat(5);
+        say(&mut a, &format!("line {i}: {}", words.trim_end())).await;
+    }
+    // The room is busy saving notes on a slow disk when the buyer comes back.
+    log.hold();
+    a.send(json!({"type": "notes", "text": "held"})).await;
+    let mut b = Client::reconnect(server.addr, &tb, sb).await;
+    // Not waiting for `reconnected`: the refusal must not be lost while the room has
+    // yet to attach the connection.
+    b.send_text("[]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    log.open();
+    let mut got = Vec::new();
+    loop {
+        let v = b.next().await.expect("the socket stays open");
+        let refused = v["type"] == "error";
+        got.push(v);
+        if refused {
+            break;
+        }
+    }
+    assert_eq!(got.last().unwrap()["code"], "bad_message");
+    assert_eq!(got[0]["replayed"], false, "{}", got[0]);
+    let seqs: Vec<u64> = got.iter().map(|v| v["seq"].as_u64().unwrap()).collect();
+    let want: Vec<u64> = (sb + 1..=sb + seqs.len() as u64).collect();
+    assert_eq!(seqs, want, "the refusal is numbered on after the view");
 }

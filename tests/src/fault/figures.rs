@@ -21,6 +21,8 @@ pub struct Figures {
     /// Found, but at another index than acknowledged.
     pub moved: usize,
     pub slowest: Duration,
+    /// Who that was.
+    pub slowest_who: String,
     pub worst_clock_ms: i64,
     /// Remaining times compared.
     pub clocks: usize,
@@ -61,10 +63,13 @@ impl Figures {
         }
     }
 
-    /// Notes one client back, in `took`.
-    pub fn back(&mut self, took: Duration) {
+    /// Notes that `who` was back in `took`.
+    pub fn back(&mut self, who: &str, took: Duration) {
         self.clients_back += 1;
-        self.slowest = self.slowest.max(took);
+        if took > self.slowest {
+            self.slowest = took;
+            self.slowest_who = who.to_owned();
+        }
     }
 
     /// Compares a remaining time with what it should be.
@@ -103,13 +108,14 @@ impl Figures {
     /// Prints the figures (run with `--nocapture` to see them).
     pub fn report(&self, run: &str) {
         println!(
-            "{run}: {} moments ({}); {} clients back, slowest in {:?}; {} acknowledged \
+            "{run}: {} moments ({}); {} clients back, slowest in {:?} ({}); {} acknowledged \
              lines checked: {} lost to clients, {} duplicated, {} reordered, {} at another \
              index; {} remaining times compared, off by {} ms at most",
             self.moments.len(),
             self.moments.join(", "),
             self.clients_back,
             self.slowest,
+            self.slowest_who,
             self.checked,
             self.lost,
             self.duplicated,
@@ -131,8 +137,9 @@ impl Figures {
         );
         assert!(
             self.slowest <= BACK_WITHIN,
-            "{run}: every client back within {BACK_WITHIN:?} (slowest {:?})",
-            self.slowest
+            "{run}: every client back within {BACK_WITHIN:?} (slowest {:?}, {})",
+            self.slowest,
+            self.slowest_who
         );
         assert!(
             self.worst_clock_ms <= CLOCK_TOLERANCE_MS,

@@ -579,11 +579,15 @@ pub const PROCESS_SCENARIO: &str = "distributor-inventory";
 fn process_scenarios() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("uncover-scenarios-{}", std::process::id()));
+        // One folder for every test process, each writing the file whole (a copy
+        // renamed into place), so a server another process starts never reads half.
+        let dir = std::env::temp_dir().join("uncover-test-scenarios");
         std::fs::create_dir_all(&dir).expect("a temporary folder");
         let file = format!("{PROCESS_SCENARIO}.toml");
         let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-        std::fs::copy(bundled.join(&file), dir.join(&file)).expect("the bundled scenario");
+        let partial = dir.join(format!("{file}.{}.partial", std::process::id()));
+        std::fs::copy(bundled.join(&file), &partial).expect("the bundled scenario");
+        std::fs::rename(&partial, dir.join(&file)).expect("the scenario in place");
         dir
     })
 }

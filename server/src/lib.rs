@@ -58,6 +58,7 @@ pub mod workshop;
 pub mod ws;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -218,9 +219,14 @@ pub async fn run(
     let stall_watch = tokio::spawn(clock::watch_stalls());
     let alive = tokio::spawn(mark_alive(state.hub.store().clone(), state.closing.clone()));
     let draining = state.clone();
+    // When the drain began: from then on nobody can act, so a restart gives the rooms'
+    // clocks back the drain too, not only the time the process was gone.
+    let drain_began = Arc::new(AtomicU64::new(0));
+    let began = Arc::clone(&drain_began);
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down: closing connections and flushing the event log");
+        began.store(clock::now_ms(), Ordering::SeqCst);
         draining.begin_shutdown();
     };
     let hub = state.hub.clone();
@@ -246,7 +252,11 @@ pub async fn run(
     if let Err(e) = hub.store().flush().await {
         tracing::error!(error = %e, "the event log could not be flushed");
     }
-    hub.store().mark_alive(clock::now_ms());
+    let last_served = match drain_began.load(Ordering::SeqCst) {
+        0 => clock::now_ms(),
+        began => began,
+    };
+    hub.store().mark_alive(last_served);
     result
 }
 

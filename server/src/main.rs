@@ -1,10 +1,11 @@
 //! The `uncover` binary: parse options, set up logging, then serve or check scenarios.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use std::path::Path;
 use tracing_subscriber::EnvFilter;
 use uncover::config::{Cli, Command, ServeArgs};
 use uncover::hub::HubConfig;
@@ -12,6 +13,7 @@ use uncover::hub::HubConfig;
 use uncover::meaning;
 use uncover::reader;
 use uncover::scenario::{json_schema, Library, ScenarioErrors, ScenarioId};
+use uncover::store::EventLog;
 use uncover::{AppState, ServerOptions};
 
 /// Ctrl+C or SIGTERM (what service managers send) starts a drain.
@@ -35,6 +37,37 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Where SIGUSR1 writes a backup of the event log: `<data>.backup`.
+fn backup_path(data: &Path) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(".backup");
+    PathBuf::from(name)
+}
+
+/// On each SIGUSR1, writes a backup of the event log to `to`. The server's SQLite file
+/// admits no other process while it runs (see `store::sqlite`), so this replaces
+/// `sqlite3 … .backup` for a running server.
+fn backup_on_signal(store: Arc<dyn EventLog>, to: PathBuf) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+            tracing::warn!("cannot listen for SIGUSR1: no backups on demand");
+            return;
+        };
+        tokio::spawn(async move {
+            while usr1.recv().await.is_some() {
+                match store.backup(&to).await {
+                    Ok(()) => tracing::info!(to = %to.display(), "event log backed up"),
+                    Err(e) => tracing::error!(error = %e, "event log backup failed"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (store, to);
 }
 
 /// Loads the reader's model from `dir` (or where `make model` leaves it) and makes it the
@@ -237,6 +270,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
     })
     .await;
+    backup_on_signal(Arc::clone(&store), backup_path(&args.data));
     let state = AppState::build(library, store, options);
     state.hub.set_bot_settings(args.bot_settings());
     // Rebuild before announcing the addresses: whoever reads them may connect at once.

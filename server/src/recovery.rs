@@ -153,10 +153,15 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
         );
     }
 
-    for (stream, evs) in &streams {
-        let Some((session, room_id)) = room_of(stream) else {
-            continue;
-        };
+    // Rooms oldest first (by id, not by stream name, where "room:99" sorts after
+    // "room:150"): someone with a room still lingering in its debrief and a newer one
+    // must end up seated in the newer.
+    let mut rooms: Vec<(RoomId, Option<SessionId>, &String, &Vec<StoredEvent>)> = streams
+        .iter()
+        .filter_map(|(stream, evs)| room_of(stream).map(|(s, id)| (id, s, stream, evs)))
+        .collect();
+    rooms.sort_by_key(|(id, ..)| *id);
+    for (room_id, session, stream, evs) in rooms {
         if !stream.starts_with("room:") && session.is_none() {
             continue;
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::behaviour;
 use crate::bot::{self, Bot, BotTurn, ReplyDelay};
@@ -59,6 +59,8 @@ pub enum RoomCmd {
         from: ParticipantId,
         conn: Connection,
         last_seq: u64,
+        /// Told once `conn` is attached and the view is queued on it.
+        attached: oneshot::Sender<()>,
     },
     /// The room's session was deleted: stop now.
     Close,
@@ -88,24 +90,32 @@ impl RoomHandle {
         self.tx.send(cmd).await.is_ok()
     }
 
-    /// Hands a reconnecting participant's connection to the room; gives it back if the
-    /// room has closed.
+    /// Hands a reconnecting participant's connection to the room and waits until the
+    /// room has attached it; gives it back if the room has closed.
     pub async fn rejoin(
         &self,
         from: ParticipantId,
         conn: Connection,
         last_seq: u64,
     ) -> Result<(), Connection> {
+        let (attached, done) = oneshot::channel();
         match self
             .tx
             .send(RoomCmd::Rejoin {
                 from,
                 conn,
                 last_seq,
+                attached,
             })
             .await
         {
-            Ok(()) => Ok(()),
+            // Waits for the room to attach the connection, so whatever the caller answers
+            // next (an error for the client's next frame) goes out after the view, not
+            // into a detached outbox whose numbering the rebuild then starts over.
+            Ok(()) => {
+                let _ = done.await;
+                Ok(())
+            }
             Err(mpsc::error::SendError(RoomCmd::Rejoin { conn, .. })) => Err(conn),
             Err(_) => Ok(()),
         }
@@ -512,10 +522,16 @@ impl RoomTask {
         for e in &self.log {
             let e = self.with_chat_text(e, replay.transcript.len());
             replay.apply(&e);
-            view.extend(match role {
+            let told = match role {
                 Some(r) => replay.view(&e, r),
                 None => replay.view_observer(&e),
-            });
+            };
+            // Acknowledgements of notes belong to the moment; the notes themselves come
+            // back once, as `notes_restored`, below.
+            view.extend(
+                told.into_iter()
+                    .filter(|m| !matches!(m, ServerMsg::NotesSaved { .. })),
+            );
         }
         view.push(self.room.phase_now(clock::now_ms()));
         if let Some(r) = role {
@@ -977,6 +993,7 @@ impl RoomTask {
                 from,
                 conn,
                 last_seq,
+                attached,
             } => {
                 let who = match self.room.role_of(from) {
                     Some(r) => self.participant(r).cloned(),
@@ -1005,6 +1022,7 @@ impl RoomTask {
                     msgs
                 });
                 self.back(from);
+                let _ = attached.send(());
             }
             RoomCmd::Host(action) => {
                 if let Ok(events) = self.room.decide_host(action, now) {

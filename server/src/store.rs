@@ -124,6 +124,9 @@ pub enum StoreError {
     /// The writer has stopped, so nothing more can be stored.
     #[error("the event log writer has stopped")]
     Closed,
+    /// A backup could not be written (or this log keeps nothing to back up).
+    #[error("cannot write a backup to {}: {reason}", to.display())]
+    Backup { to: PathBuf, reason: String },
 }
 
 /// Counters about commits, for `/metrics`. Latency can be exported as a Prometheus
@@ -191,6 +194,16 @@ pub trait EventLog: Send + Sync + fmt::Debug {
     /// keeps them.
     fn last_alive(&self) -> Option<Millis> {
         None
+    }
+
+    /// Writes a consistent copy of everything committed so far to `to`, replacing it.
+    /// The server's SQLite file admits no other process while it runs, so this is how
+    /// a running server is backed up (on SIGUSR1).
+    fn backup(&self, to: &Path) -> Pending<()> {
+        Pending::ready(Err(StoreError::Backup {
+            to: to.to_owned(),
+            reason: "this event log is kept in memory".to_owned(),
+        }))
     }
 }
 

@@ -8,6 +8,9 @@ pub mod load;
 /// The labelled corpus the reader is calibrated and reported on.
 pub mod corpus;
 
+/// The fault suite's shared moves: data folders, pairs, workshops, stops and checks.
+pub mod fault;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -382,6 +385,23 @@ impl Client {
         }
     }
 
+    /// What the socket says within `wait`: a message, nothing, or that it closed.
+    pub async fn listen(&mut self, wait: Duration) -> Heard {
+        loop {
+            match tokio::time::timeout(wait, self.ws.next()).await {
+                Err(_) => return Heard::Quiet,
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("server sends JSON");
+                    self.raw.push(t.to_string());
+                    self.seen.push(v.clone());
+                    return Heard::Message(v);
+                }
+                Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return Heard::Closed,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// The next server message if one arrives within `wait`; `None` if none does.
     pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
         loop {
@@ -473,6 +493,14 @@ impl Client {
     }
 }
 
+/// What [`Client::listen`] heard.
+#[derive(Debug)]
+pub enum Heard {
+    Message(Value),
+    Quiet,
+    Closed,
+}
+
 /// The real server as a separate process, so it can be killed with SIGKILL. It waits
 /// until the server says it is listening.
 pub struct ServerProcess {
@@ -486,9 +514,30 @@ impl ServerProcess {
     }
 
     pub fn start_with(data: &Path, addr: SocketAddr, options: &[&str]) -> Self {
-        let mut child = Command::new(server_binary())
+        Self::start_under(&[], data, addr, options)
+    }
+
+    /// The same, run by `wrapper`: a command and its arguments that end by running the
+    /// server in the same process (`nsenter` into a mount namespace does).
+    pub fn start_under(
+        wrapper: &[String],
+        data: &Path,
+        addr: SocketAddr,
+        options: &[&str],
+    ) -> Self {
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(server_binary());
+                c
+            }
+            None => Command::new(server_binary()),
+        };
+        let mut child = command
             .args(["--bind", &addr.to_string(), "--grace-secs", "60", "--data"])
             .arg(data)
+            .arg("--scenarios")
+            .arg(process_scenarios())
             .args(options)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -517,6 +566,30 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The one bundled scenario a server process serves (the tests that run the binary
+/// play only this one).
+pub const PROCESS_SCENARIO: &str = "distributor-inventory";
+
+/// A folder holding only [`PROCESS_SCENARIO`], for `--scenarios`. A starting server
+/// embeds every example of every scenario it serves before it listens: with all six
+/// bundled ones that took 17 s on a busy two-core machine, with one 4 s, and the fault
+/// runs restart the server dozens of times.
+fn process_scenarios() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        // One folder for every test process, each writing the file whole (a copy
+        // renamed into place), so a server another process starts never reads half.
+        let dir = std::env::temp_dir().join("uncover-test-scenarios");
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        let file = format!("{PROCESS_SCENARIO}.toml");
+        let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let partial = dir.join(format!("{file}.{}.partial", std::process::id()));
+        std::fs::copy(bundled.join(&file), &partial).expect("the bundled scenario");
+        std::fs::rename(&partial, dir.join(&file)).expect("the scenario in place");
+        dir
+    })
 }
 
 /// A local address nothing listens on yet, for a server process to bind.

@@ -4,31 +4,15 @@
 //! Each keeps its remaining time within a second.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-use std::process::Command;
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use uncover_tests::fault::{join_workshop, link_pair, start_conversation, DataDir, Trainer};
 use uncover_tests::{free_addr, Client, ServerProcess};
 
 /// How far a remaining time may be from what it should be.
 const TOLERANCE_MS: i64 = 1_000;
-
-async fn join(addr: SocketAddr, name: &str) -> Client {
-    let mut c = Client::connect(addr).await;
-    c.send(json!({"type": "hello", "protocol": 1, "name": name}))
-        .await;
-    c.expect("welcome").await;
-    c
-}
-
-fn signal(server: &ServerProcess, sig: &str) {
-    let status = Command::new("kill")
-        .args([sig, &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 fn assert_near(what: &str, got: i64, want: i64) {
     assert!(
@@ -39,26 +23,15 @@ fn assert_near(what: &str, got: i64, want: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_neither_skips_nor_shortens_a_phase() {
-    let dir = std::env::temp_dir().join(format!("uncover-stall-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let server = ServerProcess::start(&dir.join("events.sqlite"), free_addr());
+    let dir = DataDir::new("stall");
+    let server = ServerProcess::start(&dir.events(), free_addr());
     let addr = server.addr;
-    let mut host = join(addr, "Trainer").await;
-    host.send(json!({"type": "create_session"})).await;
-    let code = host.expect("session_created").await["code"].clone();
-    let mut ana = join(addr, "Ana").await;
-    let mut ben = join(addr, "Ben").await;
-    for t in [&mut ana, &mut ben] {
-        t.send(json!({"type": "join_session", "code": code})).await;
-        t.expect("session_joined").await;
-    }
-    host.send(
-        json!({"type": "plan_round", "scenario": "distributor-inventory",
-                     "timings": {"briefing": 600, "conversation": 4, "recap": 6}}),
-    )
-    .await;
-    while host.expect("console").await["plan"].is_null() {}
+    let mut host = Trainer::open(addr, "Stall").await;
+    let here = Ipv4Addr::LOCALHOST.into();
+    let mut ana = join_workshop(addr, here, "Ana", &host.code).await;
+    let _ben = join_workshop(addr, here, "Ben", &host.code).await;
+    host.plan(json!({"briefing": 600, "conversation": 4, "recap": 6}))
+        .await;
     host.send(json!({"type": "start_round"})).await;
     ana.expect("room_opened").await;
     host.send(json!({"type": "end_phase"})).await;
@@ -67,10 +40,10 @@ async fn a_stalled_server_neither_skips_nor_shortens_a_phase() {
     assert_eq!(conv["remaining_ms"], 4_000);
 
     tokio::time::sleep(Duration::from_secs(1)).await;
-    signal(&server, "-STOP");
+    server.signal("-STOP");
     tokio::time::sleep(Duration::from_secs(5)).await;
     let ran_ms = 1_000;
-    signal(&server, "-CONT");
+    server.signal("-CONT");
 
     // The conversation carries on with the three seconds it had, then the recap gets
     // all of its six.
@@ -92,7 +65,6 @@ async fn a_stalled_server_neither_skips_nor_shortens_a_phase() {
         "the conversation ran {conversation_ran} ms of its 4,000"
     );
     server.kill();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The `phase` a rebuilt view ends on.
@@ -112,24 +84,19 @@ async fn phase_after_rebuild(c: &mut Client) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_spell_before_a_crash_is_not_handed_back_after_it() {
-    let dir = std::env::temp_dir().join(format!("uncover-quiet-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("events.sqlite");
+    let dir = DataDir::new("quiet");
+    let data = dir.events();
     let addr = free_addr();
     let server = ServerProcess::start(&data, addr);
-    let mut a = join(addr, "Ana").await;
-    let mut b = join(addr, "Ben").await;
-    a.send(json!({"type": "create_pair_link", "scenario": "distributor-inventory"}))
-        .await;
-    let code = a.expect("pair_link").await["code"].clone();
-    b.send(json!({"type": "join_pair_link", "code": code}))
-        .await;
-    a.expect("room_opened").await;
-    for c in [&mut a, &mut b] {
-        c.send(json!({"type": "ready"})).await;
-    }
-    let conv = a.expect_phase("conversation").await;
+    let (mut a, mut b) = link_pair(addr, Ipv4Addr::LOCALHOST.into(), ["Ana", "Ben"]).await;
+    start_conversation(&mut a, &mut b).await;
+    let conv = a
+        .seen
+        .iter()
+        .rev()
+        .find(|v| v["phase"] == "conversation")
+        .unwrap()
+        .clone();
     let t0 = Instant::now();
     let r0 = conv["remaining_ms"].as_i64().unwrap();
     // Nothing happens for three seconds, then the server dies.
@@ -154,5 +121,4 @@ async fn a_quiet_spell_before_a_crash_is_not_handed_back_after_it() {
         want,
     );
     server.kill();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,20 +1,19 @@
 //! One server per data file: a second `uncover serve` on a file already served refuses
-//! to start and names the file and the process holding it; a side file SQLite needs but
-//! cannot write stops the server at start with a clear error, not a crash later.
+//! to start and names the file and the process holding it; a `-wal` file SQLite needs
+//! but cannot write stops the server at start with a clear error, not a crash later;
+//! and a `-shm` file broken before or while the server runs does neither harm (the
+//! server keeps SQLite's WAL index in its own memory, not in that file).
 #![allow(clippy::unwrap_used)]
 
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use uncover::store::{EventLog, SqliteLog};
+use uncover_tests::fault::{come_back, link_pair, say, start_conversation, DataDir, Stop};
 use uncover_tests::{free_addr, server_binary, ServerProcess};
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("uncover-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs `uncover serve` on `data` and waits for it to exit (it must, within 10 s).
 fn serve_expecting_exit(data: &Path) -> Output {
@@ -38,8 +37,8 @@ fn serve_expecting_exit(data: &Path) -> Output {
 
 #[test]
 fn a_second_server_on_the_same_file_refuses_to_start_and_names_the_first() {
-    let dir = data_dir("two-writers");
-    let data = dir.join("same.sqlite");
+    let dir = DataDir::new("two-writers");
+    let data = dir.path().join("same.sqlite");
     let first = ServerProcess::start(&data, free_addr());
     let second = serve_expecting_exit(&data);
     assert!(!second.status.success());
@@ -56,21 +55,19 @@ fn a_second_server_on_the_same_file_refuses_to_start_and_names_the_first() {
     first.kill();
     let third = ServerProcess::start(&data, free_addr());
     third.kill();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
-fn an_unwritable_shm_file_stops_the_server_at_start_with_a_clear_error() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = data_dir("shm");
-    let data = dir.join("events.sqlite");
-    // A server killed outright leaves its -shm file behind.
+fn an_unwritable_wal_file_stops_the_server_at_start_with_a_clear_error() {
+    let dir = DataDir::new("wal");
+    let data = dir.events();
+    // A server killed outright leaves its -wal file behind.
     ServerProcess::start(&data, free_addr()).kill();
-    let shm = dir.join("events.sqlite-shm");
-    if !shm.exists() {
-        std::fs::write(&shm, b"").unwrap();
+    let wal = side_file(&data, "-wal");
+    if !wal.exists() {
+        std::fs::write(&wal, b"").unwrap();
     }
-    std::fs::set_permissions(&shm, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o444)).unwrap();
     let out = serve_expecting_exit(&data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -78,6 +75,95 @@ fn an_unwritable_shm_file_stops_the_server_at_start_with_a_clear_error() {
         Some(1),
         "a clean failure, not a signal: {stderr}"
     );
-    assert!(stderr.contains("events.sqlite-shm"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(stderr.contains("events.sqlite-wal"), "{stderr}");
+}
+
+/// `<data><suffix>`, one of SQLite's side files.
+fn side_file(data: &Path, suffix: &str) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Cuts `<data>-shm` to nothing (creating it if SQLite keeps none) and makes it
+/// unwritable, as a clean-up script or a careless copy might.
+fn break_shm(data: &Path) {
+    let shm = side_file(data, "-shm");
+    std::fs::write(&shm, b"").unwrap();
+    std::fs::set_permissions(&shm, std::fs::Permissions::from_mode(0o444)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shm_file_broken_while_the_server_runs_neither_stops_it_nor_loses_a_line() {
+    let dir = DataDir::new("shm-runtime");
+    let data = dir.events();
+    let addr = free_addr();
+    let mut server = ServerProcess::start(&data, addr);
+    let (mut a, mut b) = link_pair(addr, Ipv4Addr::LOCALHOST.into(), ["Ana", "Ben"]).await;
+    start_conversation(&mut a, &mut b).await;
+    say(&mut a, "Before the -shm file broke.").await;
+    break_shm(&data);
+    // Each line is echoed once saved: a server killed by SIGBUS would close the socket.
+    for i in 0..20 {
+        say(&mut a, &format!("a after {i}")).await;
+        say(&mut b, &format!("b after {i}")).await;
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server keeps running"
+    );
+    let (token, last_seq) = (b.token(), b.last_seq());
+    server.stop(Stop::Kill);
+
+    // The broken file is still there: the server starts anyway and has every line.
+    let _server = ServerProcess::start(&data, addr);
+    let back = come_back(addr, Ipv4Addr::LOCALHOST.into(), &token, last_seq, "Ben").await;
+    let lines = back.view.iter().filter(|v| v["type"] == "chat").count();
+    assert_eq!(lines, 41, "every line is back: {:?}", back.view);
+}
+
+#[test]
+fn a_stray_unwritable_shm_file_does_not_keep_the_server_from_starting() {
+    let dir = DataDir::new("shm-start");
+    let data = dir.events();
+    ServerProcess::start(&data, free_addr()).kill();
+    break_shm(&data);
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    assert!(
+        std::net::TcpStream::connect(addr).is_ok(),
+        "the server is listening"
+    );
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr1_backs_up_a_running_server_with_every_saved_line() {
+    let dir = DataDir::new("backup");
+    let data = dir.events();
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    let (mut a, mut b) = link_pair(addr, Ipv4Addr::LOCALHOST.into(), ["Ana", "Ben"]).await;
+    start_conversation(&mut a, &mut b).await;
+    say(&mut a, "Kept in the backup.").await;
+    server.signal("-USR1");
+    let backup = side_file(&data, ".backup");
+    let asked = Instant::now();
+    while !backup.exists() {
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "no backup at {}",
+            backup.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = SqliteLog::open(&backup).unwrap().load_all().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.body.contains("Kept in the backup.")),
+        "the backup holds the saved line ({} events)",
+        events.len()
+    );
+    server.kill();
 }

@@ -1,16 +1,19 @@
-//! Nothing lost: reconnection with replay, a server killed with SIGKILL and started
-//! again on the same data, a reader that stops reading, and floods of bad input.
+//! Nothing lost: reconnection with replay, a workshop across a restart, a drain on
+//! SIGTERM, a reader that stops reading, and floods of bad input. (Servers killed under
+//! load are in `kill_under_load.rs`.)
 
 // A test that cannot unwrap has failed; panicking is how it says so.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::Ipv4Addr;
 use std::process::Command;
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use uncover::ws::MessageRate;
+use uncover_tests::fault::{
+    join, join_workshop, link_pair, say, start_conversation, DataDir, Trainer,
+};
 use uncover_tests::{free_addr, Client, ServerProcess, TestServer};
 
 #[tokio::test]
@@ -190,14 +193,6 @@ async fn garbage_frames_never_break_the_server() {
     assert_eq!(b1.expect_chat_from("seller").await["text"], "Still fine?");
 }
 
-async fn join(addr: SocketAddr, name: &str) -> Client {
-    let mut c = Client::connect(addr).await;
-    c.send(json!({"type": "hello", "protocol": 1, "name": name}))
-        .await;
-    c.expect("welcome").await;
-    c
-}
-
 /// The chat lines a client got as its rebuilt view, and the phase it ends on.
 async fn rebuilt(c: &mut Client, marker: &str) -> (Vec<Value>, Value) {
     let v = c.next().await.unwrap();
@@ -218,129 +213,23 @@ async fn rebuilt(c: &mut Client, marker: &str) -> (Vec<Value>, Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_mid_round_comes_back_with_every_acknowledged_message() {
-    let dir = std::env::temp_dir().join(format!("uncover-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("events.sqlite");
-    let addr = free_addr();
-    // The first life runs the single-threaded scheduler (what one core gets), the second
-    // the multi-threaded one: the log is the same either way.
-    let server = ServerProcess::start_with(&data, addr, &["--threads", "1"]);
-
-    const PAIRS: usize = 3;
-    const LINES: usize = 15;
-    let mut pairs = Vec::new();
-    for p in 0..PAIRS {
-        let mut a = join(addr, &format!("A{p}")).await;
-        let mut b = join(addr, &format!("B{p}")).await;
-        a.send(json!({"type": "create_pair_link", "scenario": "distributor-inventory"}))
-            .await;
-        let code = a.expect("pair_link").await["code"].clone();
-        b.send(json!({"type": "join_pair_link", "code": code}))
-            .await;
-        a.expect("room_opened").await;
-        b.expect("room_opened").await;
-        for c in [&mut a, &mut b] {
-            c.send(json!({"type": "ready"})).await;
-        }
-        a.expect_phase("conversation").await;
-        b.expect_phase("conversation").await;
-        pairs.push((a, b));
-    }
-    // Everyone chats; a line counts as acknowledged once its sender got the echo back.
-    let mut acked: Vec<HashSet<String>> = vec![HashSet::new(); PAIRS];
-    for i in 0..LINES {
-        for (p, (a, b)) in pairs.iter_mut().enumerate() {
-            for (who, c) in [("a", &mut *a), ("b", &mut *b)] {
-                let text = format!("pair {p} {who} line {i}");
-                c.chat(&text).await;
-                if i + 1 < LINES {
-                    // The last lines are left in flight when the server dies.
-                    loop {
-                        let v = c.next().await.unwrap();
-                        if v["type"] == "chat" && v["text"] == text.as_str() {
-                            acked[p].insert(text.clone());
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let tokens: Vec<(String, u64, String, u64)> = pairs
-        .iter()
-        .map(|(a, b)| (a.token(), a.last_seq(), b.token(), b.last_seq()))
-        .collect();
-    server.kill();
-    drop(pairs);
-
-    let server = ServerProcess::start(&data, addr);
-    for (p, (ta, sa, tb, sb)) in tokens.iter().enumerate() {
-        let mut a = Client::reconnect(server.addr, ta, *sa).await;
-        let mut b = Client::reconnect(server.addr, tb, *sb).await;
-        let (chats_a, phase) = rebuilt(&mut a, &format!("pair {p} a back")).await;
-        let (chats_b, _) = rebuilt(&mut b, &format!("pair {p} b back")).await;
-        // What `a` said after the restart is part of the room `b` comes back to.
-        assert!(chats_b
-            .iter()
-            .any(|c| c["text"] == format!("pair {p} a back").as_str()));
-        for chats in [&chats_a, &chats_b] {
-            let indices: Vec<u64> = chats.iter().map(|c| c["index"].as_u64().unwrap()).collect();
-            let expected: Vec<u64> = (0..indices.len() as u64).collect();
-            assert_eq!(
-                indices, expected,
-                "pair {p}: a whole transcript, nothing twice"
-            );
-            let texts: HashSet<&str> = chats.iter().map(|c| c["text"].as_str().unwrap()).collect();
-            assert_eq!(texts.len(), chats.len(), "pair {p}: no line twice");
-            for line in &acked[p] {
-                assert!(texts.contains(line.as_str()), "pair {p} lost {line:?}");
-            }
-        }
-        assert_eq!(phase["phase"], "conversation", "the round resumes");
-        let left = phase["remaining_ms"].as_u64().unwrap();
-        assert!(
-            left > 500_000,
-            "the timer resumes with the time that was left ({left} ms)"
-        );
-    }
-    server.kill();
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
-    let dir = std::env::temp_dir().join(format!("uncover-session-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("events.sqlite");
+    let dir = DataDir::new("session");
+    let data = dir.events();
     let addr = free_addr();
     let server = ServerProcess::start(&data, addr);
 
-    let mut host = join(addr, "Trainer").await;
-    host.send(json!({"type": "create_session", "title": "Tuesday cohort"}))
-        .await;
-    let created = host.expect("session_created").await;
-    let (session, token, code) = (
-        created["session"].as_u64().unwrap(),
-        created["host_token"].as_str().unwrap().to_string(),
-        created["code"].as_str().unwrap().to_string(),
-    );
+    let mut host = Trainer::open(addr, "Tuesday cohort").await;
+    let session = host.console.expect_seen("session_created")["session"]
+        .as_u64()
+        .unwrap();
+    let (token, code) = (host.token.clone(), host.code.clone());
     let mut people = Vec::new();
     for name in ["Ana", "Ben"] {
-        let mut t = join(addr, name).await;
-        t.send(json!({"type": "join_session", "code": code})).await;
-        t.expect("session_joined").await;
-        people.push(t);
+        people.push(join_workshop(addr, Ipv4Addr::LOCALHOST.into(), name, &code).await);
     }
-    host.send(json!({"type": "plan_round", "scenario": "distributor-inventory"}))
+    host.plan(json!({"briefing": 180, "conversation": 600, "recap": 120}))
         .await;
-    loop {
-        if !host.expect("console").await["plan"].is_null() {
-            break;
-        }
-    }
     host.send(json!({"type": "start_round"})).await;
     for t in &mut people {
         t.expect("room_opened").await;
@@ -356,7 +245,7 @@ async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
         t.expect("debrief").await;
     }
     loop {
-        let r = host.expect("round_results").await;
+        let r = host.console.expect("round_results").await;
         if r["pairs_playing"] == 0 {
             break;
         }
@@ -396,33 +285,17 @@ async fn a_workshop_survives_a_restart_and_can_then_be_deleted() {
         .await;
     again.expect_error("not_found").await;
     server.kill();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_tells_clients_flushes_the_log_and_exits_cleanly() {
-    let dir = std::env::temp_dir().join(format!("uncover-term-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("events.sqlite");
+    let dir = DataDir::new("term");
+    let data = dir.events();
     let addr = free_addr();
     let mut server = ServerProcess::start(&data, addr);
-    let mut a = join(addr, "Ana").await;
-    let mut b = join(addr, "Ben").await;
-    a.send(json!({"type": "create_pair_link"})).await;
-    let code = a.expect("pair_link").await["code"].clone();
-    b.send(json!({"type": "join_pair_link", "code": code}))
-        .await;
-    a.expect("room_opened").await;
-    a.send(json!({"type": "ready"})).await;
-    b.send(json!({"type": "ready"})).await;
-    a.expect_phase("conversation").await;
-    a.chat("Saved before the stop?").await;
-    let own_role = a.expect_seen("room_opened")["role"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    a.expect_chat_from(&own_role).await;
+    let (mut a, mut b) = link_pair(addr, Ipv4Addr::LOCALHOST.into(), ["Ana", "Ben"]).await;
+    start_conversation(&mut a, &mut b).await;
+    say(&mut a, "Saved before the stop?").await;
     a.send(json!({"type": "notes", "text": "third depot? who decides?"}))
         .await;
     a.expect("notes_saved").await;
@@ -450,7 +323,6 @@ async fn sigterm_tells_clients_flushes_the_log_and_exits_cleanly() {
         "private notes come back too"
     );
     server.kill();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -5,13 +5,20 @@
 //! append is queued with a oneshot sender; the writer answers it only after the
 //! transaction holding the event has committed. The writer also checkpoints the WAL
 //! itself, between batches, so the WAL is rewritten from its start instead of growing.
+//! Reads go through the same thread and connection: there is one read, at start.
+//!
+//! The server's log ([`SqliteLog::open_exclusive`]) runs SQLite in exclusive locking
+//! mode. SQLite then keeps the WAL index in the process's heap instead of a `-shm` file
+//! mapped into memory, so nothing done to a `-shm` file can crash the server with SIGBUS
+//! (a mapped file that shrinks does that), and no other process can read or write the
+//! file while the server runs, which the `<data>.lock` already promised.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -133,8 +140,6 @@ pub struct SqliteLog {
     _lock: Option<fs::File>,
     /// `None` only while dropping, so the writer sees the queue close.
     requests: Option<mpsc::Sender<Request>>,
-    /// Separate from the writer's, so reads never wait behind a batch.
-    reader: Mutex<Connection>,
     stats: Arc<StatsCell>,
     queue_capacity: u64,
     writer: Option<JoinHandle<()>>,
@@ -163,6 +168,15 @@ enum Request {
     Flush {
         done: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// A copy of the log written to `to`.
+    Backup {
+        to: PathBuf,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Every event, in order; answered on a std channel, as the caller blocks.
+    ReadAll {
+        done: mpsc::Sender<Result<Vec<StoredEvent>, StoreError>>,
+    },
 }
 
 struct Append {
@@ -188,33 +202,36 @@ impl SqliteLog {
             })?;
         }
         let lock = lock_exclusively(path)?;
-        let mut log = Self::open(path)?;
+        let mut log = Self::open_locked(path, SqliteOptions::default(), true)?;
         log._lock = Some(lock);
         Ok(log)
     }
 
     /// [`open`](Self::open) with explicit tuning.
     pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        Self::open_locked(path, options, false)
+    }
+
+    /// [`open_with`](Self::open_with), in SQLite's exclusive locking mode when
+    /// `exclusive`: no `-shm` file, and no other connection to the file while open.
+    fn open_locked(
+        path: &Path,
+        options: SqliteOptions,
+        exclusive: bool,
+    ) -> Result<Self, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(folder).map_err(|e| StoreError::CreateDir {
                 path: folder.to_owned(),
                 reason: e.to_string(),
             })?;
         }
-        check_side_files(path)?;
+        check_side_files(path, exclusive)?;
         let writer_flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut writer =
             Connection::open_with_flags(path, writer_flags).map_err(|e| open_error(path, e))?;
-        prepare_writer(&mut writer, path)?;
-
-        let reader_flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let reader =
-            Connection::open_with_flags(path, reader_flags).map_err(|e| open_error(path, e))?;
-        reader
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_error(path, e))?;
+        prepare_writer(&mut writer, path, exclusive)?;
 
         let stats = Arc::new(StatsCell::default());
         let (requests, queue) = mpsc::channel();
@@ -231,7 +248,6 @@ impl SqliteLog {
             path: path.to_owned(),
             _lock: None,
             requests: Some(requests),
-            reader: Mutex::new(reader),
             stats,
             queue_capacity: options.queue_capacity,
             writer: Some(handle),
@@ -321,10 +337,17 @@ fn lock_exclusively(path: &Path) -> Result<fs::File, StoreError> {
     Ok(file)
 }
 
-/// SQLite maps `<path>-shm` into memory and keeps `<path>-wal` beside the log; one it
-/// cannot write would fail later, the `-shm` one with SIGBUS, so it is refused now.
-fn check_side_files(path: &Path) -> Result<(), StoreError> {
-    for suffix in ["-wal", "-shm"] {
+/// SQLite keeps `<path>-wal` beside the log and, unless `exclusive`, maps `<path>-shm`
+/// into memory; one it cannot write would fail later, the `-shm` one with SIGBUS, so it
+/// is refused now. In exclusive mode SQLite never opens a `-shm` file, so a stray one
+/// is left alone.
+fn check_side_files(path: &Path, exclusive: bool) -> Result<(), StoreError> {
+    let sides: &[&str] = if exclusive {
+        &["-wal"]
+    } else {
+        &["-wal", "-shm"]
+    };
+    for suffix in sides {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         let side = PathBuf::from(name);
@@ -383,8 +406,11 @@ impl EventLog for SqliteLog {
     }
 
     fn load_all(&self) -> Result<Vec<StoredEvent>, StoreError> {
-        let reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-        read_all(&reader).map_err(|e| StoreError::Read(e.to_string()))
+        let (done, answer) = mpsc::channel();
+        if !self.send(Request::ReadAll { done }) {
+            return Err(StoreError::Closed);
+        }
+        answer.recv().unwrap_or(Err(StoreError::Closed))
     }
 
     fn delete_streams(&self, root: &str) -> Pending<Removed> {
@@ -403,6 +429,11 @@ impl EventLog for SqliteLog {
 
     fn stats(&self) -> CommitStats {
         self.stats.snapshot()
+    }
+
+    fn backup(&self, to: &Path) -> Pending<()> {
+        let to = to.to_owned();
+        self.control(|done| Request::Backup { to, done })
     }
 
     /// Writes `<data>.alive` (a decimal millisecond count). No fsync: the note survives
@@ -439,8 +470,21 @@ fn open_error(path: &Path, error: rusqlite::Error) -> StoreError {
     }
 }
 
-/// Sets the journal and sync modes and brings the schema up to [`SCHEMA_VERSION`].
-fn prepare_writer(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// Sets the locking, journal and sync modes and brings the schema up to
+/// [`SCHEMA_VERSION`].
+fn prepare_writer(conn: &mut Connection, path: &Path, exclusive: bool) -> Result<(), StoreError> {
+    if exclusive {
+        // Before the first WAL access, or SQLite has already set up a `-shm` mapping.
+        let locking: String = conn
+            .pragma_update_and_check(None, "locking_mode", "EXCLUSIVE", |row| row.get(0))
+            .map_err(|e| open_error(path, e))?;
+        if !locking.eq_ignore_ascii_case("exclusive") {
+            return Err(StoreError::Open {
+                path: path.to_owned(),
+                reason: format!("exclusive locking is not available here (locking mode {locking})"),
+            });
+        }
+    }
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(|e| open_error(path, e))?;
@@ -449,6 +493,12 @@ fn prepare_writer(conn: &mut Connection, path: &Path) -> Result<(), StoreError> 
             path: path.to_owned(),
             reason: format!("write-ahead logging is not available here (journal mode {mode})"),
         });
+    }
+    if exclusive {
+        // Takes the file's lock now and keeps it (exclusive mode never lets go), so no
+        // other connection sees the WAL without the index only this process holds.
+        conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+            .map_err(|e| open_error(path, e))?;
     }
     // NORMAL in WAL mode: a commit is in the OS before the writer answers, so it survives
     // the process being killed (kill -9, a crash), which is what Uncover promises. FULL
@@ -727,6 +777,15 @@ impl Writer {
                     self.commit_appends(&mut appends, stats);
                     let _ = done.send(Ok(()));
                 }
+                Request::Backup { to, done } => {
+                    self.commit_appends(&mut appends, stats);
+                    let _ = done.send(backup(&self.conn, &to));
+                }
+                Request::ReadAll { done } => {
+                    self.commit_appends(&mut appends, stats);
+                    let _ = done
+                        .send(read_all(&self.conn).map_err(|e| StoreError::Read(e.to_string())));
+                }
             }
         }
         self.commit_appends(&mut appends, stats);
@@ -794,6 +853,26 @@ fn in_transaction<T>(
         stats.record_failure();
         StoreError::Write(error.to_string())
     })
+}
+
+/// Writes a compact copy of the database to `<to>.partial` with `VACUUM INTO` (one
+/// read transaction, so consistent), then renames it over `to`, so `to` is always a
+/// whole backup, the new one or the one before.
+fn backup(conn: &Connection, to: &Path) -> Result<(), StoreError> {
+    let failed = |reason: String| StoreError::Backup {
+        to: to.to_owned(),
+        reason,
+    };
+    let mut partial = to.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = fs::remove_file(&partial);
+    let target = partial
+        .to_str()
+        .ok_or_else(|| failed("the path is not valid UTF-8".to_owned()))?;
+    conn.execute("VACUUM INTO ?1", [target])
+        .map_err(|e| failed(e.to_string()))?;
+    fs::rename(&partial, to).map_err(|e| failed(e.to_string()))
 }
 
 /// Deletes the stream `root` and every stream under `root/`. Only the ids of the tree

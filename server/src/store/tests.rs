@@ -735,3 +735,44 @@ async fn events_the_tree_table_missed_before_a_crash_are_still_deleted_with_thei
         .collect();
     assert_eq!(left, ["u1"]);
 }
+
+#[tokio::test]
+async fn the_servers_log_keeps_no_shm_file_admits_no_other_connection_and_backs_up() {
+    let dir = TempDir::new("exclusive");
+    let path = dir.file("events.db");
+    let log = SqliteLog::open_exclusive(&path).unwrap();
+    log.append_at("room:1", 1, "saved".to_owned())
+        .await
+        .unwrap();
+    assert!(
+        !dir.file("events.db-shm").exists(),
+        "the WAL index lives in memory, not in a mapped file"
+    );
+    let other = Connection::open(&path).unwrap();
+    other
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
+    let read = other.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0));
+    assert!(read.is_err(), "another connection reads nothing: {read:?}");
+    assert_eq!(log.load_all().unwrap().len(), 1);
+
+    let copy = dir.file("copy.db");
+    log.backup(&copy).await.unwrap();
+    log.append_at("room:1", 2, "after the backup".to_owned())
+        .await
+        .unwrap();
+    log.backup(&copy).await.unwrap();
+    drop(log);
+    let bodies: Vec<String> = SqliteLog::open(&copy)
+        .unwrap()
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    assert_eq!(
+        bodies,
+        ["saved", "after the backup"],
+        "a backup replaces the last"
+    );
+}

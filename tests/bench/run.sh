@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs Uncover's benchmark (`make bench`): builds the release binaries, installs the Node
-# relays' pinned `ws` and `better-sqlite3`, then starts the bench runner pinned to core 1; the runner starts each
-# server, fresh for every run, pinned to core 0. Prints one table; every run's full report
-# lands in target/bench/results.json.
+# relays' pinned `ws` and `better-sqlite3`, then starts the bench runner pinned to core 1;
+# the runner starts each server, fresh for every run, pinned to core 0. Prints one table;
+# every run's full report lands in target/bench/results.json.
 #
 #   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~22 min)
 #   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~40 min)
@@ -10,8 +10,9 @@
 #   tests/bench/run.sh --reader-only    # only the reader's section (~2 min; also BENCH_READER_ONLY=1)
 #
 # Then the user-space instructions per relayed message under callgrind
-# (tests/bench/callgrind.sh, about 3 minutes a server; BENCH_CALLGRIND_SERVERS picks them,
-# default "uncover bare-echo"; BENCH_CALLGRIND=0 skips it).
+# (tests/bench/callgrind.sh: minutes a server, ten or more for Uncover;
+# BENCH_CALLGRIND_SERVERS picks them, default "uncover bare-echo"; BENCH_CALLGRIND=0
+# skips it).
 #
 # After the relay benchmark comes the reader's section (target/release/bench_reader, issue
 # 13's targets: encoding time, model memory, workshop debriefs, chat p99 beside bot rooms).

@@ -638,7 +638,10 @@ impl RoomTask {
                 let _ = tokio::task::spawn_blocking(move || meaning::index(&scenario)).await;
                 reader.prepare(seat.bot.texts_to_read(text)).await
             }
-            None => reader.read_ahead(meaning::texts_to_read(text, &Context::default())),
+            None if reader.can_read_ahead() => {
+                reader.read_ahead(meaning::texts_to_read(text, &Context::default()))
+            }
+            None => {}
         }
     }
 
@@ -844,6 +847,10 @@ impl RoomTask {
             self.prepare_reading().await;
         }
         Box::pin(self.report(0)).await;
+        // One timer for the room's life, moved only when its deadline moves: a new one per
+        // command would enter and leave the runtime's timer wheel for every chat line.
+        let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer);
         loop {
             if self.room.is_abandoned() {
                 break;
@@ -855,6 +862,9 @@ impl RoomTask {
                 }
                 None => tokio::time::Instant::now() + Duration::from_secs(24 * 60 * 60),
             };
+            if timer.deadline() != wake {
+                timer.as_mut().reset(wake);
+            }
             let before = self.debrief_reported;
             let bot_due = self.bot_due();
             let grace_due = self.grace_due();
@@ -866,7 +876,7 @@ impl RoomTask {
                 _ = stalls.changed() => {
                     Box::pin(self.give_back_stall(&mut stalls_seen)).await;
                 }
-                _ = tokio::time::sleep_until(wake) => {
+                _ = &mut timer => {
                     if self.room.phase == Phase::Debrief {
                         break;
                     }

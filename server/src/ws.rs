@@ -303,17 +303,19 @@ async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
 ) {
+    // Reused for every batch: one allocation per connection, not one per wake-up.
+    let mut items = Vec::new();
     while let Some(first) = rx.recv().await {
         // Everything already waiting goes out with one flush: under load that is one
         // write for many frames instead of one write each.
-        let mut items = vec![first];
+        items.push(first);
         while items.len() < WRITE_BATCH {
             match rx.try_recv() {
                 Ok(item) => items.push(item),
                 Err(_) => break,
             }
         }
-        for item in items {
+        for item in items.drain(..) {
             let fed = match item {
                 Outgoing::Text(text) => sink.feed(Message::Text(text)).await,
                 Outgoing::Replay(frames) | Outgoing::Batch(frames) => {
@@ -388,12 +390,17 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     let mut last_heard = tokio::time::Instant::now();
     let mut closing = state.closing.clone();
     let hello_due = tokio::time::Instant::now() + HELLO_TIMEOUT;
+    // Made once, not once a frame: each would register with its `Notify` and leave it
+    // again for every message read. Both end the loop when they fire.
+    let killed = kill.notified();
+    let closed = closing.changed();
+    tokio::pin!(killed, closed);
 
     loop {
         let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
         let frame = tokio::select! {
             frame = stream.next() => frame,
-            _ = kill.notified() => {
+            _ = &mut killed => {
                 // Cut off for being too slow, or replaced by a newer connection; whoever
                 // did it has already sent the close frame if one could be sent.
                 tracing::info!(connection = conn_id, "connection dropped by the server");
@@ -416,7 +423,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 own.close(CLOSE_POLICY, "no hello in time");
                 break;
             }
-            _ = closing.changed() => {
+            _ = &mut closed => {
                 out.send(ServerMsg::ServerClosing {
                     reason: "the server is restarting; you will be reconnected".into(),
                 });

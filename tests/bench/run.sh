@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs Uncover's benchmark (`make bench`): builds the release binaries, installs the Node
-# relay's pinned `ws`, then starts the bench runner pinned to core 1; the runner starts each
-# server, fresh for every run, pinned to core 0. Prints one table; every run's full report
-# lands in target/bench/results.json.
+# relays' pinned `ws` and `better-sqlite3`, then starts the bench runner pinned to core 1;
+# the runner starts each server, fresh for every run, pinned to core 0. Prints one table;
+# every run's full report lands in target/bench/results.json.
 #
 #   tests/bench/run.sh                  # quick: 15 s steady per realistic run (~22 min)
 #   BENCH_FULL=1 tests/bench/run.sh     # the issue's 60 s steady periods (~40 min)
 #   tests/bench/run.sh --help           # choose servers, pair counts, rates, durations
 #   tests/bench/run.sh --reader-only    # only the reader's section (~2 min; also BENCH_READER_ONLY=1)
+#
+# Then the user-space instructions per relayed message under callgrind
+# (tests/bench/callgrind.sh: minutes a server, ten or more for Uncover;
+# BENCH_CALLGRIND_SERVERS picks them, default "uncover bare-echo"; BENCH_CALLGRIND=0
+# skips it).
 #
 # After the relay benchmark comes the reader's section (target/release/bench_reader, issue
 # 13's targets: encoding time, model memory, workshop debriefs, chat p99 beside bot rooms).
@@ -22,7 +27,9 @@ if [ "${1:-}" = "--reader-only" ]; then
 fi
 
 cargo build --release -q -p uncover -p uncover-tests --bins
-if [ -z "$reader_only" ] && [ ! -d tests/bench/node-relay/node_modules/ws ]; then
+# better-sqlite3 (the durable Node relay) builds its native module from source when no
+# prebuilt one fits this Node: a few minutes, once.
+if [ -z "$reader_only" ] && [ ! -d tests/bench/node-relay/node_modules/better-sqlite3 ]; then
   (cd tests/bench/node-relay && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -42,6 +49,14 @@ fi
 status=0
 if [ -z "$reader_only" ]; then
   $pinned target/release/bench --server-core 0 "$@" || status=$?
+fi
+
+if [ -z "$reader_only" ] && [ "${BENCH_CALLGRIND:-1}" != 0 ]; then
+  echo >&2
+  echo "bench: user-space instructions per relayed message (callgrind, 50 pairs at 1 msg/s per side, 30 s run minus 10 s run)" >&2
+  for server in ${BENCH_CALLGRIND_SERVERS:-uncover bare-echo}; do
+    tests/bench/callgrind.sh "$server" | tail -n 1 | sed "s/^/  $server: /" || status=$?
+  done
 fi
 
 echo >&2

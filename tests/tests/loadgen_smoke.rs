@@ -165,11 +165,13 @@ async fn bench_runner_measures_each_server_in_interleaved_rounds() {
         stdout.contains("3 pairs, median of 2 interleaved rounds"),
         "{stdout}"
     );
+    assert!(stdout.contains("200 msg/s, per message:"), "{stdout}");
+    assert!(stdout.contains("\n    bare tokio-tungstenite "), "{stdout}");
     assert!(
-        stdout.contains("200 msg/s: bare tokio-tungstenite "),
+        stdout.contains("\n    bare, echoing to sender "),
         "{stdout}"
     );
-    assert!(stdout.contains("; bare, echoing to sender "), "{stdout}");
+    assert!(stdout.contains(" context switches"), "{stdout}");
     // Round one runs every server before round two runs any.
     let order: Vec<&str> = stderr
         .lines()

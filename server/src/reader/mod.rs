@@ -167,6 +167,13 @@ impl Reader {
 }
 
 impl Reader {
+    /// Whether [`read_ahead`](Self::read_ahead) would take a job now. The room checks
+    /// first: working out what to read costs the relay path, and is wasted while the
+    /// reader is behind the chat.
+    pub fn can_read_ahead(&self) -> bool {
+        self.ahead.load(std::sync::atomic::Ordering::Relaxed) < MAX_READ_AHEAD
+    }
+
     /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait:
     /// then they are left for whoever needs them later. Returns at once.
     pub fn read_ahead(self: &Arc<Self>, texts: Vec<String>) {

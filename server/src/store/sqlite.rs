@@ -62,6 +62,13 @@ pub const TREES_EVERY: Duration = Duration::from_secs(10);
 /// it is reused rather than given back, so the next burst does not grow the file again.
 const WAL_KEEP_BYTES: i64 = 16 * 1024 * 1024;
 
+/// Page size of a new log. Every commit writes each page it touched to the WAL in full
+/// and checksums it: a chat line's commit touches the last page of `events` and the
+/// AUTOINCREMENT counter's page, so with SQLite's default 4 KiB pages a 300-byte line
+/// made 8 KiB of WAL. Rows stay far below a 1 KiB page's local limit (989 bytes); longer
+/// lines spill to overflow pages as before.
+const PAGE_BYTES: i64 = 1024;
+
 /// The schema this build writes; bump it and add a migration step when tables change.
 const SCHEMA_VERSION: i64 = 2;
 
@@ -485,6 +492,9 @@ fn prepare_writer(conn: &mut Connection, path: &Path, exclusive: bool) -> Result
             });
         }
     }
+    // Only a new file takes it (an existing one keeps its own). See [`PAGE_BYTES`].
+    conn.pragma_update(None, "page_size", PAGE_BYTES)
+        .map_err(|e| open_error(path, e))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(|e| open_error(path, e))?;
@@ -798,22 +808,15 @@ impl Writer {
             return;
         }
         let started = Instant::now();
-        let result = (|| {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = in_cached_transaction(&self.conn, |conn| {
             let mut ids = Vec::with_capacity(appends.len());
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO events (stream, at_ms, body) VALUES (?1, ?2, ?3)",
-                )?;
-                for append in appends.iter() {
-                    ids.push(insert.insert(params![append.stream, append.at_ms, append.body])?);
-                }
+            let mut insert = conn
+                .prepare_cached("INSERT INTO events (stream, at_ms, body) VALUES (?1, ?2, ?3)")?;
+            for append in appends.iter() {
+                ids.push(insert.insert(params![append.stream, append.at_ms, append.body])?);
             }
-            tx.commit()?;
-            Ok::<_, rusqlite::Error>(ids)
-        })();
+            Ok(ids)
+        });
         let count = appends.len() as u64;
         stats.queued.fetch_sub(count, Ordering::Relaxed);
         match result {
@@ -833,6 +836,27 @@ impl Writer {
             }
         }
     }
+}
+
+/// Runs `work` in an immediate transaction begun and committed by cached statements:
+/// rusqlite's `Transaction` runs `BEGIN` and `COMMIT` through `execute_batch`, which
+/// parses both again on every commit, and appends commit up to a thousand times a second.
+/// On any failure the transaction is rolled back, as dropping a `Transaction` does.
+fn in_cached_transaction<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let result = work(conn).and_then(|value| {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(value)
+    });
+    if result.is_err() && !conn.is_autocommit() {
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %e, "event log transaction not rolled back");
+        }
+    }
+    result
 }
 
 /// Runs `work` in its own immediate transaction. Only failures reach the stats: the

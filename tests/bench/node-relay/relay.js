@@ -1,11 +1,17 @@
-// The Node baseline for Uncover's benchmark: what a team might write instead of Uncover's
+// The Node baselines for Uncover's benchmark: what a team might write instead of Uncover's
 // server. Pairs websocket connections in the order their handshakes complete and forwards
-// every frame unchanged to the partner, with npm's `ws` and nothing else.
+// every frame to the partner, with npm's `ws`.
 //
-// Usage: node relay.js [port] (default 9002, bound to 127.0.0.1).
+// Given a database file, it is the durable baseline instead: every frame is committed to
+// SQLite (npm's `better-sqlite3`, WAL, `synchronous = NORMAL` as Uncover's event log)
+// before it is echoed to its sender and forwarded, as Uncover does with a chat line.
+//
+// Usage: node relay.js [port] [database file] (port 9002, bound to 127.0.0.1; the file is
+// removed first, so every run starts with an empty log).
 
 'use strict';
 
+const fs = require('fs');
 const { WebSocketServer } = require('ws');
 
 // Same bound as Uncover's outbox and the Rust relay: 256 frames of ~256 bytes. A partner
@@ -17,6 +23,30 @@ const MAX_EARLY_FRAMES = 256;
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 const port = Number(process.argv[2] || 9002);
+const save = openLog(process.argv[3]);
+
+// A function committing one line of a pair's stream, or null for the plain relay.
+function openLog(file) {
+  if (!file) return null;
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+  const Database = require('better-sqlite3');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit is in the OS before the echo, so it survives the process
+  // being killed; Uncover's log promises the same.
+  db.pragma('synchronous = NORMAL');
+  // Uncover's table, so both servers write the same rows.
+  db.exec(`CREATE TABLE IF NOT EXISTS events (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT    NOT NULL,
+    at_ms  INTEGER NOT NULL,
+    body   TEXT    NOT NULL
+  )`);
+  // Outside a transaction each run() is its own commit: the line is saved when it returns.
+  const insert = db.prepare('INSERT INTO events (stream, at_ms, body) VALUES (?, ?, ?)');
+  return (stream, data) => insert.run(stream, Date.now(), data.toString());
+}
+
 const server = new WebSocketServer({
   host: '127.0.0.1',
   port,
@@ -26,6 +56,7 @@ const server = new WebSocketServer({
 });
 
 let waiting = null;
+let pairs = 0;
 
 function endPair(ws) {
   const partner = ws.partner;
@@ -37,6 +68,27 @@ function endPair(ws) {
   ws.terminate();
 }
 
+// Forwards a frame (committed and echoed first, when durable); false if the pair closed.
+function relay(ws, data, isBinary) {
+  const partner = ws.partner;
+  if (partner.bufferedAmount > MAX_BUFFERED_BYTES) {
+    endPair(ws);
+    return false;
+  }
+  if (save) {
+    try {
+      save(ws.stream, data);
+    } catch (e) {
+      console.error(`line not saved: ${e.message}`);
+      endPair(ws);
+      return false;
+    }
+    ws.send(data, { binary: isBinary });
+  }
+  partner.send(data, { binary: isBinary });
+  return true;
+}
+
 server.on('connection', (ws) => {
   ws.partner = null;
   ws.early = [];
@@ -45,21 +97,22 @@ server.on('connection', (ws) => {
     waiting = null;
     first.partner = ws;
     ws.partner = first;
-    for (const [data, isBinary] of first.early) ws.send(data, { binary: isBinary });
+    pairs += 1;
+    first.stream = ws.stream = `pair:${pairs}`;
+    const early = first.early;
     first.early = [];
+    for (const [data, isBinary] of early) if (!relay(first, data, isBinary)) break;
   } else {
     waiting = ws;
   }
 
   ws.on('message', (data, isBinary) => {
-    const partner = ws.partner;
-    if (!partner) {
+    if (!ws.partner) {
       if (ws.early.length >= MAX_EARLY_FRAMES) return endPair(ws);
       ws.early.push([data, isBinary]);
       return;
     }
-    if (partner.bufferedAmount > MAX_BUFFERED_BYTES) return endPair(ws);
-    partner.send(data, { binary: isBinary });
+    relay(ws, data, isBinary);
   });
 
   ws.on('close', () => {
@@ -69,4 +122,5 @@ server.on('connection', (ws) => {
   ws.on('error', () => endPair(ws));
 });
 
-server.on('listening', () => console.log(`node ws relay listening on 127.0.0.1:${port}`));
+server.on('listening', () =>
+  console.log(`node ws relay listening on 127.0.0.1:${port}${save ? ', committing every line first' : ''}`));

@@ -103,8 +103,13 @@ fn print_text(r: &Report) {
             s.bytes_per_connection_end as f64 / 1024.0,
         );
         println!(
-            "server: CPU {:.0}% of a core, {:.1} µs per relayed message",
-            s.cpu_percent, s.cpu_micros_per_message
+            "server: CPU {:.0}% of a core, {:.1} µs per relayed message ({:.1} of it in background threads), {} system calls and {:.2} context switches per message",
+            s.cpu_percent,
+            s.cpu_micros_per_message,
+            s.background_cpu_micros_per_message,
+            s.syscalls_per_message
+                .map_or_else(|| "? (no perf)".to_string(), |n| format!("{n:.2}")),
+            s.context_switches_per_message,
         );
     }
     if r.server_errors + r.disconnects + r.phase_changes > 0 {

@@ -149,6 +149,14 @@ pub struct ServerFigures {
     pub cpu_percent: f64,
     /// Server CPU time per message relayed during the steady window.
     pub cpu_micros_per_message: f64,
+    /// Of [`cpu_micros_per_message`](Self::cpu_micros_per_message), what background
+    /// threads used (tokio's blocking pool, candle's pool: Uncover's reader reading lines
+    /// ahead, which takes whatever CPU is spare, not a fixed cost per message).
+    pub background_cpu_micros_per_message: f64,
+    /// Context switches of all the server's threads per message in the steady window.
+    pub context_switches_per_message: f64,
+    /// System calls per message in the steady window (`perf stat`); none without perf.
+    pub syscalls_per_message: Option<f64>,
 }
 
 /// Everything a run measured.
@@ -633,9 +641,15 @@ pub async fn run(config: &Config) -> Result<Report, String> {
 
     tokio::time::sleep_until(window_start).await;
     let server_mark = config.server_pid.and_then(|p| CpuMark::now(Some(p)));
+    let switches_before = config.server_pid.and_then(procstat::context_switches);
+    let background_before = config.server_pid.and_then(procstat::background_cpu_time);
+    let syscalls = config.server_pid.and_then(procstat::SyscallCounter::start);
     let own_mark = CpuMark::now(None);
     tokio::time::sleep_until(window_end).await;
     let server_after = config.server_pid.and_then(|p| CpuMark::now(Some(p)));
+    let switches_after = config.server_pid.and_then(procstat::context_switches);
+    let background_after = config.server_pid.and_then(procstat::background_cpu_time);
+    let syscall_count = syscalls.and_then(procstat::SyscallCounter::stop);
     let own_after = CpuMark::now(None);
 
     // Wait for messages still in flight, then read memory while everyone is connected.
@@ -670,6 +684,7 @@ pub async fn run(config: &Config) -> Result<Report, String> {
         (Some(idle), Some(conn), Some(end), Some(a), Some(b)) => {
             let (cpu, cpu_percent) = a.until(&b);
             let per = |rss: u64| rss.saturating_sub(idle) / connections as u64;
+            let per_message = |n: u64| n as f64 / stats.sent.max(1) as f64;
             Some(ServerFigures {
                 idle_rss_bytes: idle,
                 connected_rss_bytes: conn,
@@ -682,6 +697,17 @@ pub async fn run(config: &Config) -> Result<Report, String> {
                 } else {
                     0.0
                 },
+                background_cpu_micros_per_message: match (background_before, background_after) {
+                    (Some(a), Some(b)) => {
+                        b.saturating_sub(a).as_secs_f64() * 1e6 / stats.sent.max(1) as f64
+                    }
+                    _ => 0.0,
+                },
+                context_switches_per_message: match (switches_before, switches_after) {
+                    (Some(a), Some(b)) => per_message(b.saturating_sub(a)),
+                    _ => 0.0,
+                },
+                syscalls_per_message: syscall_count.map(per_message),
             })
         }
         _ => None,

@@ -1,5 +1,6 @@
 //! `bench`: the runner behind `make bench`. Starts each server (Uncover, the bare Rust
-//! relay, the same relay echoing each frame to its sender, the Node `ws` relay) as a
+//! relay, the same relay echoing each frame to its sender, the Node `ws` relay, and the
+//! Node relay committing each line to SQLite before echoing it) as a
 //! fresh process pinned to one core, drives it with the
 //! load generator in this process (pinned to another core by `tests/bench/run.sh`), and
 //! prints one table: the realistic workloads at 100, 1,000 and 5,000 pairs, each
@@ -49,7 +50,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "uncover,bare,bare-echo,node"
+        default_value = "uncover,bare,bare-echo,node,node-durable"
     )]
     servers: Vec<ServerKind>,
     /// Pair counts for the realistic workload.
@@ -138,6 +139,10 @@ enum ServerKind {
     /// protocol that acknowledges every line, as Uncover's does.
     BareEcho,
     Node,
+    /// Node's `ws` relay committing each line to SQLite (`better-sqlite3`, WAL,
+    /// `synchronous = NORMAL` as Uncover) before echoing and forwarding it: what a team
+    /// would write instead of Uncover's durable chat line.
+    NodeDurable,
 }
 
 impl ServerKind {
@@ -147,6 +152,7 @@ impl ServerKind {
             ServerKind::Bare => "bare tokio-tungstenite",
             ServerKind::BareEcho => "bare, echoing to sender",
             ServerKind::Node => "Node ws",
+            ServerKind::NodeDurable => "Node ws + better-sqlite3",
         }
     }
 }
@@ -267,6 +273,20 @@ impl Bench {
                     port.to_string(),
                 ],
             ),
+            ServerKind::NodeDurable => (
+                PathBuf::from("node"),
+                vec![
+                    self.node_relay.to_string_lossy().into_owned(),
+                    port.to_string(),
+                    // Committing each line here first; a fresh file every run (the script
+                    // removes it first).
+                    self.args
+                        .out_dir
+                        .join("node-durable.sqlite")
+                        .to_string_lossy()
+                        .into_owned(),
+                ],
+            ),
         };
         let mut cmd = if has_taskset() {
             let mut c = Command::new("taskset");
@@ -335,9 +355,10 @@ impl Bench {
         let server = self.start(kind, port)?;
         let (url, target) = match kind {
             ServerKind::Uncover => (format!("ws://127.0.0.1:{port}/ws"), Target::Uncover),
-            ServerKind::Bare | ServerKind::BareEcho | ServerKind::Node => {
-                (format!("ws://127.0.0.1:{port}/"), Target::Relay)
-            }
+            ServerKind::Bare
+            | ServerKind::BareEcho
+            | ServerKind::Node
+            | ServerKind::NodeDurable => (format!("ws://127.0.0.1:{port}/"), Target::Relay),
         };
         let mut config = Config::new(url, target);
         config.pairs = pairs;
@@ -401,6 +422,9 @@ impl Bench {
                             server: kind,
                             rate,
                             cpu_micros_per_message: s.cpu_micros_per_message,
+                            background_cpu_micros_per_message: s.background_cpu_micros_per_message,
+                            syscalls_per_message: s.syscalls_per_message,
+                            context_switches_per_message: s.context_switches_per_message,
                         });
                     }
                 }
@@ -499,7 +523,7 @@ fn one_line(run: &Run) -> String {
 
 fn table_row(label: &str, run: &Run) -> String {
     let r = &run.report;
-    let (mem, cpu, cpu_per_msg) = match r.server {
+    let (mem, cpu, cpu_per_msg, kernel) = match r.server {
         Some(s) => (
             format!(
                 "{} / {}",
@@ -508,11 +532,17 @@ fn table_row(label: &str, run: &Run) -> String {
             ),
             format!("{:.0}", s.cpu_percent),
             format!("{:.1}", s.cpu_micros_per_message),
+            format!(
+                "{} / {:.2}",
+                s.syscalls_per_message
+                    .map_or_else(|| "?".to_string(), |n| format!("{n:.2}")),
+                s.context_switches_per_message
+            ),
         ),
-        None => ("-".into(), "-".into(), "-".into()),
+        None => ("-".into(), "-".into(), "-".into(), "-".into()),
     };
     format!(
-        "| {label} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+        "| {label} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
         run.server.label(),
         r.pairs,
         r.rate_per_side,
@@ -526,6 +556,7 @@ fn table_row(label: &str, run: &Run) -> String {
         mem,
         cpu,
         cpu_per_msg,
+        kernel,
         r.generator_cpu_percent,
         ms(r.send_lag_us.p99),
         trouble(run),
@@ -557,7 +588,7 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
             // costs once its room holds the whole run's conversation.
             let _ = writeln!(
                 out,
-                "Target, {n} pairs at {} msg/s per side on one core: p99 {p99:.2} ms (< 10 ms: {}); lost {} (zero: {}); memory per connection {} KiB connected (< 16 KiB: {}), {} KiB after the run, conversation included (< 16 KiB: {})",
+                "Target, {n} pairs at {} msg/s per side on one core: p99 {p99:.2} ms (< 10 ms: {}); lost {} (zero: {}); memory per connection {} KiB connected (< 16 KiB: {}), {} KiB after {:.0} s of chat, conversation included (<= 16 KiB after 60 s: {}{})",
                 u.report.rate_per_side,
                 verdict(p99 < 10.0),
                 u.report.lost,
@@ -565,7 +596,13 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
                 shown(connected),
                 verdict(connected.is_some_and(|m| m < 16.0)),
                 shown(end),
-                verdict(end.is_some_and(|m| m < 16.0)),
+                u.report.steady_secs,
+                verdict(end.is_some_and(|m| m <= 16.0)),
+                if u.report.steady_secs < 60.0 {
+                    "; a shorter run than the target's, so BENCH_FULL=1 for the real figure"
+                } else {
+                    ""
+                },
             );
         }
     }
@@ -580,7 +617,7 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
         if let Some(b) = held(ServerKind::Bare) {
             let _ = writeln!(
                 out,
-                "Target, saturation vs bare relay: {u:.0} / {b:.0} msg/s = {:.0}% (>= 70%: {})",
+                "Reference (issue 16 replaced this target with CPU budgets), saturation vs bare relay: {u:.0} / {b:.0} msg/s = {:.0}% (>= 70%: {})",
                 u / b * 100.0,
                 verdict(u >= 0.7 * b)
             );
@@ -588,7 +625,7 @@ fn summary(runs: &[Run], saturations: &[Saturation], biggest: Option<usize>) -> 
         if let Some(n) = held(ServerKind::Node) {
             let _ = writeln!(
                 out,
-                "Target, saturation vs Node ws relay: {u:.0} / {n:.0} msg/s = {:.2}x (>= 2x: {})",
+                "Reference (issue 16 replaced this target with CPU budgets), saturation vs Node ws relay: {u:.0} / {n:.0} msg/s = {:.2}x (>= 2x: {})",
                 u / n,
                 verdict(u >= 2.0 * n)
             );
@@ -643,6 +680,7 @@ fn main() -> ExitCode {
         .node_relay
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/node-relay/relay.js"));
+
     let mut bench = Bench {
         uncover_bin: args
             .uncover_bin
@@ -764,9 +802,9 @@ fn main() -> ExitCode {
     if !rows.is_empty() {
         println!();
         println!(
-            "| workload | server | pairs | msg/s per side | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | reordered | server KiB/conn (connected / end) | server CPU % | server CPU µs/msg | generator CPU % | generator lag p99 ms | notes |"
+            "| workload | server | pairs | msg/s per side | delivered msg/s | p50 ms | p95 ms | p99 ms | max ms | lost | reordered | server KiB/conn (connected / end) | server CPU % | server CPU µs/msg | server syscalls / context switches per msg | generator CPU % | generator lag p99 ms | notes |"
         );
-        println!("|{}", "---|".repeat(17));
+        println!("|{}", "---|".repeat(18));
         for row in rows {
             println!("{row}");
         }

@@ -9,6 +9,7 @@
 //! for the relay) as lines arrive, and the pure code that reads lines later finds them in
 //! the cache.
 
+pub mod budget;
 pub mod index;
 pub mod model;
 pub mod text;
@@ -79,6 +80,8 @@ pub struct Reader {
     lanes: tokio::sync::Semaphore,
     /// Read-ahead jobs queued or running.
     ahead: std::sync::atomic::AtomicUsize,
+    /// The CPU reading ahead may take.
+    budget: budget::Budget,
 }
 
 impl std::fmt::Debug for Reader {
@@ -95,6 +98,7 @@ impl Reader {
             cache: Mutex::new(Cache::default()),
             lanes: tokio::sync::Semaphore::new(LANES),
             ahead: std::sync::atomic::AtomicUsize::new(0),
+            budget: budget::Budget::default(),
         })
     }
 
@@ -151,18 +155,27 @@ impl Reader {
     /// that pure code reading them afterwards finds them cached. Never blocks the caller's
     /// thread.
     pub async fn prepare(self: &Arc<Self>, texts: Vec<String>) {
+        self.prepare_timed(texts).await;
+    }
+
+    /// [`Reader::prepare`], returning the time the encoding itself took (not the wait
+    /// for a lane).
+    async fn prepare_timed(self: &Arc<Self>, texts: Vec<String>) -> std::time::Duration {
         if texts.is_empty() {
-            return;
+            return std::time::Duration::ZERO;
         }
         let Ok(_lane) = self.lanes.acquire().await else {
-            return;
+            return std::time::Duration::ZERO;
         };
         let me = self.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             me.embed_all(&refs);
+            started.elapsed()
         })
-        .await;
+        .await
+        .unwrap_or_default()
     }
 }
 
@@ -171,20 +184,25 @@ impl Reader {
     /// first: working out what to read costs the relay path, and is wasted while the
     /// reader is behind the chat.
     pub fn can_read_ahead(&self) -> bool {
-        self.ahead.load(std::sync::atomic::Ordering::Relaxed) < MAX_READ_AHEAD
+        self.ahead.load(std::sync::atomic::Ordering::Relaxed) < MAX_READ_AHEAD && self.budget.open()
     }
 
-    /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait:
-    /// then they are left for whoever needs them later. Returns at once.
+    /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait
+    /// or reading ahead has used its share of the CPU ([`budget`]): then they are left for
+    /// whoever needs them later. Returns at once.
     pub fn read_ahead(self: &Arc<Self>, texts: Vec<String>) {
         use std::sync::atomic::Ordering;
-        if texts.is_empty() || self.ahead.load(Ordering::Relaxed) >= MAX_READ_AHEAD {
+        if texts.is_empty()
+            || self.ahead.load(Ordering::Relaxed) >= MAX_READ_AHEAD
+            || !self.budget.admit(std::time::Instant::now())
+        {
             return;
         }
         self.ahead.fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
         tokio::spawn(async move {
-            me.prepare(texts).await;
+            let took = me.prepare_timed(texts).await;
+            me.budget.spent(took);
             me.ahead.fetch_sub(1, Ordering::Relaxed);
         });
     }

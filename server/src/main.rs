@@ -192,6 +192,12 @@ fn main() -> ExitCode {
 
 /// Builds the runtime `args` ask for and serves on it.
 fn serve_on_runtime(args: ServeArgs) -> ExitCode {
+    // The reader encodes one text at a time so a core stays with the relay, but candle's
+    // matrix maths would spread each encoding over every core. Set before any thread
+    // starts, so nothing reads the environment meanwhile.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
     let threads = args.worker_threads();
     let runtime = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()

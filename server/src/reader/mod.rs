@@ -29,7 +29,8 @@ pub type Embedding = Arc<[f32]>;
 const CACHE_GENERATION: usize = 8_192;
 /// Characters of a text that are embedded; the model reads at most 128 tokens anyway.
 const MAX_CHARS: usize = 1_000;
-/// Encodings run at once. One leaves the second core of a small machine to the relay.
+/// Encodings run at once. One leaves the second core of a small machine to the relay
+/// (with candle on one thread: `serve` sets `RAYON_NUM_THREADS=1`).
 const LANES: usize = 1;
 /// Background readings (lines read ahead for a later debrief) waiting at once. Past this
 /// the reader is behind the chat, and a line is left for the debrief to read instead:

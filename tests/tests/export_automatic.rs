@@ -119,10 +119,11 @@ async fn exports_flag_captured_figures_that_rest_on_the_reader_alone() {
         .find(|f| f["id"] == GOAL)
         .unwrap();
     assert_eq!(fact["captured_automatically"], true);
-    // The round's results stay exactly as the console has them.
-    assert!(json["rounds"][0]["results"]["pairs"][0]
-        .get("captured_automatic")
-        .is_none());
+    // The round's results are exactly what the console has, which says so too.
+    assert_eq!(
+        json["rounds"][0]["results"]["pairs"][0]["captured_automatic"],
+        true
+    );
 
     let participants = export(&server, session, &token, "format=csv").await;
     assert!(participants

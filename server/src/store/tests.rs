@@ -14,6 +14,17 @@ use tokio::task::JoinSet;
 
 use super::*;
 
+/// Every event body in the log file at `path`, in order, read by a fresh open.
+fn stored_bodies(path: &Path) -> Vec<String> {
+    SqliteLog::open(path)
+        .unwrap()
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect()
+}
+
 /// A folder under the system temp dir, removed when the test ends.
 struct TempDir(PathBuf);
 
@@ -394,13 +405,7 @@ async fn appends_beyond_the_queue_are_refused_while_the_disk_is_stalled() {
         .all(|e| matches!(e, StoreError::Backlogged(8))));
     assert!(refusals[0].to_string().contains("try again"));
 
-    let bodies: Vec<String> = SqliteLog::open(&path)
-        .unwrap()
-        .load_all()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.body)
-        .collect();
+    let bodies = stored_bodies(&path);
     assert_eq!(bodies, stored);
 
     // Once the disk catches up, appends are taken again.
@@ -763,13 +768,7 @@ async fn the_servers_log_keeps_no_shm_file_admits_no_other_connection_and_backs_
         .unwrap();
     log.backup(&copy).await.unwrap();
     drop(log);
-    let bodies: Vec<String> = SqliteLog::open(&copy)
-        .unwrap()
-        .load_all()
-        .unwrap()
-        .into_iter()
-        .map(|e| e.body)
-        .collect();
+    let bodies = stored_bodies(&copy);
     assert_eq!(
         bodies,
         ["saved", "after the backup"],

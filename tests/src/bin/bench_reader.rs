@@ -314,19 +314,10 @@ fn encode_child() -> Result<EncodeReport, String> {
     })
 }
 
-fn has_taskset() -> bool {
-    Command::new("taskset")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Runs the encoding section in a child pinned to `core`.
 fn encode(core: usize) -> Result<EncodeReport, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut cmd = if has_taskset() {
+    let mut cmd = if procstat::has_taskset() {
         let mut c = Command::new("taskset");
         c.arg("-c").arg(core.to_string()).arg(&me);
         c
@@ -378,7 +369,7 @@ fn start_server(args: &Args, cores: &str, name: &str) -> Result<Server, String> 
     let log_path = args.out_dir.join(format!("reader-{name}.log"));
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = if has_taskset() {
+    let mut cmd = if procstat::has_taskset() {
         let mut c = Command::new("taskset");
         c.arg("-c").arg(cores).arg(&bin);
         c

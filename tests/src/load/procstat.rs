@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 /// architecture userspace sees, so it needs no sysconf call.
 const CLOCK_TICKS_PER_SEC: u64 = 100;
 
+/// Whether `taskset` is here to pin a process to a core.
+pub fn has_taskset() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Resident set size in bytes (`VmRSS` in /proc/PID/status).
 pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

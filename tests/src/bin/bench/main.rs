@@ -197,15 +197,6 @@ fn beside_this_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-fn has_taskset() -> bool {
-    Command::new("taskset")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -288,7 +279,7 @@ impl Bench {
                 ],
             ),
         };
-        let mut cmd = if has_taskset() {
+        let mut cmd = if uncover_tests::load::procstat::has_taskset() {
             let mut c = Command::new("taskset");
             c.arg("-c")
                 .arg(self.args.server_core.to_string())
@@ -719,7 +710,7 @@ fn main() -> ExitCode {
     eprintln!(
         "bench: servers on core {}, open-file limit {limit}, load average {load_at_start}{}",
         bench.args.server_core,
-        if has_taskset() {
+        if uncover_tests::load::procstat::has_taskset() {
             ""
         } else {
             " (taskset missing: runs are not pinned)"

@@ -202,6 +202,7 @@ impl Bot {
             buyer_said: self.last_reply.as_deref(),
             revealed: &self.revealed,
             buyer_words: Some(&self.heard_words),
+            just_revealed: self.just_revealed.then(|| self.revealed.last()).flatten(),
         }
     }
 

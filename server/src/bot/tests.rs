@@ -205,6 +205,32 @@ fn something_else_earns_the_anything_else_fact_once_trust_allows() {
 }
 
 #[test]
+fn asking_what_came_next_follows_the_buyers_story_and_a_bare_why_does_not() {
+    let s = scenario("angry-dealer");
+    let mut b = bot(&s);
+    let first = b.hear("What happened, exactly?");
+    assert_eq!(
+        first.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("helpline-brushed-off"),
+        "{first:?}"
+    );
+    let mut spam = bot(&s);
+    spam.hear("What happened, exactly?");
+    let why = spam.hear("Why is that?");
+    assert!(why.heard.line.earns.is_none(), "{why:?}");
+
+    let next = b.hear("And who did you go to next?");
+    let earned = next.heard.line.earns.as_ref().expect("a follow-up earns");
+    assert_eq!(earned.fact.0, "told-to-do-homework", "{next:?}");
+    assert!(earned.follow_bonus > 0.0);
+    assert!(
+        earned.explain().contains("what comes next"),
+        "{}",
+        earned.explain()
+    );
+}
+
+#[test]
 fn a_fact_waits_for_its_requirements() {
     let s = distributor();
     let mut b = bot(&s);

@@ -5,7 +5,7 @@
 //! Each example is read against the others with itself left out, as a seller's question
 //! worded like it would be read.
 
-use super::{aim_near, index, nearest_fact, CALIBRATION};
+use super::{aim_near, index, nearest_fact, Near, CALIBRATION};
 use crate::scenario::{Lint, Scenario};
 
 /// The lints for one scenario (see the module comment).
@@ -24,9 +24,18 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
             .filter(|(_, e)| e.key == fact.id)
         {
             let aim = aim_near(&e.vector, &cal);
-            let Some(n) =
-                nearest_fact(scenario, &idx, &e.vector, aim, &[], &cal, Some(j)).map(|n| n.near)
-            else {
+            let Some(n) = nearest_fact(
+                scenario,
+                &idx,
+                &e.vector,
+                Near {
+                    aim,
+                    skip: Some(j),
+                    ..Near::default()
+                },
+                &cal,
+            )
+            .map(|n| n.near) else {
                 continue;
             };
             let lead = n.lead();

@@ -52,6 +52,10 @@ pub struct Calibration {
     /// Added to a fact's score when the question's aim fits the fact's kind (a goal
     /// question and a goal fact), before the nearest fact and its lead are decided.
     pub aim_bonus: f32,
+    /// Added to a fact that carries on from what the buyer just told (its `requires`
+    /// names the fact the buyer's last line revealed) when the question follows on from
+    /// that line: "Who did you go to next?", "What happened after that?".
+    pub follow_bonus: f32,
     /// A statement restates a fact the buyer revealed at this score.
     pub play_back_threshold: f32,
     /// A statement acknowledges feelings at this score to an empathy example.
@@ -64,7 +68,7 @@ pub struct Calibration {
 
 /// The thresholds in use: chosen on the calibration part of the corpus only.
 pub const CALIBRATION: Calibration = Calibration {
-    fact_threshold: 0.425,
+    fact_threshold: 0.4,
     fact_lead: 0.02,
     statement_weight: 0.1,
     context_below: 3,
@@ -72,6 +76,7 @@ pub const CALIBRATION: Calibration = Calibration {
     topic_threshold: 0.40,
     aim_threshold: 0.35,
     aim_bonus: 0.15,
+    follow_bonus: 0.3,
     play_back_threshold: 0.55,
     empathy_threshold: 0.55,
     recap_threshold: 0.275,
@@ -277,6 +282,10 @@ pub struct FactMatch {
     /// Added because the question's aim fits the fact's kind.
     #[serde(default)]
     pub aim_bonus: f32,
+    /// Added because the question follows on from the buyer's last line and the fact
+    /// carries on from what that line told.
+    #[serde(default)]
+    pub follow_bonus: f32,
     /// Earned as the surface story an open question about how things stand draws out,
     /// rather than by an example of its own.
     #[serde(default)]
@@ -297,6 +306,7 @@ impl FactMatch {
             with_context: false,
             cosine: n.cosine,
             aim_bonus: n.bonus,
+            follow_bonus: n.follow,
             invitation: false,
         }
     }
@@ -316,13 +326,23 @@ impl FactMatch {
                 self.example, self.score, self.threshold
             );
         }
-        let bonus = if self.aim_bonus > 0.0 {
-            format!(
-                " ({:.2}, +{:.2} as the kind of question this fact answers)",
-                self.cosine, self.aim_bonus
-            )
-        } else {
+        let mut why = Vec::new();
+        if self.aim_bonus > 0.0 {
+            why.push(format!(
+                "+{:.2} as the kind of question this fact answers",
+                self.aim_bonus
+            ));
+        }
+        if self.follow_bonus > 0.0 {
+            why.push(format!(
+                "+{:.2} as what comes next in what the buyer just told",
+                self.follow_bonus
+            ));
+        }
+        let bonus = if why.is_empty() {
             String::new()
+        } else {
+            format!(" ({:.2}, {})", self.cosine, why.join(", "))
         };
         format!(
             "closest to \"{}\" {:.2}{bonus}; needs {:.2} and a {:.2} lead (has {:.2}){}",
@@ -451,6 +471,8 @@ pub struct Context<'a> {
     /// Stems of every word the buyer has said so far; with it, a question that recites
     /// words of the hidden story the buyer never said reads as a guess.
     pub buyer_words: Option<&'a HashSet<String>>,
+    /// The fact the buyer's last line revealed, if it revealed one.
+    pub just_revealed: Option<&'a FactId>,
 }
 
 /// The texts [`read_seller_line`] will embed for `line`, so a caller can prepare them off
@@ -483,9 +505,12 @@ fn with_context(
     cal: &Calibration,
 ) -> Option<String> {
     let s = &sentences[i];
-    // "Why?" and "What else?" have no topic to read in any context.
+    // "Why?" and "What else?" have no topic to read in any context; "And who did you go
+    // to next?" has none of its own either, but says enough to follow the buyer's story.
     let content = text::content_words(&s.text).len();
-    if content == 0 || content >= cal.context_below {
+    if content >= cal.context_below
+        || (content == 0 && text::words(&s.text).len() < FOLLOW_UP_WORDS)
+    {
         return None;
     }
     // Only a question that points back ("What's that doing to you?", "Who did you go to
@@ -506,6 +531,11 @@ fn with_context(
             .filter(|b| !text::content_words(b).is_empty()))?;
     Some(format!("{before} {}", s.text))
 }
+
+/// Fewest words a question with no content word of its own needs to be read as a
+/// follow-up of the buyer's last line: "What happened after that?" is one, "Why is that?"
+/// is the stuffer's "Why?" with a pronoun.
+const FOLLOW_UP_WORDS: usize = 4;
 
 /// Reads a seller line against a scenario, on its own.
 pub fn read_seller_line(scenario: &Scenario, line: &str) -> LineReading {
@@ -561,18 +591,34 @@ pub fn read_seller_line_with(
             continue;
         }
         let aim = aim_near(&v, cal);
-        let near =
-            |vector: &[f32]| nearest_fact(scenario, &idx, vector, aim, ctx.revealed, cal, None);
+        let ctx_text = with_context(&sentences, i, ctx, cal);
+        // Following the buyer's thread: the question points back at their last line, or
+        // asks what came after it.
+        let follows = ctx
+            .just_revealed
+            .filter(|_| ctx_text.is_some() || text::asks_what_came_next(&s.text));
+        let near = |vector: &[f32]| {
+            nearest_fact(
+                scenario,
+                &idx,
+                vector,
+                Near {
+                    aim,
+                    revealed: ctx.revealed,
+                    follows,
+                    skip: None,
+                },
+                cal,
+            )
+        };
         let own = (content > 0).then(|| near(&v)).flatten();
-        let ctx_vector = with_context(&sentences, i, ctx, cal).map(|t| r.embed(&t));
+        let ctx_vector = ctx_text.map(|t| r.embed(&t));
         let in_ctx = ctx_vector.as_ref().and_then(|cv| near(cv));
         // Read with what came before only where that reads closer than the question alone.
         let (nearest, with_ctx, vector) = match (own, in_ctx) {
-            (Some(o), Some(c)) if c.near.score > o.near.score => {
-                (Some(c), true, ctx_vector.clone())
-            }
-            (None, Some(c)) => (Some(c), true, ctx_vector.clone()),
-            (o, _) => (o, false, None),
+            (Some(o), Some(c)) if o.near.score >= c.near.score => (Some(o), false, None),
+            (_, Some(c)) => (Some(c), true, ctx_vector.clone()),
+            (o, None) => (o, false, None),
         };
         let vector = vector.unwrap_or_else(|| v.clone());
         if let Some(n) = nearest {
@@ -705,6 +751,7 @@ fn invitation(
         with_context: near.with_context,
         cosine: near.cosine,
         aim_bonus: 0.0,
+        follow_bonus: 0.0,
         invitation: true,
     })
 }
@@ -737,15 +784,32 @@ fn aim_near(v: &[f32], cal: &Calibration) -> Option<Aim> {
 /// The nearest fact still hidden: its best example's score, blended with how close the
 /// question comes to the fact as the buyer would state it, and raised by the aim bonus
 /// where the question's aim fits the fact's kind.
+/// What, besides the question's vector, decides its nearest fact.
+#[derive(Debug, Clone, Copy, Default)]
+struct Near<'a> {
+    /// The question's aim, for the aim bonus.
+    aim: Option<Aim>,
+    /// Facts already out, which a question can no longer earn.
+    revealed: &'a [FactId],
+    /// The fact the question follows on from, for the follow bonus.
+    follows: Option<&'a FactId>,
+    /// An example left out (the lint measures each example against the others).
+    skip: Option<usize>,
+}
+
 fn nearest_fact(
     scenario: &Scenario,
     idx: &ScenarioIndex,
     v: &[f32],
-    aim: Option<Aim>,
-    revealed: &[FactId],
+    near: Near<'_>,
     cal: &Calibration,
-    skip: Option<usize>,
 ) -> Option<NearestFact> {
+    let Near {
+        aim,
+        revealed,
+        follows,
+        skip,
+    } = near;
     let w = cal.statement_weight;
     let stated = if w > 0.0 {
         idx.statements.ranked(v)
@@ -753,7 +817,7 @@ fn nearest_fact(
         Vec::new()
     };
 
-    let mut ranked: Vec<(FactId, f32, usize, f32, f32)> = idx
+    let mut ranked: Vec<(FactId, f32, usize, f32, f32, f32)> = idx
         .questions
         .ranked_without(v, skip)
         .into_iter()
@@ -761,15 +825,18 @@ fn nearest_fact(
         .map(|(f, cosine, i)| {
             let st = stated.iter().find(|x| x.0 == f).map_or(cosine, |x| x.1);
             let s = (1.0 - w) * cosine + w * st;
-            let fit = aim
-                .zip(scenario.fact(&f))
-                .is_some_and(|(a, fact)| fits(a, fact.kind));
+            let fact = scenario.fact(&f);
+            let fit = aim.zip(fact).is_some_and(|(a, fact)| fits(a, fact.kind));
             let bonus = if fit { cal.aim_bonus } else { 0.0 };
-            (f, s + bonus, i, cosine, bonus)
+            let next = follows
+                .zip(fact)
+                .is_some_and(|(from, fact)| fact.requires.contains(from));
+            let follow = if next { cal.follow_bonus } else { 0.0 };
+            (f, s + bonus + follow, i, cosine, bonus, follow)
         })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (key, score, i, cosine, bonus) = ranked.first()?.clone();
+    let (key, score, i, cosine, bonus, follow) = ranked.first()?.clone();
     Some(NearestFact {
         near: reader::Nearest {
             key,
@@ -779,6 +846,7 @@ fn nearest_fact(
         },
         cosine,
         bonus,
+        follow,
     })
 }
 
@@ -788,6 +856,7 @@ struct NearestFact {
     near: reader::Nearest<FactId>,
     cosine: f32,
     bonus: f32,
+    follow: f32,
 }
 
 fn aim_of(s: &SentenceReading, v: &Embedding, cal: &Calibration) -> AimMatch {

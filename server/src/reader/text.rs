@@ -410,6 +410,17 @@ const MORE_TO_SAY: &[&str] = &[
     "something i should know",
 ];
 
+/// Words by which a question asks what came after something: "Who did you go to next?",
+/// "What happened after that call?".
+const WHAT_CAME_NEXT: &[&str] = &["next", "after", "afterwards", "then", "since"];
+
+/// Whether a sentence asks what came after something the buyer told.
+pub fn asks_what_came_next(sentence: &str) -> bool {
+    words(sentence)
+        .iter()
+        .any(|w| WHAT_CAME_NEXT.contains(&w.as_str()))
+}
+
 /// Words that, just before "anything else", make it a sequencing phrase rather than a
 /// question ("before anything else, …", "more than anything else").
 const NOT_MORE_TO_SAY: &[&str] = &["before", "above", "than", "unlike", "beyond", "over"];

@@ -44,6 +44,7 @@ fn main() {
         (steps(0.0, 0.08, 0.02), |c, v| c.fact_lead = v),
         (steps(0.0, 0.20, 0.05), |c, v| c.aim_bonus = v),
         (steps(0.0, 0.5, 0.1), |c, v| c.statement_weight = v),
+        (steps(0.0, 0.50, 0.05), |c, v| c.follow_bonus = v),
         (vec![3.0, 4.0, 5.0, 7.0, 1000.0], |c, v| {
             c.context_below = v as usize
         }),

@@ -7,7 +7,7 @@
 //! same events rebuilds the same room, which is what the durable store relies on.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -225,6 +225,10 @@ pub struct Room {
     pub judgements: HashMap<FactId, bool>,
     /// The role the bot plays, if any.
     pub bot: Option<Role>,
+    /// The debrief as last computed: building it reads every line by meaning, and each
+    /// event in the debrief is shown to both seats, observers and the console. Emptied
+    /// by every event applied.
+    debrief_memo: OnceLock<Debrief>,
 }
 
 fn slot(role: Role) -> usize {
@@ -294,6 +298,7 @@ impl Room {
             feedback_draft: None,
             judgements: HashMap::new(),
             bot: None,
+            debrief_memo: OnceLock::new(),
         })
     }
 
@@ -729,6 +734,7 @@ impl Room {
 
     /// Applies one event. The only way a room changes.
     pub fn apply(&mut self, event: &RoomEvent) {
+        self.debrief_memo = OnceLock::new();
         match event {
             RoomEvent::Opened(_) => {}
             RoomEvent::PhaseStarted { phase, at } => {
@@ -841,6 +847,18 @@ impl Room {
 
     /// The debrief as it stands; only meaningful once the debrief phase has begun.
     pub fn debrief(&self) -> Debrief {
+        self.debrief_memo
+            .get_or_init(|| self.compute_debrief())
+            .clone()
+    }
+
+    /// Takes a debrief computed elsewhere (off the room's task) for the state this room
+    /// is in now; [`Room::debrief`] then returns it without reading anything again.
+    pub fn remember_debrief(&mut self, debrief: Debrief) {
+        self.debrief_memo = OnceLock::from(debrief);
+    }
+
+    fn compute_debrief(&self) -> Debrief {
         let conversation_ms = match (self.conversation_started_at, self.conversation_ended_at) {
             (Some(s), Some(e)) => e.saturating_sub(s),
             _ => 0,

@@ -339,7 +339,13 @@ impl RoomTask {
                 self.prepare_reading().await;
             }
             for event in batch {
-                self.apply_and_tell(&event);
+                if let Some(debrief) = self.debrief_after(&event).await {
+                    self.room.apply(&event);
+                    self.room.remember_debrief(debrief);
+                    self.tell_applied(&event);
+                } else {
+                    self.apply_and_tell(&event);
+                }
                 queue.extend(self.bot_reacts(&event));
                 self.log.push(without_chat_text(event));
             }
@@ -367,8 +373,35 @@ impl RoomTask {
         reader::shared().prepare(texts).await;
     }
 
+    /// For an event that shows the debrief, the debrief as it will stand once the event
+    /// is applied, computed on the blocking pool: it replays the round through the
+    /// reader (a few milliseconds to a hundred for a long round), which would otherwise
+    /// hold up every other room on this worker thread.
+    async fn debrief_after(&self, event: &RoomEvent) -> Option<Debrief> {
+        let shows_debrief = matches!(
+            event,
+            RoomEvent::PhaseStarted {
+                phase: Phase::Debrief,
+                ..
+            } | RoomEvent::CaptureJudged { .. }
+        );
+        if !shows_debrief {
+            return None;
+        }
+        let mut next = self.room.clone();
+        next.apply(event);
+        tokio::task::spawn_blocking(move || next.debrief())
+            .await
+            .ok()
+    }
+
     fn apply_and_tell(&mut self, event: &RoomEvent) {
         self.room.apply(event);
+        self.tell_applied(event);
+    }
+
+    /// Tells every seat and observer what an event just applied means for them.
+    fn tell_applied(&mut self, event: &RoomEvent) {
         if matches!(event, RoomEvent::Chat { .. }) {
             self.show_line(event, None);
             return;

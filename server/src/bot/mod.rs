@@ -441,8 +441,8 @@ pub fn deeper_out(scenario: &Scenario, revealed: &[FactId]) -> bool {
 /// The bot's trust over a finished round: the starting value, then the value after each
 /// seller line. Replays the bot over the seller's lines, so it always matches what the
 /// bot did live (trust does not depend on the seed).
-pub fn trust_curve(scenario: &Scenario, transcript: &[TranscriptLine]) -> Vec<TrustPoint> {
-    let mut bot = Bot::new(Arc::new(scenario.clone()), 0);
+pub fn trust_curve(scenario: &Arc<Scenario>, transcript: &[TranscriptLine]) -> Vec<TrustPoint> {
+    let mut bot = Bot::new(scenario.clone(), 0);
     let mut out = vec![TrustPoint {
         index: None,
         trust: bot.trust(),

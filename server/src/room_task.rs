@@ -125,6 +125,25 @@ impl RoomHandle {
     pub fn try_send(&self, cmd: RoomCmd) -> bool {
         self.tx.try_send(cmd).is_ok()
     }
+
+    /// Queues a command, waiting for room in the queue until `deadline`.
+    pub async fn send_by(&self, cmd: RoomCmd, deadline: tokio::time::Instant) -> Queued {
+        match tokio::time::timeout_at(deadline, self.tx.send(cmd)).await {
+            Ok(Ok(())) => Queued::Yes,
+            Ok(Err(_)) => Queued::Closed,
+            Err(_) => Queued::Busy,
+        }
+    }
+}
+
+/// What became of a command sent with [`RoomHandle::send_by`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    Yes,
+    /// The room has closed.
+    Closed,
+    /// The room's queue stayed full until the deadline.
+    Busy,
 }
 
 /// Figures the trainer's live card shows, read off the room after each change.

@@ -27,12 +27,16 @@ use crate::protocol::{
     RoomId, ServerMsg, SessionId,
 };
 use crate::room::Millis;
-use crate::room_task::{LiveSnapshot, RoomCmd, RoomReport};
+use crate::room_task::{LiveSnapshot, Queued, RoomCmd, RoomReport};
 use crate::scenario::{ScenarioId, Timings};
 use crate::scoring::Debrief;
 
 /// Commands queued per session: a room of 60 people joining at once fits comfortably.
 pub const SESSION_QUEUE: usize = 1024;
+/// How long a trainer's pause, resume, extend or end waits for a busy room's queue
+/// (64 commands deep) to take it: long enough for a room catching up on a burst of lines,
+/// short enough that the console answers while the trainer is still looking at it.
+pub const CONTROL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Titles show in the console header; longer ones are cut.
 pub const MAX_TITLE_CHARS: usize = 80;
 /// The most trainees one session admits. A workshop is 6-60 people; 200 leaves room for
@@ -892,13 +896,13 @@ impl Session {
             } => self.plan_round(scenario, channel, timings.unwrap_or(DEFAULT_TIMINGS), odd),
             ClientMsg::SetPairs { pairs } => self.set_pairs(pairs),
             ClientMsg::StartRound => self.start_round().await,
-            ClientMsg::Pause { room } => self.control(room, HostAction::Pause),
-            ClientMsg::Resume { room } => self.control(room, HostAction::Resume),
+            ClientMsg::Pause { room } => self.control(room, HostAction::Pause).await,
+            ClientMsg::Resume { room } => self.control(room, HostAction::Resume).await,
             ClientMsg::Extend { room, seconds } => {
-                self.control(room, HostAction::Extend { seconds })
+                self.control(room, HostAction::Extend { seconds }).await
             }
-            ClientMsg::EndPhase { room } => self.control(room, HostAction::End),
-            ClientMsg::EndRound { room } => self.control(room, HostAction::EndRound),
+            ClientMsg::EndPhase { room } => self.control(room, HostAction::End).await,
+            ClientMsg::EndRound { room } => self.control(room, HostAction::EndRound).await,
             ClientMsg::AnswerHand { room } => self.answer_hand(room).await,
             ClientMsg::Broadcast { text } => self.broadcast(&text).await,
             ClientMsg::Rename { participant, name } => self.rename(participant, &name).await,
@@ -1122,7 +1126,10 @@ impl Session {
         });
     }
 
-    fn control(&mut self, room: Option<RoomId>, action: HostAction) -> HostResult {
+    /// Sends a trainer's control to one room or every playing room. A room whose queue
+    /// is full gets until [`CONTROL_WAIT`] to take it; one that does not is named in the
+    /// answer, so the trainer knows to try again rather than find it still running.
+    async fn control(&mut self, room: Option<RoomId>, action: HostAction) -> HostResult {
         let Some(round) = self.state.rounds.last() else {
             return Err((ErrorCode::WrongState, "no round has started".into()));
         };
@@ -1134,10 +1141,27 @@ impl Session {
             .filter(|id| self.views.get(id).is_none_or(|v| v.debrief.is_none()))
             .collect();
         let mut sent = false;
+        let mut busy: Vec<RoomId> = Vec::new();
+        let deadline = tokio::time::Instant::now() + CONTROL_WAIT;
         for id in targets {
             if let Some(handle) = self.hub.room(id) {
-                sent |= handle.try_send(RoomCmd::Host(action));
+                match handle.send_by(RoomCmd::Host(action), deadline).await {
+                    Queued::Yes => sent = true,
+                    Queued::Busy => busy.push(id),
+                    Queued::Closed => {}
+                }
             }
+        }
+        if !busy.is_empty() {
+            let rooms: Vec<String> = busy.iter().map(|r| r.to_string()).collect();
+            return Err((
+                ErrorCode::Unavailable,
+                format!(
+                    "room {} did not take that in time{}; try again",
+                    rooms.join(", "),
+                    if sent { " (the other rooms did)" } else { "" }
+                ),
+            ));
         }
         if !sent {
             return Err((

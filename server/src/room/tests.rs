@@ -487,3 +487,41 @@ fn ending_the_round_from_the_briefing_still_replays_the_same_room() {
     }
     assert_eq!(replay.phase, Phase::Debrief);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_command_to_a_room_that_stays_flooded_reports_busy_not_sent() {
+    use crate::protocol::HostAction;
+    use crate::room_task::{Queued, RoomCmd, RoomHandle};
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let handle = RoomHandle::new(RoomId(4), tx);
+    let deadline = || tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    assert_eq!(
+        handle
+            .send_by(RoomCmd::Host(HostAction::Pause), deadline())
+            .await,
+        Queued::Yes
+    );
+    // The queue is full and nobody reads it.
+    assert_eq!(
+        handle
+            .send_by(RoomCmd::Host(HostAction::Pause), deadline())
+            .await,
+        Queued::Busy
+    );
+    // Once the room reads, the next command gets in.
+    assert!(rx.recv().await.is_some());
+    assert_eq!(
+        handle
+            .send_by(RoomCmd::Host(HostAction::Resume), deadline())
+            .await,
+        Queued::Yes
+    );
+    drop(rx);
+    assert_eq!(
+        handle
+            .send_by(RoomCmd::Host(HostAction::Resume), deadline())
+            .await,
+        Queued::Closed
+    );
+}

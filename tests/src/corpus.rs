@@ -28,6 +28,9 @@ pub const REPORT: &[&str] = &[
     "garden-centre-review",
     "exam-print-trust",
     "stalled-deposit",
+    // Written after the rules and thresholds were set, by two authors apart: one wrote the
+    // scenario and its examples, the other the conversations, blind to the examples.
+    "brewery-cold-chain",
 ];
 
 /// One scenario's corpus file.

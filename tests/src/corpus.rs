@@ -22,6 +22,9 @@ pub const CALIBRATE: &[&str] = &[
     "distributor-inventory",
     "outreach-bike-shops",
     "angry-dealer",
+    // Added with the brewery (below) and written the same way, so the thresholds rest on
+    // more than three stories.
+    "school-kitchen-waste",
 ];
 /// Scenarios whose corpus is only reported on.
 pub const REPORT: &[&str] = &[

@@ -231,6 +231,18 @@ fn asking_what_came_next_follows_the_buyers_story_and_a_bare_why_does_not() {
 }
 
 #[test]
+fn asking_who_signs_off_is_a_question_and_naming_the_hidden_cook_is_a_guess() {
+    let s = scenario("school-kitchen-waste");
+    let mut b = bot(&s);
+    let asks = b.hear("Who signs off on a purchase like this?");
+    assert!(asks.heard.line.guessed.is_empty(), "{asks:?}");
+    let mut b = bot(&s);
+    let guess = b.hear("Is Maureen threatening to retire because she feels spied on?");
+    assert!(guess.heard.line.guesses(), "{guess:?}");
+    assert!(guess.reveal.is_none());
+}
+
+#[test]
 fn a_fact_waits_for_its_requirements() {
     let s = distributor();
     let mut b = bot(&s);

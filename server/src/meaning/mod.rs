@@ -128,6 +128,11 @@ const EVERYDAY_WORDS: &[&str] = &[
     "site place shop office branch building area town city",
     "people team staff customer client supplier partner family owner manager",
     "business work job money cost price order stock sale",
+    // The words of asking how things get decided, paid for and felt: "Who signs off on a
+    // purchase like this?" asks; it does not recite the story.
+    "off out over back sign approve agree decide decision choose say final purchase buy",
+    "spend budget pay afford invest plan goal hope aim worry concern risk nervous",
+    "change problem issue trouble wrong happen lead cost save fix improve manage handle",
 ];
 
 fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
@@ -515,10 +520,7 @@ fn with_context(
     }
     // Only a question that points back ("What's that doing to you?", "Who did you go to
     // next?") leans on what was said; "How was your weekend?" does not.
-    if !text::words(&s.text)
-        .iter()
-        .any(|w| REFERS_BACK.contains(&w.as_str()))
-    {
+    if !points_back(&s.text) {
         return None;
     }
     let before = i
@@ -530,6 +532,13 @@ fn with_context(
             .buyer_said
             .filter(|b| !text::content_words(b).is_empty()))?;
     Some(format!("{before} {}", s.text))
+}
+
+/// Whether a sentence points back at what was just said ("that", "next", "yours"…).
+fn points_back(sentence: &str) -> bool {
+    text::words(sentence)
+        .iter()
+        .any(|w| REFERS_BACK.contains(&w.as_str()))
 }
 
 /// Fewest words a question with no content word of its own needs to be read as a

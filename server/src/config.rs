@@ -96,6 +96,13 @@ pub struct ServeArgs {
     /// than a multi-threaded one confined to one core.
     #[arg(long, env = "UNCOVER_THREADS", default_value_t = 0)]
     pub threads: usize,
+    /// Never read human rounds' seller lines (and recaps) ahead in the background: each
+    /// debrief reads its lines when it is asked for instead, so it arrives later. Bot
+    /// rooms still read every line. For measuring the relay alone (`tests/bench/callgrind.sh`:
+    /// under valgrind, which runs one thread at a time, the model's encodings crowd the
+    /// relay out) and for servers that must spend no CPU beside the chat.
+    #[arg(long, env = "UNCOVER_NO_READ_AHEAD")]
+    pub no_read_ahead: bool,
 }
 
 impl ServeArgs {
@@ -142,6 +149,7 @@ impl Default for ServeArgs {
             retention_days: DEFAULT_RETENTION_DAYS,
             allowed_origins: Vec::new(),
             threads: 0,
+            no_read_ahead: false,
         }
     }
 }

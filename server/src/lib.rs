@@ -35,6 +35,7 @@ pub mod api;
 pub mod behaviour;
 pub mod bot;
 pub mod capture;
+pub mod chat_frame;
 pub mod clock;
 pub mod config;
 pub mod console;

@@ -238,6 +238,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if let Err(code) = load_reader(args.model.as_deref()) {
         return code;
     }
+    if args.no_read_ahead {
+        reader::shared().set_read_ahead(false);
+        tracing::info!("reading ahead is off: debriefs read their lines when asked for");
+    }
     let library = match load(args.scenarios.as_deref(), false) {
         Ok(l) => l,
         Err(code) => return code,

@@ -68,11 +68,17 @@ impl Encoded {
         }
     }
 
+    /// A message already serialised as a JSON object (the hot chat line, written by
+    /// [`crate::chat_frame`]); `None` if `json` is not an object with a field.
+    pub fn from_object(json: String) -> Option<Self> {
+        (json.starts_with("{\"") && json.ends_with('}')).then_some(Self(json))
+    }
+
     /// The frame for sequence number `seq`: `{"seq":N,` followed by the message's fields.
     fn numbered(&self, seq: u64) -> String {
         let mut frame = String::with_capacity(self.0.len() + 28);
         frame.push_str("{\"seq\":");
-        frame.push_str(&seq.to_string());
+        crate::chat_frame::push_decimal(&mut frame, seq);
         frame.push(',');
         frame.push_str(&self.0[1..]);
         frame

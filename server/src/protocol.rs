@@ -574,8 +574,29 @@ impl Brief {
     }
 }
 
+/// The text of the commonest frame a client sends, `{"type":"chat","text":"…"}` exactly
+/// as the web client writes it, when that text has no escape in it: then it is the
+/// bytes between the quotes, and serde (which reads an internally tagged enum by first
+/// buffering the whole object) is not needed. Anything else, including any backslash,
+/// control character or extra field, returns `None` and goes through serde, so both
+/// paths accept and refuse exactly the same frames.
+fn plain_chat(frame: &str) -> Option<&str> {
+    let inner = frame
+        .strip_prefix(r#"{"type":"chat","text":""#)?
+        .strip_suffix(r#""}"#)?;
+    let plain = !inner.bytes().fold(false, |any, b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    plain.then_some(inner)
+}
+
 /// Decodes a client text frame, naming the problem when it fails.
 pub fn decode_client(text: &str) -> Result<ClientMsg, String> {
+    if let Some(chat) = plain_chat(text) {
+        return Ok(ClientMsg::Chat {
+            text: chat.to_string(),
+        });
+    }
     // serde reads an internally tagged enum from a JSON array too (`["hello",1,"Ana"]`);
     // the protocol is objects only.
     if !text.trim_start().starts_with('{') {
@@ -606,6 +627,26 @@ mod tests {
             decode_client(r#"{"type":"find_partner"}"#),
             Ok(ClientMsg::FindPartner { scenario: None })
         );
+    }
+
+    #[test]
+    fn a_plain_chat_frame_reads_as_serde_reads_it() {
+        for frame in [
+            r#"{"type":"chat","text":"hi"}"#,
+            r#"{"type":"chat","text":""}"#,
+            r#"{"type":"chat","text":"  spaced, é 🎉 / ok "}"#,
+            r#"{"type":"chat","text":"a \"quote\" and \\ and \n"}"#,
+            r#"{"type":"chat","text":"\u0041"}"#,
+            r#"{"type":"chat","text":"a"b"}"#,
+            r#"{"type":"chat","text":"x"} "#,
+            r#"{"type":"chat","text":"x","extra":1}"#,
+            "{\"type\":\"chat\",\"text\":\"tab\there\"}",
+        ] {
+            let serde = serde_json::from_str::<ClientMsg>(frame).map_err(|_| ());
+            assert_eq!(decode_client(frame).map_err(|_| ()), serde, "{frame}");
+        }
+        assert!(plain_chat(r#"{"type":"chat","text":"hi"}"#).is_some());
+        assert!(plain_chat(r#"{"type":"chat","text":"a \"b"}"#).is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::behaviour;
 use crate::bot::{self, Bot, BotTurn, ReplyDelay};
+use crate::chat_frame;
 use crate::clock;
 use crate::console::LiveFlag;
 use crate::hub::{Hub, Participant, SessionInfo};
@@ -366,7 +367,7 @@ impl RoomTask {
                     self.apply_and_tell(&event);
                 }
                 queue.extend(self.bot_reacts(&event));
-                self.log.push(without_chat_text(event));
+                crate::room::push_sparingly(&mut self.log, without_chat_text(event));
             }
         }
         true
@@ -454,26 +455,31 @@ impl RoomTask {
     /// Shows a chat line just applied to everyone in the room, serialised once. With
     /// `echo_after`, the sender's own copy waits for that line's commit.
     fn show_line(&mut self, event: &RoomEvent, echo_after: Option<(Role, u64)>) {
-        crate::metrics::chat_relayed();
         for msg in self.room.view(event, Role::Seller) {
-            let Some(encoded) = Encoded::new(&msg) else {
-                continue;
-            };
-            for o in &self.observers {
-                o.outbox.send_encoded(&encoded);
+            if let Some(encoded) = Encoded::new(&msg) {
+                self.show_frame(encoded, echo_after);
             }
-            for role in [Role::Seller, Role::Buyer] {
-                match echo_after {
-                    Some((sender, number)) if sender == role => {
-                        if self.room.is_present(role) {
-                            self.held[slot(role)].push_back(Held::Echo {
-                                number,
-                                echo: encoded.clone(),
-                            });
-                        }
+        }
+    }
+
+    /// Sends one frame of a chat line to the observers and both seats; with
+    /// `echo_after`, the sender's copy waits for that line's commit.
+    fn show_frame(&mut self, encoded: Encoded, echo_after: Option<(Role, u64)>) {
+        crate::metrics::chat_relayed();
+        for o in &self.observers {
+            o.outbox.send_encoded(&encoded);
+        }
+        for role in [Role::Seller, Role::Buyer] {
+            match echo_after {
+                Some((sender, number)) if sender == role => {
+                    if self.room.is_present(role) {
+                        self.held[slot(role)].push_back(Held::Echo {
+                            number,
+                            echo: encoded.clone(),
+                        });
                     }
-                    _ => self.tell(role, encoded.clone()),
                 }
+                _ => self.tell(role, encoded.clone()),
             }
         }
     }
@@ -497,8 +503,23 @@ impl RoomTask {
     /// the log still holds events in the order the room applied them, and what the
     /// sender counts as acknowledged is still saved. If the save fails after all, the
     /// sender is told instead of acknowledged.
-    fn relay_line(&mut self, role: Role, event: RoomEvent) -> Result<(), String> {
-        let body = serde_json::to_string(&event).map_err(|e| e.to_string())?;
+    ///
+    /// The line's text is escaped for JSON once, for both the log's body and the room's
+    /// frame ([`chat_frame`]). Returns the line, for the reader and the bot.
+    fn relay_line(&mut self, role: Role, event: RoomEvent) -> Result<RoomEvent, String> {
+        let quoted = match &event {
+            RoomEvent::Chat { text, .. } => chat_frame::quote(text),
+            _ => None,
+        };
+        let body = match (&event, &quoted) {
+            (
+                RoomEvent::Chat {
+                    from, at, index, ..
+                },
+                Some(quoted),
+            ) => chat_frame::log_body(*from, quoted, *at, *index),
+            _ => serde_json::to_string(&event).map_err(|e| e.to_string())?,
+        };
         let mut saved = self.hub.store().append_at(&self.stream, event.at(), body);
         if let Some(e) = saved.refused() {
             return Err(e.to_string());
@@ -506,10 +527,21 @@ impl RoomTask {
         self.lines_relayed += 1;
         let number = self.lines_relayed;
         self.room.apply(&event);
-        self.show_line(&event, Some((role, number)));
+        let echo_after = Some((role, number));
+        // The frame is the transcript's newest line, as `Room::view` shows a chat event.
+        let frame = quoted.as_deref().and_then(|quoted| {
+            let line = self.room.transcript.last()?;
+            Encoded::from_object(chat_frame::message(
+                line.index, line.from, quoted, line.at_ms,
+            ))
+        });
+        match frame {
+            Some(frame) => self.show_frame(frame, echo_after),
+            None => self.show_line(&event, echo_after),
+        }
         self.unsaved.push_back(UnsavedLine { number, saved });
-        self.log.push(without_chat_text(event));
-        Ok(())
+        crate::room::push_sparingly(&mut self.log, chat_without_text(&event));
+        Ok(event)
     }
 
     /// Line `number` is saved (or failed): its echo, and whatever waited behind it, go
@@ -1011,8 +1043,8 @@ impl RoomTask {
                         if events.len() == 1 && matches!(events[0], RoomEvent::Chat { .. }) =>
                     {
                         let line = events.remove(0);
-                        match self.relay_line(role, line.clone()) {
-                            Ok(()) => {
+                        match self.relay_line(role, line) {
+                            Ok(line) => {
                                 self.read_ahead(role, &line).await;
                                 let reactions = self.bot_reacts(&line);
                                 if !reactions.is_empty() {
@@ -1144,6 +1176,21 @@ fn without_chat_text(event: RoomEvent) -> RoomEvent {
             index,
         },
         other => other,
+    }
+}
+
+/// [`without_chat_text`] of a line the caller keeps: copies everything but the text.
+fn chat_without_text(event: &RoomEvent) -> RoomEvent {
+    match event {
+        RoomEvent::Chat {
+            from, at, index, ..
+        } => RoomEvent::Chat {
+            from: *from,
+            text: String::new(),
+            at: *at,
+            index: *index,
+        },
+        other => other.clone(),
     }
 }
 

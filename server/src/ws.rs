@@ -394,7 +394,10 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
     // again for every message read. Both end the loop when they fire.
     let killed = kill.notified();
     let closed = closing.changed();
-    tokio::pin!(killed, closed);
+    // Made once too: `select!` builds every branch's future on each pass, even a
+    // disabled one, and a timer built and dropped per frame is work on every line.
+    let hello_timer = tokio::time::sleep_until(hello_due);
+    tokio::pin!(killed, closed, hello_timer);
 
     loop {
         let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
@@ -414,7 +417,7 @@ async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
                 out.ping();
                 continue;
             }
-            _ = tokio::time::sleep_until(hello_due), if me.is_none() => {
+            _ = &mut hello_timer, if me.is_none() => {
                 refuse(
                     out,
                     ErrorCode::NotIntroduced,

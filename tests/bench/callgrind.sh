@@ -12,11 +12,14 @@
 #
 # Uncover runs single-threaded (`--threads 1`, as on one core) with one small scenario
 # (tests/bench/callgrind-scenario.toml): the reader embeds every scenario's examples at
-# start, which takes many minutes under valgrind for the bundled ones. Its reader runs
-# on threads of its own, off the relay path: threads that ran any candle code are left
-# out of the count and reported apart. Instrumentation starts once the server is ready;
-# fair scheduling keeps the reader's spinning pool from starving the relay under valgrind,
-# which runs one thread at a time.
+# start, which takes many minutes under valgrind for the bundled ones. It also runs with
+# `--no-read-ahead`: otherwise every seller line the generator sends is embedded in the
+# background by the model (tens of millions of instructions each under valgrind, which
+# runs one thread at a time), the relay falls behind and lines are lost, so no figure
+# comes out. The read-ahead is a background job with its own CPU budget, not part of
+# relaying a line. Threads that ran any candle code are still left out of the count and
+# reported apart. Instrumentation starts once the server is ready; fair scheduling keeps
+# any spinning pool from starving the relay.
 # Prints `instructions per message: N` last. Build first (`make bench` does).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,7 +45,7 @@ run_once() {
     uncover)
       mkdir -p "$out/scenarios"
       cp tests/bench/callgrind-scenario.toml "$out/scenarios/"
-      args=("${UNCOVER_BIN:-target/release/uncover}" --bind "127.0.0.1:$port" --threads 1
+      args=("${UNCOVER_BIN:-target/release/uncover}" --bind "127.0.0.1:$port" --threads 1 --no-read-ahead
         --data "$prefix.sqlite" --scenarios "$out/scenarios")
       scenario=(--scenario callgrind)
       url="ws://127.0.0.1:$port/ws"; target=uncover ;;

@@ -7,6 +7,7 @@
 #   tests/bench/syscalls.sh bare         # the bare relay
 #   tests/bench/syscalls.sh bare-echo    # the bare relay echoing to the sender
 #   PAIRS=1000 RATE=5 tests/bench/syscalls.sh uncover   # 10,000 msg/s (the default)
+#   UNCOVER_BIN=path/to/uncover tests/bench/syscalls.sh uncover   # another build
 #
 # The server runs on core 0 and the generator on core 1, as in `make bench`; perf counts
 # for COUNT_SECS in the middle of the steady window. Build first: `make bench` or
@@ -27,7 +28,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 case "$server" in
   uncover)
     rm -f "$out"/syscalls.sqlite*
-    taskset -c 0 target/release/uncover --bind "127.0.0.1:$port" --data "$out/syscalls.sqlite" \
+    taskset -c 0 "${UNCOVER_BIN:-target/release/uncover}" --bind "127.0.0.1:$port" --data "$out/syscalls.sqlite" \
       >"$out/syscalls-server.log" 2>&1 &
     url="ws://127.0.0.1:$port/ws"; target=uncover ;;
   bare|bare-echo)

@@ -83,6 +83,8 @@ pub struct Reader {
     ahead: std::sync::atomic::AtomicUsize,
     /// The CPU reading ahead may take.
     budget: budget::Budget,
+    /// Reading ahead is switched off (`serve --no-read-ahead`).
+    ahead_off: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Reader {
@@ -100,6 +102,7 @@ impl Reader {
             lanes: tokio::sync::Semaphore::new(LANES),
             ahead: std::sync::atomic::AtomicUsize::new(0),
             budget: budget::Budget::default(),
+            ahead_off: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -185,7 +188,19 @@ impl Reader {
     /// first: working out what to read costs the relay path, and is wasted while the
     /// reader is behind the chat.
     pub fn can_read_ahead(&self) -> bool {
-        self.ahead.load(std::sync::atomic::Ordering::Relaxed) < MAX_READ_AHEAD && self.budget.open()
+        use std::sync::atomic::Ordering;
+        !self.ahead_off.load(Ordering::Relaxed)
+            && self.ahead.load(Ordering::Relaxed) < MAX_READ_AHEAD
+            && self.budget.open()
+    }
+
+    /// Switches reading ahead on or off for the whole server (`serve --no-read-ahead`).
+    /// Off, [`read_ahead`](Self::read_ahead) takes no job: whoever needs a line's meaning
+    /// later (a debrief) reads it then. Bot rooms are unaffected: they read each line
+    /// with [`prepare`](Self::prepare), as they must to answer it.
+    pub fn set_read_ahead(&self, on: bool) {
+        self.ahead_off
+            .store(!on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait
@@ -194,6 +209,7 @@ impl Reader {
     pub fn read_ahead(self: &Arc<Self>, texts: Vec<String>) {
         use std::sync::atomic::Ordering;
         if texts.is_empty()
+            || self.ahead_off.load(Ordering::Relaxed)
             || self.ahead.load(Ordering::Relaxed) >= MAX_READ_AHEAD
             || !self.budget.admit(std::time::Instant::now())
         {

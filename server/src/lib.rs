@@ -20,6 +20,7 @@
 //! - [`meaning`]: what a line means for one scenario: facts asked for, question aims, recap facts.
 //! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
+//! - [`chat_frame`]: a chat line's JSON, its text escaped once for the log and every frame.
 //! - [`ws`]: the websocket connection: reader loop and writer task.
 //! - [`listener`]: the listening socket, which closes connections that send no request.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.

@@ -272,7 +272,8 @@ async function runWorkshop(problems) {
   const obsRow = host.locator("#people .person", { hasText: names[who("observer")] });
   await obsRow.locator('[data-action="remove"]').click();
   await obsRow.locator('[data-action="remove-confirm"]').click();
-  await host.locator("#people .person").nth(1).waitFor();
+  // The list re-renders when the session confirms the removal: wait for the third row to go.
+  await host.locator("#people .person").nth(2).waitFor({ state: "detached" });
   assert.equal(await host.locator("#people .person").count(), 2);
   await observer.locator("#screen-lobby").waitFor();
 

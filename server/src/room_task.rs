@@ -359,13 +359,17 @@ impl RoomTask {
                 self.prepare_reading().await;
             }
             for event in batch {
-                if let Some(debrief) = self.debrief_after(&event).await {
-                    self.room.apply(&event);
-                    self.room.remember_debrief(debrief);
-                    self.tell_applied(&event);
-                } else {
-                    self.apply_and_tell(&event);
+                self.room.apply(&event);
+                if shows_debrief(&event) {
+                    // Building the debrief replays the round through the reader (a few
+                    // milliseconds to a hundred for a long round): on the blocking pool,
+                    // not on the worker thread other rooms share.
+                    let room = self.room.clone();
+                    if let Ok(debrief) = tokio::task::spawn_blocking(move || room.debrief()).await {
+                        self.room.remember_debrief(debrief);
+                    }
                 }
+                self.tell_applied(&event);
                 queue.extend(self.bot_reacts(&event));
                 crate::room::push_sparingly(&mut self.log, without_chat_text(event));
             }
@@ -393,33 +397,6 @@ impl RoomTask {
         reader::shared().prepare(texts).await;
     }
 
-    /// For an event that shows the debrief, the debrief as it will stand once the event
-    /// is applied, computed on the blocking pool: it replays the round through the
-    /// reader (a few milliseconds to a hundred for a long round), which would otherwise
-    /// hold up every other room on this worker thread.
-    async fn debrief_after(&self, event: &RoomEvent) -> Option<Debrief> {
-        let shows_debrief = matches!(
-            event,
-            RoomEvent::PhaseStarted {
-                phase: Phase::Debrief,
-                ..
-            } | RoomEvent::CaptureJudged { .. }
-        );
-        if !shows_debrief {
-            return None;
-        }
-        let mut next = self.room.clone();
-        next.apply(event);
-        tokio::task::spawn_blocking(move || next.debrief())
-            .await
-            .ok()
-    }
-
-    fn apply_and_tell(&mut self, event: &RoomEvent) {
-        self.room.apply(event);
-        self.tell_applied(event);
-    }
-
     /// Tells every seat and observer what an event just applied means for them.
     fn tell_applied(&mut self, event: &RoomEvent) {
         if matches!(event, RoomEvent::Chat { .. }) {
@@ -441,13 +418,7 @@ impl RoomTask {
                 }
             }
         }
-        if matches!(
-            event,
-            RoomEvent::PhaseStarted {
-                phase: Phase::Debrief,
-                ..
-            } | RoomEvent::CaptureJudged { .. }
-        ) {
+        if shows_debrief(event) {
             self.debrief_reported += 1;
         }
     }
@@ -1162,6 +1133,17 @@ async fn oldest_line_saved(unsaved: &mut VecDeque<UnsavedLine>) -> Result<EventI
         Some(line) => (&mut line.saved).await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether the seats are shown the debrief (again) for this event.
+fn shows_debrief(event: &RoomEvent) -> bool {
+    matches!(
+        event,
+        RoomEvent::PhaseStarted {
+            phase: Phase::Debrief,
+            ..
+        } | RoomEvent::CaptureJudged { .. }
+    )
 }
 
 /// The room's own log keeps chat events without their text: the transcript has it.

@@ -478,33 +478,38 @@ fn open_error(path: &Path, error: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Sets a mode pragma and checks SQLite took it: "write-ahead logging is not available
+/// here (journal_mode memory)" rather than a log that silently works another way.
+fn set_mode(
+    conn: &Connection,
+    path: &Path,
+    pragma: &str,
+    value: &str,
+    what: &str,
+) -> Result<(), StoreError> {
+    let got: String = conn
+        .pragma_update_and_check(None, pragma, value, |row| row.get(0))
+        .map_err(|e| open_error(path, e))?;
+    if got.eq_ignore_ascii_case(value) {
+        return Ok(());
+    }
+    Err(StoreError::Open {
+        path: path.to_owned(),
+        reason: format!("{what} is not available here ({pragma} {got})"),
+    })
+}
+
 /// Sets the locking, journal and sync modes and brings the schema up to
 /// [`SCHEMA_VERSION`].
 fn prepare_writer(conn: &mut Connection, path: &Path, exclusive: bool) -> Result<(), StoreError> {
     if exclusive {
         // Before the first WAL access, or SQLite has already set up a `-shm` mapping.
-        let locking: String = conn
-            .pragma_update_and_check(None, "locking_mode", "EXCLUSIVE", |row| row.get(0))
-            .map_err(|e| open_error(path, e))?;
-        if !locking.eq_ignore_ascii_case("exclusive") {
-            return Err(StoreError::Open {
-                path: path.to_owned(),
-                reason: format!("exclusive locking is not available here (locking mode {locking})"),
-            });
-        }
+        set_mode(conn, path, "locking_mode", "exclusive", "exclusive locking")?;
     }
     // Only a new file takes it (an existing one keeps its own). See [`PAGE_BYTES`].
     conn.pragma_update(None, "page_size", PAGE_BYTES)
         .map_err(|e| open_error(path, e))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|e| open_error(path, e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Open {
-            path: path.to_owned(),
-            reason: format!("write-ahead logging is not available here (journal mode {mode})"),
-        });
-    }
+    set_mode(conn, path, "journal_mode", "wal", "write-ahead logging")?;
     if exclusive {
         // Takes the file's lock now and keeps it (exclusive mode never lets go), so no
         // other connection sees the WAL without the index only this process holds.

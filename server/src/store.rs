@@ -161,6 +161,13 @@ pub trait EventLog: Send + Sync + fmt::Debug {
     /// the event is committed, so a caller may acknowledge it to a user at that point.
     fn append_at(&self, stream: &str, at_ms: Millis, body: String) -> Pending<EventId>;
 
+    /// [`append_at`](Self::append_at) for a stream name the caller keeps for its life (a
+    /// room's): an engine that queues appends keeps a reference to the name rather than a
+    /// copy of it per event.
+    fn append_shared(&self, stream: &Arc<str>, at_ms: Millis, body: String) -> Pending<EventId> {
+        self.append_at(stream, at_ms, body)
+    }
+
     /// [`append_at`](Self::append_at) stamped with the current time of [`crate::clock`].
     fn append(&self, stream: &str, body: String) -> Pending<EventId> {
         self.append_at(stream, crate::clock::now_ms(), body)

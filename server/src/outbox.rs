@@ -49,14 +49,18 @@ pub fn restart_base(now_ms: u64) -> u64 {
 /// A server message serialised as a JSON object, ready to be numbered. Serialising once
 /// and writing the sequence number in front is the same frame as [`ServerFrame`] gives,
 /// for a fraction of the work when one message goes to several participants.
+///
+/// Shared rather than copied: a chat line's frame goes to both seats (one copy held until
+/// the sender's echo is saved) and every observer, and a clone is a reference count
+/// instead of a copy of the text.
 #[derive(Debug, Clone)]
-pub struct Encoded(String);
+pub struct Encoded(Arc<String>);
 
 impl Encoded {
     pub fn new(msg: &ServerMsg) -> Option<Self> {
         match serde_json::to_string(msg) {
             // An internally tagged enum always serialises as an object with `type`.
-            Ok(json) if json.starts_with('{') && json.len() > 2 => Some(Self(json)),
+            Ok(json) if json.starts_with('{') && json.len() > 2 => Some(Self(Arc::new(json))),
             Ok(json) => {
                 tracing::error!(%json, "a server message is not a JSON object");
                 None
@@ -71,19 +75,39 @@ impl Encoded {
     /// A message already serialised as a JSON object (the hot chat line, written by
     /// [`crate::chat_frame`]); `None` if `json` is not an object with a field.
     pub fn from_object(json: String) -> Option<Self> {
-        (json.starts_with("{\"") && json.ends_with('}')).then_some(Self(json))
+        (json.starts_with("{\"") && json.ends_with('}')).then(|| Self(Arc::new(json)))
     }
 
     /// The frame for sequence number `seq`: `{"seq":N,` followed by the message's fields.
+    /// Exactly as long as it needs: a frame whose buffer has no spare room becomes
+    /// `Bytes` without another allocation.
     fn numbered(&self, seq: u64) -> String {
-        let mut frame = String::with_capacity(self.0.len() + 28);
-        frame.push_str("{\"seq\":");
-        crate::chat_frame::push_decimal(&mut frame, seq);
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(seq);
+        let mut frame = String::with_capacity(numbered_len(&self.0, digits.len()));
+        frame.push_str(SEQ_PREFIX);
+        frame.push_str(digits);
         frame.push(',');
         frame.push_str(&self.0[1..]);
         frame
     }
+
+    /// How long [`numbered`](Self::numbered) makes the frame for `seq`.
+    fn numbered_len_for(&self, seq: u64) -> usize {
+        numbered_len(&self.0, itoa::Buffer::new().format(seq).len())
+    }
 }
+
+/// What a numbered frame starts with, before the sequence number.
+const SEQ_PREFIX: &str = "{\"seq\":";
+
+/// The length of the numbered frame of `json` (an object, so it starts with `{`) with a
+/// sequence number of `digits` digits: the prefix, the digits and a comma replace `{`.
+fn numbered_len(json: &str, digits: usize) -> usize {
+    SEQ_PREFIX.len() + digits + json.len()
+}
+
+impl Encoded {}
 
 /// What the writer task sends on the socket.
 #[derive(Debug)]
@@ -146,7 +170,11 @@ struct State {
     /// The latest connection attached, even after it was cut off: only its own reader
     /// may report it gone, never a stale one replaced by a reconnect.
     conn_id: Option<u64>,
-    history: VecDeque<(u64, Utf8Bytes)>,
+    /// Recent messages by sequence number, numbered again if replayed. The message is
+    /// shared with everyone it went to (both seats and the observers of a chat line),
+    /// and the numbered frame is freed once written; `history_bytes` counts the
+    /// numbered frames' lengths all the same, so the replay window is unchanged.
+    history: VecDeque<(u64, Encoded)>,
     history_bytes: usize,
 }
 
@@ -168,22 +196,22 @@ impl State {
     fn number(&mut self, msg: &Encoded) -> Utf8Bytes {
         let seq = self.next_seq;
         self.next_seq = (seq + 1).min(SEQ_LIMIT - 1);
-        let text: Utf8Bytes = msg.numbered(seq).into();
-        if text.len() > REPLAY_FRAME_MAX {
+        let frame = msg.numbered(seq);
+        if frame.len() > REPLAY_FRAME_MAX {
             // Replay can only resume after this frame; a longer gap is rebuilt.
             self.history.clear();
             self.history_bytes = 0;
         } else {
-            self.history_bytes += text.len();
-            self.history.push_back((seq, text.clone()));
+            self.history_bytes += frame.len();
+            self.history.push_back((seq, msg.clone()));
         }
         while self.history_bytes > REPLAY_BYTES {
             match self.history.pop_front() {
-                Some((_, old)) => self.history_bytes -= old.len(),
+                Some((old_seq, old)) => self.history_bytes -= old.numbered_len_for(old_seq),
                 None => break,
             }
         }
-        text
+        frame.into()
     }
 
     /// Hands `item` to the connection's writer; a full queue cuts the reader off.
@@ -316,7 +344,7 @@ impl Outbox {
                 .history
                 .iter()
                 .filter(|(s, _)| *s > last_seq)
-                .map(|(_, t)| t.clone())
+                .map(|(s, msg)| msg.numbered(*s).into())
                 .collect();
             if !frames.is_empty() {
                 let _ = conn.tx.try_send(Outgoing::Replay(frames));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::behaviour;
 use crate::bot::{self, Bot, BotTurn, ReplyDelay};
@@ -178,8 +178,8 @@ pub enum RoomReport {
 
 pub(crate) struct RoomTask {
     pub room: Room,
-    /// The room's stream in the event log.
-    stream: String,
+    /// The room's stream in the event log, shared with the appends queued to it.
+    stream: Arc<str>,
     /// Every event applied so far, to rebuild a participant's view after a restart.
     /// Chat events are kept without their text, which the transcript already holds.
     log: Vec<RoomEvent>,
@@ -274,7 +274,7 @@ impl RoomTask {
         });
         Self {
             room,
-            stream,
+            stream: stream.into(),
             log: Vec::new(),
             away: [None, None],
             session: None,
@@ -333,7 +333,7 @@ impl RoomTask {
                 let Ok(body) = serde_json::to_string(e) else {
                     return false;
                 };
-                pending.push(self.hub.store().append_at(&self.stream, e.at(), body));
+                pending.push(self.hub.store().append_shared(&self.stream, e.at(), body));
             }
             for p in pending {
                 if let Err(e) = p.await {
@@ -491,7 +491,10 @@ impl RoomTask {
             ) => chat_frame::log_body(*from, quoted, *at, *index),
             _ => serde_json::to_string(&event).map_err(|e| e.to_string())?,
         };
-        let mut saved = self.hub.store().append_at(&self.stream, event.at(), body);
+        let mut saved = self
+            .hub
+            .store()
+            .append_shared(&self.stream, event.at(), body);
         if let Some(e) = saved.refused() {
             return Err(e.to_string());
         }
@@ -851,7 +854,7 @@ impl RoomTask {
 
     pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
         // Stalls before this room existed are not its business.
-        let mut stalls = clock::stall_updates();
+        let mut stalls = next_stall(clock::stall_updates());
         let mut stalls_seen = clock::stalled_ms();
         if !self.commit(first).await && self.log.is_empty() {
             // The room could not even be recorded: tell the seats and give up on it.
@@ -905,7 +908,12 @@ impl RoomTask {
         // One timer for the room's life, moved only when its deadline moves: a new one per
         // command would enter and leave the runtime's timer wheel for every chat line.
         let timer = tokio::time::sleep_until(tokio::time::Instant::now());
-        tokio::pin!(timer);
+        // The bot's and the grace window's timers too: `select!` builds every branch's
+        // future on each pass, even a disabled one, so a timer made in the branch was
+        // made and dropped twice for every chat line.
+        let bot_timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        let grace_timer = tokio::time::sleep_until(tokio::time::Instant::now());
+        tokio::pin!(timer, bot_timer, grace_timer);
         loop {
             if self.room.is_abandoned() {
                 break;
@@ -923,12 +931,19 @@ impl RoomTask {
             let before = self.debrief_reported;
             let bot_due = self.bot_due();
             let grace_due = self.grace_due();
+            if let Some(due) = bot_due.filter(|due| *due != bot_timer.deadline()) {
+                bot_timer.as_mut().reset(due);
+            }
+            if let Some(due) = grace_due.filter(|due| *due != grace_timer.deadline()) {
+                grace_timer.as_mut().reset(due);
+            }
             tokio::select! {
                 cmd = rx.recv() => match cmd {
                     Some(RoomCmd::Close) | None => break,
                     Some(cmd) => Box::pin(self.handle(cmd)).await,
                 },
-                _ = stalls.changed() => {
+                updates = &mut stalls => {
+                    stalls = next_stall(updates);
                     Box::pin(self.give_back_stall(&mut stalls_seen)).await;
                 }
                 _ = &mut timer => {
@@ -944,10 +959,10 @@ impl RoomTask {
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
-                _ = tokio::time::sleep_until(bot_due.unwrap_or(wake)), if bot_due.is_some() => {
+                _ = &mut bot_timer, if bot_due.is_some() => {
                     Box::pin(self.flush_bot()).await;
                 }
-                _ = tokio::time::sleep_until(grace_due.unwrap_or(wake)), if grace_due.is_some() => {
+                _ = &mut grace_timer, if grace_due.is_some() => {
                     Box::pin(self.release_expired_seats()).await;
                 }
                 saved = oldest_line_saved(&mut self.unsaved), if !self.unsaved.is_empty() => {
@@ -956,7 +971,11 @@ impl RoomTask {
                     }
                 }
             }
-            Box::pin(self.report(before)).await;
+            // Only a workshop's room reports; boxing the future first would allocate
+            // twice for every chat line (the command, then its commit) for nothing.
+            if self.reporter.is_some() {
+                Box::pin(self.report(before)).await;
+            }
         }
         while let Some(line) = self.unsaved.pop_front() {
             let saved = line.saved.await;
@@ -1200,4 +1219,19 @@ pub fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::Unavailable => "unavailable",
         ErrorCode::Paused => "paused",
     }
+}
+
+/// Waits for the next stall found ([`clock::stall_updates`]) and hands the receiver back.
+/// Kept across the room loop's passes: a `changed()` made in `select!` joined the watch's
+/// waiters and left them again on every pass, twice for every chat line. The sender
+/// lives as long as the process; were it gone, this waits forever rather than spinning.
+fn next_stall(
+    mut updates: watch::Receiver<u64>,
+) -> Pin<Box<dyn Future<Output = watch::Receiver<u64>> + Send>> {
+    Box::pin(async move {
+        if updates.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        updates
+    })
 }

@@ -1057,5 +1057,7 @@ pub fn push_sparingly<T>(list: &mut Vec<T>, item: T) {
     list.push(item);
 }
 
+pub mod event_list;
+
 #[cfg(test)]
 mod tests;

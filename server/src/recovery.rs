@@ -260,7 +260,7 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
         )
         .with_log(kept)
         .with_session(info);
-        tokio::spawn(task.run(resume, rx));
+        tokio::spawn(Box::new(task).run(resume, rx));
     }
 
     out.sessions = sessions.len();

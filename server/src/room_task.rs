@@ -828,7 +828,11 @@ impl RoomTask {
         }
     }
 
-    pub async fn run(mut self, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
+    /// The room's life. Takes the task boxed: an `async fn`'s arguments keep their own
+    /// place in its future beside the locals they move into, so a room task taken by
+    /// value would take its 2.7 KB twice in every room's future (6.1 KB instead of 0.8
+    /// KB plus the box).
+    pub async fn run(mut self: Box<Self>, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
         // Stalls before this room existed are not its business.
         let mut stalls = clock::stall_updates();
         let mut stalls_seen = clock::stalled_ms();

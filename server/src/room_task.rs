@@ -196,8 +196,9 @@ pub(crate) struct RoomTask {
     pub reporter: Option<mpsc::Sender<SessionCmd>>,
     last_report: Option<LiveSnapshot>,
     debrief_reported: usize,
-    /// The bot buyer, when no person holds the buyer's seat.
-    bot: Option<BotSeat>,
+    /// The bot buyer, when no person holds the buyer's seat. Boxed: nearly 1 KB, which
+    /// every room with a person in the buyer's seat would carry unused.
+    bot: Option<Box<BotSeat>>,
     /// Chat lines already shown to the room whose commit is still running, oldest
     /// first. A line's sender gets the echo (the acknowledgement) only once it is saved.
     unsaved: VecDeque<UnsavedLine>,
@@ -263,7 +264,7 @@ impl RoomTask {
     ) -> Self {
         let bot = buyer.is_none().then(|| {
             let settings = hub.bot_settings();
-            BotSeat {
+            Box::new(BotSeat {
                 bot: Bot::replayed(
                     room.scenario.clone(),
                     bot::room_seed(settings.seed, room.id),
@@ -271,7 +272,7 @@ impl RoomTask {
                 ),
                 delay: settings.reply_delay,
                 pending: None,
-            }
+            })
         });
         Self {
             room,

@@ -776,7 +776,7 @@ impl Room {
                     self.transcript.push(TranscriptLine {
                         index: self.transcript.len() as u32,
                         from: *from,
-                        text: LOST_LINE.to_string(),
+                        text: LOST_LINE.into(),
                         at_ms,
                     });
                 }
@@ -786,7 +786,7 @@ impl Room {
                     TranscriptLine {
                         index,
                         from: *from,
-                        text: text.clone(),
+                        text: text.as_str().into(),
                         at_ms,
                     },
                 );
@@ -929,7 +929,7 @@ impl Room {
                 .map(|l| ServerMsg::Chat {
                     index: l.index,
                     from: l.from,
-                    text: l.text.clone(),
+                    text: l.text.to_string(),
                     at_ms: l.at_ms,
                 })
                 .into_iter()

@@ -128,7 +128,7 @@ fn line_at(line: &TranscriptLine, conversation_started_at: Option<Millis>) -> Op
 fn line_event(line: &TranscriptLine, conversation_started_at: Option<Millis>) -> Option<RoomEvent> {
     Some(RoomEvent::Chat {
         from: line.from,
-        text: line.text.clone(),
+        text: line.text.to_string(),
         at: line_at(line, conversation_started_at)?,
         index: Some(line.index),
     })
@@ -144,7 +144,7 @@ fn with_chat_text(event: &RoomEvent, transcript: &[TranscriptLine], line: usize)
             from: *from,
             text: transcript
                 .get(index.map_or(line, |i| i as usize))
-                .map(|l| l.text.clone())
+                .map(|l| l.text.to_string())
                 .unwrap_or_default(),
             at: *at,
             index: *index,

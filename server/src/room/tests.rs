@@ -559,7 +559,7 @@ fn view_from_every_event(h: &Harness, role: Option<Role>) -> Vec<serde_json::Val
                     .room
                     .transcript
                     .get(index.map_or(replay.transcript.len(), |i| i as usize))
-                    .map(|l| l.text.clone())
+                    .map(|l| l.text.to_string())
                     .unwrap_or_default(),
                 at: *at,
                 index: *index,
@@ -654,7 +654,12 @@ fn a_view_rebuilt_after_chat_between_notes_reveals_and_a_pause_shows_every_line_
     assert_eq!(chats, 7);
     assert_eq!(h.kept.entries(), h.log.len() - 3);
 
-    let lines: Vec<String> = h.room.transcript.iter().map(|l| l.text.clone()).collect();
+    let lines: Vec<String> = h
+        .room
+        .transcript
+        .iter()
+        .map(|l| l.text.to_string())
+        .collect();
     for role in [Some(Role::Seller), Some(Role::Buyer), None] {
         let view = view_from_kept(&h, role);
         assert_eq!(view, view_from_every_event(&h, role), "{role:?}");
@@ -683,7 +688,7 @@ fn a_line_after_lines_lost_in_a_restart_is_rebuilt_in_its_place() {
     });
     h.run(Role::Buyer, chat("Numbered again."), 4_700).unwrap();
     assert_eq!(h.room.transcript.len(), 6);
-    assert_eq!(h.room.transcript[1].text, LOST_LINE);
+    assert_eq!(&*h.room.transcript[1].text, LOST_LINE);
 
     for role in [Some(Role::Seller), Some(Role::Buyer), None] {
         let view = view_from_kept(&h, role);

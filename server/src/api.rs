@@ -285,7 +285,7 @@ pub fn facts_csv(data: &SessionExport) -> Result<String, csv::Error> {
                     weight: f.weight,
                     uncovered: f.uncovered,
                     at_ms: f.at_ms,
-                    earned_by: f.earned_by.as_ref().map(|l| l.text.as_str()),
+                    earned_by: f.earned_by.as_ref().map(|l| &*l.text),
                     captured: f.captured,
                     buyer_judgement: f.buyer_judgement,
                     captured_automatically: f.captured && f.captured_automatically,

@@ -48,12 +48,19 @@ pub fn explain(scenario: &Arc<Scenario>, message: &str) -> String {
             );
         }
         if s.asks {
-            let v = r.embed(&s.text);
+            let read = r.read(&s.text);
             let _ = writeln!(out, "    nearest example of each fact:");
-            for (fact, score, ex) in idx.questions.ranked(&v) {
+            for (fact, score, ex) in crate::meaning::ranked_facts(&idx, &read) {
                 let example = &idx.questions.examples()[ex].text;
                 let _ = writeln!(out, "      {:5.2}  {:28} {example:?}", score, fact.0);
             }
+        }
+        if let (false, Some((fact, score))) = (s.asks, &s.restates) {
+            let _ = writeln!(
+                out,
+                "    plays back: `{fact}` {score:.2} (counts at {:.2}, once the buyer has told it)",
+                cal.play_back_threshold
+            );
         }
         if let Some(e) = s.empathy {
             let _ = writeln!(

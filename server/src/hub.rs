@@ -1203,7 +1203,7 @@ impl Hub {
             spec.reporter,
         )
         .with_session(session);
-        tokio::spawn(task.run(
+        tokio::spawn(Box::new(task).run(
             vec![
                 opened,
                 RoomEvent::PhaseStarted {

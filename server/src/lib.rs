@@ -29,7 +29,8 @@
 //! - [`capture`]: words, stems and whole-word phrase matching (pitch words, name-drops).
 //! - [`behaviour`]: behaviour figures read off the transcript.
 //! - [`clock`]: wall-clock milliseconds that follow tokio's (pausable) clock.
-//! - [`reader`]: turning a line of text into meaning: sentences, embeddings, nearest examples.
+//! - [`reader`]: turning a line of text into meaning: sentences, embeddings, token
+//!   alignment, nearest examples.
 //! - [`store`]: the durable event log (SQLite, or memory) that restarts rebuild from.
 
 pub mod api;

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::hub::{room_stream, Hub, Participant, ParticipantEvent, SessionSeat};
 use crate::outbox::{restart_base, Outbox};
 use crate::protocol::{ParticipantId, Phase, Role, RoomId, SessionId};
+use crate::room::event_list::EventList;
 use crate::room::{Millis, Room, RoomEvent};
 use crate::room_task::{RoomHandle, RoomTask, DEBRIEF_LINGER, ROOM_QUEUE};
 use crate::scenario::ScenarioId;
@@ -186,8 +187,11 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
         let Some(mut room) = Room::open(first, scenario) else {
             continue;
         };
+        // The room's own list of its events, kept as the room applied them.
+        let mut kept = EventList::default();
         for e in &log {
             room.apply(e);
+            kept.push(e, &room);
         }
         let mut pending = session.and_then(|s| sessions.get_mut(&s));
         if room.phase == Phase::Debrief {
@@ -254,9 +258,9 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
             hub.clone(),
             reporter,
         )
-        .with_log(log)
+        .with_log(kept)
         .with_session(info);
-        tokio::spawn(task.run(resume, rx));
+        tokio::spawn(Box::new(task).run(resume, rx));
     }
 
     out.sessions = sessions.len();

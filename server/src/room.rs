@@ -227,8 +227,9 @@ pub struct Room {
     pub bot: Option<Role>,
     /// The debrief as last computed: building it reads every line by meaning, and each
     /// event in the debrief is shown to both seats, observers and the console. Emptied
-    /// by every event applied.
-    debrief_memo: OnceLock<Debrief>,
+    /// by every event applied. Boxed: every room carries it from its opening, and it
+    /// is only filled in the debrief.
+    debrief_memo: OnceLock<Box<Debrief>>,
 }
 
 fn slot(role: Role) -> usize {
@@ -775,7 +776,7 @@ impl Room {
                     self.transcript.push(TranscriptLine {
                         index: self.transcript.len() as u32,
                         from: *from,
-                        text: LOST_LINE.to_string(),
+                        text: LOST_LINE.into(),
                         at_ms,
                     });
                 }
@@ -785,7 +786,7 @@ impl Room {
                     TranscriptLine {
                         index,
                         from: *from,
-                        text: text.clone(),
+                        text: text.as_str().into(),
                         at_ms,
                     },
                 );
@@ -852,14 +853,15 @@ impl Room {
     /// The debrief as it stands; only meaningful once the debrief phase has begun.
     pub fn debrief(&self) -> Debrief {
         self.debrief_memo
-            .get_or_init(|| self.compute_debrief())
+            .get_or_init(|| Box::new(self.compute_debrief()))
+            .as_ref()
             .clone()
     }
 
     /// Takes a debrief computed elsewhere (off the room's task) for the state this room
     /// is in now; [`Room::debrief`] then returns it without reading anything again.
     pub fn remember_debrief(&mut self, debrief: Debrief) {
-        self.debrief_memo = OnceLock::from(debrief);
+        self.debrief_memo = OnceLock::from(Box::new(debrief));
     }
 
     fn compute_debrief(&self) -> Debrief {
@@ -927,7 +929,7 @@ impl Room {
                 .map(|l| ServerMsg::Chat {
                     index: l.index,
                     from: l.from,
-                    text: l.text.clone(),
+                    text: l.text.to_string(),
                     at_ms: l.at_ms,
                 })
                 .into_iter()
@@ -1056,6 +1058,8 @@ pub fn push_sparingly<T>(list: &mut Vec<T>, item: T) {
     }
     list.push(item);
 }
+
+pub mod event_list;
 
 #[cfg(test)]
 mod tests;

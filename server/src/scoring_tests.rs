@@ -53,7 +53,7 @@ impl Round {
         self.lines.push(TranscriptLine {
             index: self.lines.len() as u32,
             from,
-            text: text.to_string(),
+            text: text.into(),
             at_ms: at_s * 1000,
         });
         self

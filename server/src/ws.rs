@@ -293,10 +293,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            serve(socket, state, peer.ip()).await;
-            drop(slot);
-        })
+        .on_upgrade(move |socket| serve(socket, state, peer.ip(), slot))
 }
 
 async fn write_loop(
@@ -362,13 +359,35 @@ fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
     outbox.send(error(code, message));
 }
 
-/// Serves one connection until it ends. The rare, large awaits (resuming, leaving,
-/// host commands) are boxed so the future every connection keeps stays small.
-async fn serve(socket: WebSocket, state: AppState, ip: IpAddr) {
+/// Serves one connection until it ends; `slot` is given back when it has.
+///
+/// Not an `async fn`: the socket is split before the connection's future is made. Every
+/// value an `async fn` or block is given keeps its own place in the future for its whole
+/// life, beside whatever it was moved into, so a socket handed in whole would take its
+/// 368 bytes in the future of every connection twice more (once here, once in the
+/// closure's block around it) after moving into the split halves' shared lock.
+fn serve(
+    socket: WebSocket,
+    state: AppState,
+    ip: IpAddr,
+    slot: ConnectionSlot,
+) -> impl std::future::Future<Output = ()> + Send {
+    let (sink, stream) = socket.split();
+    serve_split(sink, stream, state, ip, slot)
+}
+
+/// [`serve`], on the socket's halves. The rare, large awaits (resuming, leaving, host
+/// commands) are boxed so the future every connection keeps stays small.
+async fn serve_split(
+    sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    state: AppState,
+    ip: IpAddr,
+    _slot: ConnectionSlot,
+) {
     crate::metrics::connection_opened();
     let _open = state.socket_open();
     let hub = state.hub.clone();
-    let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let kill = Arc::new(Notify::new());
     let conn = Connection::new(tx, kill.clone());

@@ -113,9 +113,9 @@ const PARAPHRASE_FLOOR: u32 = 60;
 /// The recap target: a bare list of cues captures at most this share of the story.
 const CUE_LIST_CEILING: u32 = 10;
 
-/// Line-level F1 on the report part, below which the reader has regressed. Measured 0.80
-/// when the thresholds were chosen (docs/scoring.md); the target is 0.85.
-const REPORT_F1_FLOOR: f64 = 0.78;
+/// Line-level F1 on the report part: the target, met since token alignment
+/// (0.865 when measured, docs/scoring.md); below it the reader has regressed.
+const REPORT_F1_FLOOR: f64 = 0.85;
 
 #[test]
 fn the_reader_credits_lines_as_a_trainer_would_on_text_it_was_not_tuned_on() {

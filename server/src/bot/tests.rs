@@ -311,7 +311,7 @@ fn the_trust_curve_rebuilt_from_the_transcript_matches_the_live_bot() {
     let mut transcript = vec![TranscriptLine {
         index: 0,
         from: Role::Buyer,
-        text: s.opening_line.clone(),
+        text: s.opening_line.as_str().into(),
         at_ms: 0,
     }];
     let mut trusts = vec![START_TRUST];
@@ -333,7 +333,7 @@ fn the_trust_curve_rebuilt_from_the_transcript_matches_the_live_bot() {
         transcript.push(TranscriptLine {
             index: index + 1,
             from: Role::Buyer,
-            text: t.reply,
+            text: t.reply.into(),
             at_ms: 0,
         });
     }
@@ -376,7 +376,7 @@ fn a_bot_rebuilt_from_the_transcript_carries_on_as_the_original() {
     let mut transcript = vec![TranscriptLine {
         index: 0,
         from: Role::Buyer,
-        text: live.opening_line(),
+        text: live.opening_line().into(),
         at_ms: 0,
     }];
     for q in [
@@ -394,7 +394,7 @@ fn a_bot_rebuilt_from_the_transcript_carries_on_as_the_original() {
         transcript.push(TranscriptLine {
             index: index + 1,
             from: Role::Buyer,
-            text: t.reply,
+            text: t.reply.into(),
             at_ms: 0,
         });
     }

@@ -31,6 +31,7 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
                 Near {
                     aim,
                     skip: Some(j),
+                    tokens: Some(&e.tokens),
                     ..Near::default()
                 },
                 &cal,

@@ -56,6 +56,9 @@ pub struct Calibration {
     /// names the fact the buyer's last line revealed) when the question follows on from
     /// that line: "Who did you go to next?", "What happened after that?".
     pub follow_bonus: f32,
+    /// How much a question's likeness to an example leans on matching them token by
+    /// token ([`reader::align`]) beside their sentence vectors (0: vectors only).
+    pub token_weight: f32,
     /// A statement restates a fact the buyer revealed at this score.
     pub play_back_threshold: f32,
     /// A statement acknowledges feelings at this score to an empathy example.
@@ -68,15 +71,16 @@ pub struct Calibration {
 
 /// The thresholds in use: chosen on the calibration part of the corpus only.
 pub const CALIBRATION: Calibration = Calibration {
-    fact_threshold: 0.4,
-    fact_lead: 0.02,
+    fact_threshold: 0.325,
+    fact_lead: 0.04,
     statement_weight: 0.1,
     context_below: 3,
     topic_floor: 0.30,
     topic_threshold: 0.40,
     aim_threshold: 0.35,
-    aim_bonus: 0.15,
-    follow_bonus: 0.3,
+    aim_bonus: 0.1,
+    follow_bonus: 0.2,
+    token_weight: 1.0,
     play_back_threshold: 0.55,
     empathy_threshold: 0.55,
     recap_threshold: 0.275,
@@ -201,15 +205,16 @@ fn empathy() -> &'static Index<()> {
 
 fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<K> {
     let strs: Vec<&str> = texts.iter().map(|t| t.1).collect();
-    let vectors = reader.embed_all(&strs);
+    let readings = reader.read_all(&strs);
     Index::new(
         texts
             .into_iter()
-            .zip(vectors)
-            .map(|((key, t), vector)| Example {
+            .zip(readings)
+            .map(|((key, t), reading)| Example {
                 key,
                 text: t.to_string(),
-                vector,
+                vector: reading.vector,
+                tokens: reading.tokens,
             })
             .collect(),
     )
@@ -284,6 +289,10 @@ pub struct FactMatch {
     /// The plain cosine to the example, before the aim bonus and any blend.
     #[serde(default)]
     pub cosine: f32,
+    /// The question's likeness to the example token by token ([`reader::align`]), when
+    /// that is part of the score.
+    #[serde(default)]
+    pub aligned: Option<f32>,
     /// Added because the question's aim fits the fact's kind.
     #[serde(default)]
     pub aim_bonus: f32,
@@ -310,6 +319,7 @@ impl FactMatch {
             accepted,
             with_context: false,
             cosine: n.cosine,
+            aligned: n.aligned,
             aim_bonus: n.bonus,
             follow_bonus: n.follow,
             invitation: false,
@@ -343,6 +353,9 @@ impl FactMatch {
                 "+{:.2} as what comes next in what the buyer just told",
                 self.follow_bonus
             ));
+        }
+        if let Some(a) = self.aligned {
+            why.insert(0, format!("word by word {a:.2}"));
         }
         let bonus = if why.is_empty() {
             String::new()
@@ -566,7 +579,8 @@ pub fn read_seller_line_with(
     let questions = sentences.iter().filter(|s| s.asks).count();
     for (i, s) in sentences.iter().enumerate() {
         let content = text::content_words(&s.text).len();
-        let v = r.embed(&s.text);
+        let reading = r.read(&s.text);
+        let v = reading.vector.clone();
         let restates = idx.statements.nearest(&v).map(|n| (n.key.clone(), n.score));
         // "It feels like there is something more on your mind. Is there?"
         let more_to_say = text::asks_for_more(s).or_else(|| {
@@ -606,23 +620,25 @@ pub fn read_seller_line_with(
         let follows = ctx
             .just_revealed
             .filter(|_| ctx_text.is_some() || text::asks_what_came_next(&s.text));
-        let near = |vector: &[f32]| {
+        let near = |read: &reader::Reading| {
             nearest_fact(
                 scenario,
                 &idx,
-                vector,
+                &read.vector,
                 Near {
                     aim,
                     revealed: ctx.revealed,
                     follows,
                     skip: None,
+                    tokens: Some(&read.tokens),
                 },
                 cal,
             )
         };
-        let own = (content > 0).then(|| near(&v)).flatten();
-        let ctx_vector = ctx_text.map(|t| r.embed(&t));
-        let in_ctx = ctx_vector.as_ref().and_then(|cv| near(cv));
+        let own = (content > 0).then(|| near(&reading)).flatten();
+        let ctx_read = ctx_text.map(|t| r.read(&t));
+        let in_ctx = ctx_read.as_ref().and_then(near);
+        let ctx_vector = ctx_read.map(|cr| cr.vector);
         // Read with what came before only where that reads closer than the question alone.
         let (nearest, with_ctx, vector) = match (own, in_ctx) {
             (Some(o), Some(c)) if o.near.score >= c.near.score => (Some(o), false, None),
@@ -759,6 +775,7 @@ fn invitation(
         accepted: true,
         with_context: near.with_context,
         cosine: near.cosine,
+        aligned: None,
         aim_bonus: 0.0,
         follow_bonus: 0.0,
         invitation: true,
@@ -804,6 +821,33 @@ struct Near<'a> {
     follows: Option<&'a FactId>,
     /// An example left out (the lint measures each example against the others).
     skip: Option<usize>,
+    /// The question's token vectors, for [`Calibration::token_weight`].
+    tokens: Option<&'a reader::TokenVectors>,
+}
+
+/// How like example `e` a question is: its sentence vector's cosine, blended with the
+/// token-by-token likeness when the question's tokens are given.
+fn likeness(
+    v: &[f32],
+    tokens: Option<&reader::TokenVectors>,
+    e: &reader::Example<FactId>,
+    cal: &Calibration,
+) -> f32 {
+    let c = reader::cosine(v, &e.vector);
+    match tokens {
+        Some(t) if cal.token_weight > 0.0 => {
+            (1.0 - cal.token_weight) * c + cal.token_weight * reader::align(t, &e.tokens)
+        }
+        _ => c,
+    }
+}
+
+/// Each fact once with its best example's likeness to `question`, best first, as the
+/// reader ranks them before bonuses (for `explain`).
+pub fn ranked_facts(idx: &ScenarioIndex, question: &reader::Reading) -> Vec<(FactId, f32, usize)> {
+    idx.questions.ranked_by(None, |e| {
+        likeness(&question.vector, Some(&question.tokens), e, &CALIBRATION)
+    })
 }
 
 fn nearest_fact(
@@ -818,7 +862,10 @@ fn nearest_fact(
         revealed,
         follows,
         skip,
+        tokens,
     } = near;
+    let tokens = tokens.filter(|t| cal.token_weight > 0.0 && !t.is_empty());
+    let like = |e: &reader::Example<FactId>| likeness(v, tokens, e, cal);
     let w = cal.statement_weight;
     let stated = if w > 0.0 {
         idx.statements.ranked(v)
@@ -828,7 +875,7 @@ fn nearest_fact(
 
     let mut ranked: Vec<(FactId, f32, usize, f32, f32, f32)> = idx
         .questions
-        .ranked_without(v, skip)
+        .ranked_by(skip, like)
         .into_iter()
         .filter(|(f, _, _)| !revealed.contains(f))
         .map(|(f, cosine, i)| {
@@ -845,15 +892,19 @@ fn nearest_fact(
         })
         .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (key, score, i, cosine, bonus, follow) = ranked.first()?.clone();
+    let (key, score, i, _, bonus, follow) = ranked.first()?.clone();
+    let example = &idx.questions.examples()[i];
     Some(NearestFact {
         near: reader::Nearest {
             key,
-            example: idx.questions.examples()[i].text.clone(),
+            example: example.text.clone(),
             score,
             runner_up: ranked.get(1).map(|r| (r.0.clone(), r.1)),
         },
-        cosine,
+        // Whether a question is about the buyer's business at all stays a matter of
+        // sentence vectors, as the topic floor was chosen on.
+        cosine: reader::cosine(v, &example.vector),
+        aligned: tokens.map(|t| reader::align(t, &example.tokens)),
         bonus,
         follow,
     })
@@ -864,6 +915,7 @@ fn nearest_fact(
 struct NearestFact {
     near: reader::Nearest<FactId>,
     cosine: f32,
+    aligned: Option<f32>,
     bonus: f32,
     follow: f32,
 }

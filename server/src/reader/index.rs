@@ -2,7 +2,7 @@
 //! a kind of question), and the key whose example lies nearest a new sentence, with the
 //! runner-up key's best score so a caller can demand a clear lead.
 
-use super::{cosine, Embedding};
+use super::{cosine, Embedding, Tokens};
 
 /// One example sentence and the key it stands for.
 #[derive(Debug, Clone)]
@@ -10,6 +10,8 @@ pub struct Example<K> {
     pub key: K,
     pub text: String,
     pub vector: Embedding,
+    /// Its tokens' vectors, for indexes matched token by token too (empty otherwise).
+    pub tokens: Tokens,
 }
 
 /// Examples to match against.
@@ -53,12 +55,22 @@ impl<K: Clone + PartialEq> Index<K> {
     /// [`Index::ranked`], leaving out example number `skip` (to read an example against
     /// the others).
     pub fn ranked_without(&self, v: &[f32], skip: Option<usize>) -> Vec<(K, f32, usize)> {
+        self.ranked_by(skip, |e| cosine(v, &e.vector))
+    }
+
+    /// Each key once, with its best example's `score`, best first, leaving out example
+    /// number `skip`.
+    pub fn ranked_by(
+        &self,
+        skip: Option<usize>,
+        score: impl Fn(&Example<K>) -> f32,
+    ) -> Vec<(K, f32, usize)> {
         let mut best: Vec<(K, f32, usize)> = Vec::new();
         for (i, e) in self.examples.iter().enumerate() {
             if Some(i) == skip {
                 continue;
             }
-            let s = cosine(v, &e.vector);
+            let s = score(e);
             match best.iter_mut().find(|b| b.0 == e.key) {
                 Some(b) if s > b.1 => {
                     b.1 = s;
@@ -107,16 +119,19 @@ mod tests {
                 key: "a",
                 text: "a1".into(),
                 vector: v(&[1.0, 0.0]),
+                tokens: Tokens::default(),
             },
             Example {
                 key: "a",
                 text: "a2".into(),
                 vector: v(&[0.9, 0.1]),
+                tokens: Tokens::default(),
             },
             Example {
                 key: "b",
                 text: "b1".into(),
                 vector: v(&[0.0, 1.0]),
+                tokens: Tokens::default(),
             },
         ]);
         let n = idx.nearest(&v(&[0.8, 0.3])).expect("an answer");

@@ -9,6 +9,7 @@
 //! for the relay) as lines arrive, and the pure code that reads lines later finds them in
 //! the cache.
 
+pub mod align;
 pub mod budget;
 pub mod index;
 pub mod model;
@@ -18,15 +19,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub use align::{align, TokenVectors, Tokens};
 pub use index::{Example, Index, Nearest};
 pub use model::ModelError;
 
 /// A sentence's meaning: a unit vector of [`model::DIMS`] numbers.
 pub type Embedding = Arc<[f32]>;
 
-/// Sentences kept embedded in each of the cache's two generations. At 1.6 KiB each, two
-/// generations of 8,192 hold about 26 MiB: every line of a few hundred live rounds.
-const CACHE_GENERATION: usize = 8_192;
+/// Sentences kept embedded in each of the cache's two generations. At about 6 KiB each
+/// (the sentence's vector and a dozen token vectors), two generations of 4,096 hold
+/// about 50 MiB: every line of a hundred live rounds, and any one debrief's.
+const CACHE_GENERATION: usize = 4_096;
 /// Characters of a text that are embedded; the model reads at most 128 tokens anyway.
 const MAX_CHARS: usize = 1_000;
 /// Encodings run at once. One leaves the second core of a small machine to the relay
@@ -48,16 +51,32 @@ fn key(text: &str) -> String {
     folded.chars().take(MAX_CHARS).collect()
 }
 
+/// What the model made of one text: its sentence vector and its tokens' vectors.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub vector: Embedding,
+    pub tokens: Tokens,
+}
+
+impl Reading {
+    fn nothing() -> Self {
+        Self {
+            vector: vec![0.0; model::DIMS].into(),
+            tokens: Tokens::default(),
+        }
+    }
+}
+
 /// Two generations: when the young one fills, it becomes the old one and the old one is
 /// dropped, so recently used sentences survive and memory stays bounded.
 #[derive(Default)]
 struct Cache {
-    young: HashMap<String, Embedding>,
-    old: HashMap<String, Embedding>,
+    young: HashMap<String, Reading>,
+    old: HashMap<String, Reading>,
 }
 
 impl Cache {
-    fn get(&mut self, k: &str) -> Option<Embedding> {
+    fn get(&mut self, k: &str) -> Option<Reading> {
         if let Some(v) = self.young.get(k) {
             return Some(v.clone());
         }
@@ -66,7 +85,7 @@ impl Cache {
         Some(v)
     }
 
-    fn put(&mut self, k: String, v: Embedding) {
+    fn put(&mut self, k: String, v: Reading) {
         if self.young.len() >= CACHE_GENERATION {
             self.old = std::mem::take(&mut self.young);
         }
@@ -106,15 +125,15 @@ impl Reader {
         })
     }
 
-    fn cached(&self, k: &str) -> Option<Embedding> {
+    fn cached(&self, k: &str) -> Option<Reading> {
         self.cache.lock().ok()?.get(k)
     }
 
-    /// Embeds `texts` (from the cache where it can), in order. Blocks for the model:
-    /// call it from a blocking context or from pure code that reads prepared lines.
-    pub fn embed_all(&self, texts: &[&str]) -> Vec<Embedding> {
+    /// Reads `texts` (from the cache where it can), in order. Blocks for the model: call
+    /// it from a blocking context or from pure code that reads prepared lines.
+    pub fn read_all(&self, texts: &[&str]) -> Vec<Reading> {
         let keys: Vec<String> = texts.iter().map(|t| key(t)).collect();
-        let mut out: Vec<Option<Embedding>> = keys.iter().map(|k| self.cached(k)).collect();
+        let mut out: Vec<Option<Reading>> = keys.iter().map(|k| self.cached(k)).collect();
         let mut missing: Vec<&str> = Vec::new();
         for (k, v) in keys.iter().zip(&out) {
             if v.is_none() && !missing.contains(&k.as_str()) {
@@ -123,18 +142,23 @@ impl Reader {
         }
         // Batches of similar sizes pad little; a batch bounds the memory of one call.
         for chunk in missing.chunks(32) {
-            let vectors = match self.model.encode(chunk) {
-                Ok(v) => v,
+            let readings: Vec<Reading> = match self.model.encode(chunk) {
+                Ok(v) => v
+                    .into_iter()
+                    .map(|(vector, tokens)| Reading {
+                        vector: vector.into(),
+                        tokens: Arc::new(tokens),
+                    })
+                    .collect(),
                 Err(e) => {
                     // The tokenizer and model accept any text; should one ever fail, the
                     // sentence reads as meaning nothing rather than stopping the room.
                     tracing::warn!(error = %e, "the reader could not embed a batch");
-                    vec![vec![0.0; model::DIMS]; chunk.len()]
+                    vec![Reading::nothing(); chunk.len()]
                 }
             };
             let mut cache = self.cache.lock().ok();
-            for (k, v) in chunk.iter().zip(vectors) {
-                let v: Embedding = v.into();
+            for (k, v) in chunk.iter().zip(readings) {
                 if let Some(c) = cache.as_mut() {
                     c.put(k.to_string(), v.clone());
                 }
@@ -146,13 +170,23 @@ impl Reader {
             }
         }
         out.into_iter()
-            .map(|v| v.unwrap_or_else(|| vec![0.0; model::DIMS].into()))
+            .map(|v| v.unwrap_or_else(Reading::nothing))
             .collect()
+    }
+
+    /// Embeds `texts` (from the cache where it can), in order; see [`Reader::read_all`].
+    pub fn embed_all(&self, texts: &[&str]) -> Vec<Embedding> {
+        self.read_all(texts).into_iter().map(|r| r.vector).collect()
     }
 
     /// Embeds one text.
     pub fn embed(&self, text: &str) -> Embedding {
         self.embed_all(&[text]).remove(0)
+    }
+
+    /// Reads one text: its vector and its tokens' vectors.
+    pub fn read(&self, text: &str) -> Reading {
+        self.read_all(&[text]).remove(0)
     }
 
     /// Embeds `texts` on the blocking pool, one encoding at a time across the server, so

@@ -11,6 +11,11 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+use super::align::TokenVectors;
+
+/// Each text's tokens' vectors, as the model's last layer gives them.
+type PerToken = Vec<Vec<Vec<f32>>>;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 /// Width of one embedding.
@@ -103,8 +108,9 @@ impl Model {
     }
 
     /// Unit-length embeddings of `texts`, in order: mean of the last layer over the real
-    /// (unpadded) tokens, then L2-normalised, as sentence-transformers does for this model.
-    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+    /// (unpadded) tokens, then L2-normalised, as sentence-transformers does for this model;
+    /// beside each, its tokens' own unit vectors for [`super::align`].
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<(Vec<f32>, TokenVectors)>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -115,11 +121,13 @@ impl Model {
         let len = encodings.first().map_or(0, |e| e.get_ids().len());
         let mut ids = Vec::with_capacity(texts.len() * len);
         let mut mask = Vec::with_capacity(texts.len() * len);
+        let mut real = Vec::with_capacity(texts.len());
         for e in &encodings {
             ids.extend_from_slice(e.get_ids());
             mask.extend_from_slice(e.get_attention_mask());
+            real.push(e.get_attention_mask().iter().filter(|m| **m == 1).count());
         }
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+        let run = || -> candle_core::Result<(Vec<Vec<f32>>, PerToken)> {
             let shape = (texts.len(), len);
             let ids = Tensor::from_vec(ids, shape, &self.device)?;
             let mask = Tensor::from_vec(mask, shape, &self.device)?;
@@ -130,8 +138,21 @@ impl Model {
             let counts = mask.sum(1)?;
             let mean = summed.broadcast_div(&counts)?;
             let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-            mean.broadcast_div(&norm)?.to_vec2::<f32>()
+            let pooled = mean.broadcast_div(&norm)?.to_vec2::<f32>()?;
+            let token_norm = hidden.sqr()?.sum_keepdim(2)?.sqrt()?;
+            let tokens = hidden.broadcast_div(&token_norm)?.to_vec3::<f32>()?;
+            Ok((pooled, tokens))
         };
-        run().map_err(|e| e.to_string())
+        let (pooled, tokens) = run().map_err(|e| e.to_string())?;
+        Ok(pooled
+            .into_iter()
+            .zip(tokens)
+            .zip(real)
+            .map(|((p, t), n)| {
+                // The real tokens without the [CLS] before them and the [SEP] after.
+                let inner = t.get(1..n.saturating_sub(1)).unwrap_or_default();
+                (p, TokenVectors::new(inner.iter().map(Vec::as_slice)))
+            })
+            .collect())
     }
 }

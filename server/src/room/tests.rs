@@ -96,35 +96,43 @@ fn an_opening_is_stored_as_flat_fields_so_older_logs_still_load() {
     assert_eq!(back.at(), 5);
 }
 
-/// A room plus the log of every event applied to it.
+/// A room plus the log of every event applied to it, and the room task's list of them.
 struct Harness {
     room: Room,
     log: Vec<RoomEvent>,
+    kept: event_list::EventList,
 }
 
 impl Harness {
     fn new() -> Self {
         let ev = opened(1_000);
         let room = Room::open(&ev, scenario()).expect("opened");
+        let mut kept = event_list::EventList::default();
+        kept.push(&ev, &room);
         Self {
             room,
             log: vec![ev],
+            kept,
         }
+    }
+
+    fn applied(&mut self, e: RoomEvent) {
+        self.room.apply(&e);
+        self.kept.push(&e, &self.room);
+        self.log.push(e);
     }
 
     fn run(&mut self, role: Role, msg: ClientMsg, at: Millis) -> Result<(), RoomError> {
         let events = self.room.decide(role, &msg, at)?;
         for e in events {
-            self.room.apply(&e);
-            self.log.push(e);
+            self.applied(e);
         }
         Ok(())
     }
 
     fn tick(&mut self, at: Millis) {
         for e in self.room.on_timer(at) {
-            self.room.apply(&e);
-            self.log.push(e);
+            self.applied(e);
         }
     }
 
@@ -437,8 +445,7 @@ mod task {
 impl Harness {
     fn host(&mut self, action: HostAction, at: Millis) {
         for e in self.room.decide_host(action, at).expect("host action") {
-            self.room.apply(&e);
-            self.log.push(e);
+            self.applied(e);
         }
     }
 }
@@ -524,4 +531,172 @@ async fn a_command_to_a_room_that_stays_flooded_reports_busy_not_sent() {
             .await,
         Queued::Closed
     );
+}
+
+/// What `role` (None: an observer) is told about each event of a replay, as JSON.
+fn told(replay: &Room, e: &RoomEvent, role: Option<Role>) -> Vec<serde_json::Value> {
+    let msgs = match role {
+        Some(r) => replay.view(e, r),
+        None => replay.view_observer(e),
+    };
+    msgs.iter()
+        .map(|m| serde_json::to_value(m).expect("serialisable"))
+        .collect()
+}
+
+/// A rebuilt view as the room task built it when it kept a record per event: chat events
+/// without their text, which is read back from the room's transcript.
+fn view_from_every_event(h: &Harness, role: Option<Role>) -> Vec<serde_json::Value> {
+    let mut replay = Room::open(&h.log[0], scenario()).expect("opened");
+    let mut view = Vec::new();
+    for e in &h.log {
+        let e = match e {
+            RoomEvent::Chat {
+                from, at, index, ..
+            } => RoomEvent::Chat {
+                from: *from,
+                text: h
+                    .room
+                    .transcript
+                    .get(index.map_or(replay.transcript.len(), |i| i as usize))
+                    .map(|l| l.text.to_string())
+                    .unwrap_or_default(),
+                at: *at,
+                index: *index,
+            },
+            other => other.clone(),
+        };
+        replay.apply(&e);
+        view.extend(told(&replay, &e, role));
+    }
+    view
+}
+
+/// The same view from the room task's event list, which keeps no record per chat line.
+fn view_from_kept(h: &Harness, role: Option<Role>) -> Vec<serde_json::Value> {
+    let first = h.kept.first().expect("the opening is kept");
+    let mut replay = Room::open(first, scenario()).expect("opened");
+    let mut view = Vec::new();
+    h.kept.replay(&mut replay, &h.room.transcript, |replay, e| {
+        view.extend(told(replay, e, role))
+    });
+    view
+}
+
+fn chat_texts(view: &[serde_json::Value]) -> Vec<String> {
+    view.iter()
+        .filter(|m| m["type"] == "chat")
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_view_rebuilt_after_chat_between_notes_reveals_and_a_pause_shows_every_line_as_before() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("Hello, thanks for your time."), 4_000)
+        .unwrap();
+    h.run(Role::Buyer, chat("Hi."), 4_500).unwrap();
+    h.run(
+        Role::Seller,
+        ClientMsg::Notes {
+            text: "ask about goals".into(),
+        },
+        4_600,
+    )
+    .unwrap();
+    h.run(
+        Role::Seller,
+        chat("Where do you want to be next year?"),
+        5_000,
+    )
+    .unwrap();
+    h.run(
+        Role::Buyer,
+        ClientMsg::Reveal {
+            fact: FactId("goal".into()),
+        },
+        5_200,
+    )
+    .unwrap();
+    h.host(HostAction::Pause, 6_000);
+    h.host(HostAction::Resume, 9_000);
+    for (i, text) in ["We want to grow.", "By how much?", "Twice as big."]
+        .iter()
+        .enumerate()
+    {
+        let role = if i % 2 == 0 {
+            Role::Buyer
+        } else {
+            Role::Seller
+        };
+        h.run(role, chat(text), 9_500 + i as Millis * 100).unwrap();
+    }
+    h.host(HostAction::Extend { seconds: 30 }, 9_900);
+    let noted = h
+        .room
+        .decide_observer_note("Olu", "good open question", 9_950)
+        .unwrap();
+    for e in noted {
+        h.applied(e);
+    }
+    h.run(Role::Seller, chat("What slows you down?"), 10_000)
+        .unwrap();
+    h.host(HostAction::End, 11_000);
+    assert_eq!(h.room.phase, Phase::Recap);
+
+    // Seven lines in four runs: the list keeps three entries fewer than the events.
+    let chats = h
+        .log
+        .iter()
+        .filter(|e| matches!(e, RoomEvent::Chat { .. }))
+        .count();
+    assert_eq!(chats, 7);
+    assert_eq!(h.kept.entries(), h.log.len() - 3);
+
+    let lines: Vec<String> = h
+        .room
+        .transcript
+        .iter()
+        .map(|l| l.text.to_string())
+        .collect();
+    for role in [Some(Role::Seller), Some(Role::Buyer), None] {
+        let view = view_from_kept(&h, role);
+        assert_eq!(view, view_from_every_event(&h, role), "{role:?}");
+        assert_eq!(chat_texts(&view), lines, "{role:?}");
+    }
+}
+
+#[test]
+fn a_line_after_lines_lost_in_a_restart_is_rebuilt_in_its_place() {
+    let mut h = Harness::new();
+    h.start_conversation();
+    h.run(Role::Seller, chat("First."), 4_000).unwrap();
+    // As a log read back after a full disk has it: two lines shown but never saved.
+    h.applied(RoomEvent::Chat {
+        from: Role::Buyer,
+        text: "After the gap.".into(),
+        at: 4_500,
+        index: Some(3),
+    });
+    // And a line from a log written before lines carried their index.
+    h.applied(RoomEvent::Chat {
+        from: Role::Seller,
+        text: "Unnumbered.".into(),
+        at: 4_600,
+        index: None,
+    });
+    h.run(Role::Buyer, chat("Numbered again."), 4_700).unwrap();
+    assert_eq!(h.room.transcript.len(), 6);
+    assert_eq!(&*h.room.transcript[1].text, LOST_LINE);
+
+    for role in [Some(Role::Seller), Some(Role::Buyer), None] {
+        let view = view_from_kept(&h, role);
+        assert_eq!(view, view_from_every_event(&h, role), "{role:?}");
+        assert_eq!(
+            chat_texts(&view),
+            ["First.", "After the gap.", "Unnumbered.", "Numbered again."],
+            "{role:?}"
+        );
+    }
 }

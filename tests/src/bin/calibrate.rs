@@ -40,7 +40,10 @@ fn main() {
     // takes too long to rerun on every change).
     type Set = fn(&mut Calibration, f32);
     let axes: Vec<(Vec<f32>, Set)> = vec![
-        (steps(0.30, 0.60, 0.025), |c, v| c.fact_threshold = v),
+        (steps(0.0, 1.0, 0.25), |c, v| c.token_weight = v),
+        // Not below 0.325: under it, small talk read token by token ("Did you watch any
+        // of the cycling at the weekend?") earns facts and trust (`bot::tests`).
+        (steps(0.325, 0.60, 0.025), |c, v| c.fact_threshold = v),
         (steps(0.0, 0.08, 0.02), |c, v| c.fact_lead = v),
         (steps(0.0, 0.20, 0.05), |c, v| c.aim_bonus = v),
         (steps(0.0, 0.5, 0.1), |c, v| c.statement_weight = v),
@@ -48,9 +51,9 @@ fn main() {
         (vec![3.0, 4.0, 5.0, 7.0, 1000.0], |c, v| {
             c.context_below = v as usize
         }),
-        (vec![0.20, 0.25, 0.30, 0.35, 0.40, 2.0], |c, v| {
-            c.topic_floor = v
-        }),
+        // Not below 0.30: below it small talk starts to count as asking about the
+        // buyer's business and earns trust, which line credits cannot see.
+        (vec![0.30, 0.35, 0.40, 2.0], |c, v| c.topic_floor = v),
     ];
     if search {
         let mut at = (

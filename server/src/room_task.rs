@@ -405,6 +405,12 @@ impl RoomTask {
             self.show_line(event, None);
             return;
         }
+        // The session hears of a debrief before anyone in the room sees it, so a trainer
+        // acting on what a phone shows never finds the round still running. Should its
+        // queue be full, the report follows after the event, as other reports do.
+        if shows_debrief(event) && !self.report_debrief_now() {
+            self.debrief_reported += 1;
+        }
         for role in [Role::Seller, Role::Buyer] {
             for msg in self.room.view(event, role) {
                 if let Some(encoded) = Encoded::new(&msg) {
@@ -420,9 +426,20 @@ impl RoomTask {
                 }
             }
         }
-        if shows_debrief(event) {
-            self.debrief_reported += 1;
-        }
+    }
+
+    /// Hands the session the room's debrief without waiting; false when it could not
+    /// take it now.
+    fn report_debrief_now(&self) -> bool {
+        let Some(reporter) = &self.reporter else {
+            return true;
+        };
+        reporter
+            .try_send(SessionCmd::Room {
+                room: self.room.id,
+                report: RoomReport::Debrief(Box::new(self.room.debrief())),
+            })
+            .is_ok()
     }
 
     /// Shows a chat line just applied to everyone in the room, serialised once. With

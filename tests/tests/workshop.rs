@@ -572,3 +572,22 @@ async fn twenty_one_people_two_rounds_and_the_room_debrief_matches_the_exports()
         }
     }
 }
+
+#[tokio::test]
+async fn a_round_is_over_for_the_trainer_once_the_phones_show_its_debriefs() {
+    let server = TestServer::spawn().await;
+    let mut w = workshop(&server).await;
+    play_round(&mut w, "observe").await;
+    // The phones' debriefs are the cue: the next plan is taken without waiting for the
+    // console's results.
+    w.host
+        .send(json!({"type": "plan_round", "scenario": "steady", "odd": "observe"}))
+        .await;
+    loop {
+        let v = w.host.next().await.expect("the console stays open");
+        assert_ne!(v["type"], "error", "the next plan was refused: {v}");
+        if v["type"] == "console" && v["plan"]["round"] == 2 {
+            break;
+        }
+    }
+}

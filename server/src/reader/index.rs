@@ -49,13 +49,7 @@ impl<K: Clone + PartialEq> Index<K> {
 
     /// Each key once, with its best example's score against `v`, best first.
     pub fn ranked(&self, v: &[f32]) -> Vec<(K, f32, usize)> {
-        self.ranked_without(v, None)
-    }
-
-    /// [`Index::ranked`], leaving out example number `skip` (to read an example against
-    /// the others).
-    pub fn ranked_without(&self, v: &[f32], skip: Option<usize>) -> Vec<(K, f32, usize)> {
-        self.ranked_by(skip, |e| cosine(v, &e.vector))
+        self.ranked_by(None, |e| cosine(v, &e.vector))
     }
 
     /// Each key once, with its best example's `score`, best first, leaving out example

@@ -164,6 +164,8 @@ async function networkDrop(problems, proxies) {
   // The kept text can now be sent.
   await buyer.locator("#chat-input").press("Enter");
   await waitForLine(seller, unsent);
+  // The partner sees a line before it is saved; the sender's own copy follows the save.
+  await waitForLine(buyer, unsent);
   assert.equal(await countLine(buyer, unsent), 1);
 
   // A reload mid-round keeps the seat, the transcript and the text being typed.

@@ -41,8 +41,9 @@ pub fn explain(scenario: &Arc<Scenario>, message: &str) -> String {
                 a.example
                     .as_ref()
                     .map(|e| format!(
-                        " (closest to {e:?} {:.2}; needs {:.2})",
-                        a.score, cal.aim_threshold
+                        " (closest to {e:?} {:.2}; needs {})",
+                        a.score,
+                        meaning::threshold(cal.aim_threshold)
                     ))
                     .unwrap_or_default()
             );
@@ -71,6 +72,11 @@ pub fn explain(scenario: &Arc<Scenario>, message: &str) -> String {
         }
     }
     let _ = writeln!(out, "\n  The message:");
+    let small_talk = line
+        .sentences
+        .iter()
+        .filter_map(|s| s.fact.as_ref())
+        .find(|m| m.small_talk.is_some());
     match (&line.questionnaire, &line.earns) {
         (Some(q), _) => {
             let _ = writeln!(out, "    earns nothing: {}", q.explain());
@@ -81,11 +87,17 @@ pub fn explain(scenario: &Arc<Scenario>, message: &str) -> String {
         (None, None) if line.more_to_say.is_some() => {
             let _ = writeln!(out, "    asks whether there is anything else");
         }
+        (None, None) if small_talk.is_some() => {
+            if let Some(m) = small_talk {
+                let _ = writeln!(out, "    {}", m.explain());
+            }
+        }
         (None, None) => {
             let _ = writeln!(
                 out,
-                "    asks for no fact (needs {:.2} and a {:.2} lead over the next fact)",
-                cal.fact_threshold, cal.fact_lead
+                "    asks for no fact (needs {} and a {} lead over the next fact)",
+                meaning::threshold(cal.fact_threshold),
+                meaning::threshold(cal.fact_lead)
             );
         }
     }

@@ -281,10 +281,12 @@ impl Bot {
         let aims = line.aims();
         // A question of the right kind counts only when it is about this buyer's business:
         // "Have you been on holiday yet?" asks about the buyer, not their story.
-        let on_topic = line
-            .sentences
-            .iter()
-            .any(|s| s.asks && s.fact.as_ref().is_some_and(|f| f.cosine >= cal.topic_floor));
+        let on_topic = line.sentences.iter().any(|s| {
+            s.asks
+                && s.fact
+                    .as_ref()
+                    .is_some_and(|f| f.cosine >= cal.topic_floor && f.small_talk.is_none())
+        });
         let about_buyer = !line.contentless
             && (line.earns.is_some() || (on_topic && aims.iter().any(|a| ABOUT_BUYER.contains(a))));
         let goal_fact = |m: &FactMatch| {

@@ -93,6 +93,45 @@ fn small_talk_earns_no_fact_and_no_trust_even_after_the_buyer_has_spoken() {
 }
 
 #[test]
+fn small_talk_nearer_chat_than_any_example_earns_nothing_in_every_bundled_scenario() {
+    for s in library().all() {
+        for line in [
+            "What did you have for breakfast?",
+            "Have you got a holiday planned for the winter?",
+            "Do you follow a football team at all?",
+        ] {
+            let mut b = bot(s);
+            let t = b.hear(line);
+            assert_eq!(t.reveal, None, "{}: {line}: {:?}", s.id, t.heard.line.earns);
+            assert!(!t.causes.contains(&Cause::Question), "{}: {line}", s.id);
+        }
+    }
+}
+
+#[test]
+fn a_business_question_in_small_talk_words_still_earns_and_small_talk_says_why() {
+    let s = scenario("outreach-bike-shops");
+    let asked = crate::meaning::read_seller_line(&s, "How did the weekend go in the shops?");
+    assert!(asked.earns.is_some(), "{asked:?}");
+    let chat = crate::meaning::read_seller_line(&s, "Has the wet weather been getting you down?");
+    assert_eq!(chat.earns, None, "{chat:?}");
+    let why = chat.sentences[0].fact.as_ref().expect("a nearest fact");
+    assert!(why.small_talk.is_some(), "{why:?}");
+    assert!(
+        why.explain().contains("reads as small talk"),
+        "{}",
+        why.explain()
+    );
+}
+
+#[test]
+fn a_threshold_prints_its_third_decimal_only_when_it_has_one() {
+    assert_eq!(crate::meaning::threshold(0.325), "0.325");
+    assert_eq!(crate::meaning::threshold(0.4), "0.40");
+    assert_eq!(crate::meaning::threshold(0.04), "0.04");
+}
+
+#[test]
 fn a_bare_is_there_after_sensing_something_more_asks_for_more() {
     let r = crate::meaning::read_seller_line(
         &distributor(),

@@ -62,9 +62,11 @@ pub fn lint(scenario: &Scenario) -> Vec<Lint> {
             } else {
                 format!(
                     "\"{}\" scores only {:.2} against the fact's other examples; the reader \
-                     needs {:.2}, so questions like it may earn nothing: add an example \
+                     needs {}, so questions like it may earn nothing: add an example \
                      closer to it",
-                    e.text, n.score, cal.fact_threshold
+                    e.text,
+                    n.score,
+                    super::threshold(cal.fact_threshold)
                 )
             };
             problems.push(Lint {

@@ -25,6 +25,16 @@ pub use lint::lint;
 pub use prototypes::Aim;
 pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
 
+/// A threshold as the explanations print it: two decimals, or three where the third
+/// matters (0.325 is not 0.32).
+pub fn threshold(x: f32) -> String {
+    let three = format!("{x:.3}");
+    match three.strip_suffix('0') {
+        Some(two) => two.to_string(),
+        None => three,
+    }
+}
+
 /// The reader's thresholds. Cosines of all-MiniLM-L6-v2 embeddings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Calibration {
@@ -59,6 +69,10 @@ pub struct Calibration {
     /// How much a question's likeness to an example leans on matching them token by
     /// token ([`reader::align`]) beside their sentence vectors (0: vectors only).
     pub token_weight: f32,
+    /// A question is small talk when its nearest small-talk example
+    /// ([`prototypes::SMALL_TALK`]) comes nearer than the nearest example of any fact by
+    /// at least this (sentence vectors): it earns no fact and no trust.
+    pub small_talk_lead: f32,
     /// A statement restates a fact the buyer revealed at this score.
     pub play_back_threshold: f32,
     /// A statement acknowledges feelings at this score to an empathy example.
@@ -81,6 +95,7 @@ pub const CALIBRATION: Calibration = Calibration {
     aim_bonus: 0.1,
     follow_bonus: 0.2,
     token_weight: 1.0,
+    small_talk_lead: 0.05,
     play_back_threshold: 0.55,
     empathy_threshold: 0.55,
     recap_threshold: 0.275,
@@ -203,6 +218,14 @@ fn empathy() -> &'static Index<()> {
     })
 }
 
+fn small_talk() -> &'static Index<()> {
+    static SMALL_TALK: OnceLock<Index<()>> = OnceLock::new();
+    SMALL_TALK.get_or_init(|| {
+        let texts: Vec<((), &str)> = prototypes::SMALL_TALK.iter().map(|e| ((), *e)).collect();
+        build(reader::shared(), texts)
+    })
+}
+
 fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<K> {
     let strs: Vec<&str> = texts.iter().map(|t| t.1).collect();
     let readings = reader.read_all(&strs);
@@ -304,6 +327,21 @@ pub struct FactMatch {
     /// rather than by an example of its own.
     #[serde(default)]
     pub invitation: bool,
+    /// The question reads as small talk, so it earns nothing.
+    #[serde(default)]
+    pub small_talk: Option<SmallTalk>,
+}
+
+/// Why a question reads as small talk: a small-talk example comes nearer it than the
+/// nearest example of any fact, by [`Calibration::small_talk_lead`] or more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmallTalk {
+    /// The nearest small-talk example ([`prototypes::SMALL_TALK`]) and its cosine.
+    pub example: String,
+    pub score: f32,
+    /// The nearest example of any fact and its cosine.
+    pub topic_example: String,
+    pub topic_score: f32,
 }
 
 impl FactMatch {
@@ -323,6 +361,7 @@ impl FactMatch {
             aim_bonus: n.bonus,
             follow_bonus: n.follow,
             invitation: false,
+            small_talk: None,
         }
     }
 
@@ -336,12 +375,25 @@ impl FactMatch {
         if self.invitation {
             return format!(
                 "an open question about how things stand (nearest example \"{}\" {:.2}; \
-                 needs {:.2} to be about the buyer's business): the buyer tells the story \
+                 needs {} to be about the buyer's business): the buyer tells the story \
                  they tell anyone first",
-                self.example, self.score, self.threshold
+                self.example,
+                self.score,
+                threshold(self.threshold)
             );
         }
         let mut why = Vec::new();
+        if let Some(t) = &self.small_talk {
+            return format!(
+                "reads as small talk: closer to \"{}\" {:.2} than to any fact's example \
+                 (nearest \"{}\" {:.2}; small talk needs a {} lead), so it earns nothing",
+                t.example,
+                t.score,
+                t.topic_example,
+                t.topic_score,
+                threshold(CALIBRATION.small_talk_lead)
+            );
+        }
         if self.aim_bonus > 0.0 {
             why.push(format!(
                 "+{:.2} as the kind of question this fact answers",
@@ -363,11 +415,11 @@ impl FactMatch {
             format!(" ({:.2}, {})", self.cosine, why.join(", "))
         };
         format!(
-            "closest to \"{}\" {:.2}{bonus}; needs {:.2} and a {:.2} lead (has {:.2}){}",
+            "closest to \"{}\" {:.2}{bonus}; needs {} and a {} lead (has {:.2}){}",
             self.example,
             self.score,
-            self.threshold,
-            self.lead_needed,
+            threshold(self.threshold),
+            threshold(self.lead_needed),
             self.lead(),
             if self.with_context {
                 ", read with the sentence before it"
@@ -649,6 +701,10 @@ pub fn read_seller_line_with(
         if let Some(n) = nearest {
             let mut m = FactMatch::new(n, cal.fact_threshold, cal.fact_lead);
             m.with_context = with_ctx;
+            if content > 0 {
+                m.small_talk = small_talk_near(&idx, &v, cal);
+                m.accepted &= m.small_talk.is_none();
+            }
             if m.score >= cal.topic_threshold && !touched.contains(&m.fact) {
                 touched.push(m.fact.clone());
             }
@@ -706,6 +762,22 @@ pub fn read_seller_line_with(
     }
 }
 
+/// The small-talk example a question embedded as `v` comes nearest, when it comes nearer
+/// than any example of any fact by [`Calibration::small_talk_lead`].
+fn small_talk_near(idx: &ScenarioIndex, v: &[f32], cal: &Calibration) -> Option<SmallTalk> {
+    let chat = small_talk().nearest(v)?;
+    let (topic_example, topic_score) = idx
+        .questions
+        .nearest(v)
+        .map_or((String::new(), 0.0), |n| (n.example, n.score));
+    (chat.score - topic_score >= cal.small_talk_lead).then_some(SmallTalk {
+        example: chat.example,
+        score: chat.score,
+        topic_example,
+        topic_score,
+    })
+}
+
 /// Each part of a list-like sentence touches a topic of its own: the fact its words come
 /// nearest, as a question or as the buyer would say it.
 fn touch_topics(
@@ -749,8 +821,11 @@ fn invitation(
             text: s.text.clone(),
             asks: true,
         }) == Some(text::Form::Open);
-        (open && matches!(aim.aim, Aim::Situation | Aim::Problem) && near.cosine >= cal.topic_floor)
-            .then_some((s, near))
+        (open
+            && matches!(aim.aim, Aim::Situation | Aim::Problem)
+            && near.cosine >= cal.topic_floor
+            && near.small_talk.is_none())
+        .then_some((s, near))
     })?;
     let fact = scenario.facts.iter().find(|f| {
         f.depth == Depth::Surface
@@ -779,6 +854,7 @@ fn invitation(
         aim_bonus: 0.0,
         follow_bonus: 0.0,
         invitation: true,
+        small_talk: None,
     })
 }
 

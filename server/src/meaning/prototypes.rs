@@ -137,3 +137,38 @@ pub const EMPATHY: &[&str] = &[
     "That's a lot to carry on your own.",
     "I'd be wary too after something like that.",
 ];
+
+/// Questions that stand for small talk: friendly, and about nothing in the buyer's
+/// business. A question nearer one of these than any example of any fact asks nothing a
+/// trainer would credit, however its frame ("How long…", "What did you have…") happens
+/// to resemble an example's.
+pub const SMALL_TALK: &[&str] = &[
+    "How was your weekend?",
+    "Did you get up to anything nice on Saturday?",
+    "Have you got a holiday booked this year?",
+    "Where are you off to this summer?",
+    "What's the weather meant to be like tomorrow?",
+    "Do you think the rain will hold off?",
+    "Did you see the match last night?",
+    "Which team do you support?",
+    "Do you play any sport yourself?",
+    "What did you have for lunch?",
+    "Do you know a good place to eat round here?",
+    "Is the coffee any good in this building?",
+    "How long does it take you to get in each morning?",
+    "Was the traffic bad on your way in?",
+    "Is it easy to park round here?",
+    "Have you watched anything good on television lately?",
+    "Read any good books recently?",
+    "What kind of music are you into?",
+    "Have you got any pets?",
+    "How old are your children?",
+    "What do you do to unwind in the evenings?",
+    "Any plans for the bank holiday?",
+    "Have you lived in the area long?",
+    "Did you catch the news this morning?",
+    "Are you doing anything special for Christmas?",
+    "Have you been to the new restaurant in town?",
+    "Do you get much chance to travel?",
+    "How are you finding this cold snap?",
+];

@@ -34,8 +34,13 @@ impl RecapMatch {
     pub fn explain(&self) -> String {
         let lead = self.score - self.runner_up.as_ref().map_or(0.0, |r| r.1);
         format!(
-            "\"{}\" is closest to \"{}\" {:.2}; needs {:.2} and a {:.2} lead (has {:.2})",
-            self.sentence, self.nearest, self.score, self.threshold, self.lead_needed, lead
+            "\"{}\" is closest to \"{}\" {:.2}; needs {} and a {} lead (has {:.2})",
+            self.sentence,
+            self.nearest,
+            self.score,
+            super::threshold(self.threshold),
+            super::threshold(self.lead_needed),
+            lead
         )
     }
 }

@@ -54,6 +54,12 @@ fn main() {
         // Not below 0.30: below it small talk starts to count as asking about the
         // buyer's business and earns trust, which line credits cannot see.
         (vec![0.30, 0.35, 0.40, 2.0], |c, v| c.topic_floor = v),
+        // How much nearer a small-talk example than any fact's example a question must
+        // come to read as small talk (infinity: never).
+        (
+            vec![-0.10, -0.05, 0.0, 0.05, 0.10, 0.15, 0.20, f32::INFINITY],
+            |c, v| c.small_talk_lead = v,
+        ),
     ];
     if search {
         let mut at = (
@@ -75,6 +81,20 @@ fn main() {
             if at.0 <= before + 1e-9 {
                 break;
             }
+        }
+        // How flat the optimum is: each setting's range with the others at the chosen
+        // point, on the calibration part only.
+        println!("calibration-part F1 along each setting, the others as chosen:");
+        for (i, (values, set)) in axes.iter().enumerate() {
+            let row: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    let mut c = at.1;
+                    set(&mut c, *v);
+                    format!("{v}: {:.3}", corpus::line_counts(&cal_files, &c).f1())
+                })
+                .collect();
+            println!("  setting {i}: {}", row.join(", "));
         }
         best = Some(at);
     }

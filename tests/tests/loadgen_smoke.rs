@@ -15,13 +15,15 @@ use uncover_tests::load::generator::{self, Config, Report, Target};
 use uncover_tests::load::relay::{self, Echo};
 use uncover_tests::TestServer;
 
-/// A few pairs for about a second: enough traffic to exercise every path.
+/// A few pairs for a couple of seconds: enough traffic to exercise every path.
 fn smoke_config(url: String, target: Target) -> Config {
     let mut c = Config::new(url, target);
     c.pairs = 3;
     c.rate_per_side = 10.0;
     c.ramp = Duration::from_millis(200);
-    c.steady = Duration::from_secs(1);
+    // Two seconds, not one: on a machine busy with builds a one-second window once closed
+    // before any sender's first line was due.
+    c.steady = Duration::from_secs(2);
     c.drain = Duration::from_secs(5);
     c.server_pid = Some(std::process::id());
     c

@@ -209,6 +209,22 @@ fn empathy_after_a_reveal_and_a_play_back_in_other_words_earn_trust() {
 }
 
 #[test]
+fn a_play_back_in_the_sellers_own_words_counts_and_a_pitch_on_the_same_topic_does_not() {
+    let s = scenario("outreach-bike-shops");
+    let mut b = bot(&s);
+    let t = b.hear("What does a typical Saturday look like in the shop?");
+    assert_eq!(
+        t.reveal.as_ref().map(|f| f.0.as_str()),
+        Some("phones-at-the-bench")
+    );
+    // Few of the buyer's words, and far from her line by sentence vectors (0.42).
+    let t = b.hear("So whoever is nearest grabs the call, often with tools in hand, and the details end up on the back of a receipt.");
+    assert!(t.causes.contains(&Cause::PlayBack), "{:?}", t.heard);
+    let t = b.hear("Our online booking lets customers pick a slot themselves.");
+    assert!(!t.causes.contains(&Cause::PlayBack), "{:?}", t.heard);
+}
+
+#[test]
 fn a_pitch_earns_nothing_even_when_it_asks_about_the_story() {
     let s = distributor();
     let mut b = bot(&s);

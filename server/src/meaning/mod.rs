@@ -73,7 +73,10 @@ pub struct Calibration {
     /// ([`prototypes::SMALL_TALK`]) comes nearer than the nearest example of any fact by
     /// at least this (sentence vectors): it earns no fact and no trust.
     pub small_talk_lead: f32,
-    /// A statement restates a fact the buyer revealed at this score.
+    /// A statement restates a fact the buyer revealed at this score (its likeness to the
+    /// fact as the buyer states it, read as questions are, with [`Self::token_weight`]).
+    /// Not searched: set just above every pitching seller's statement on the
+    /// calibration part (`calibrate --playbacks`).
     pub play_back_threshold: f32,
     /// A statement acknowledges feelings at this score to an empathy example.
     pub empathy_threshold: f32,
@@ -96,7 +99,7 @@ pub const CALIBRATION: Calibration = Calibration {
     follow_bonus: 0.2,
     token_weight: 1.0,
     small_talk_lead: 0.05,
-    play_back_threshold: 0.55,
+    play_back_threshold: 0.45,
     empathy_threshold: 0.55,
     recap_threshold: 0.275,
     recap_lead: 0.0,
@@ -633,7 +636,15 @@ pub fn read_seller_line_with(
         let content = text::content_words(&s.text).len();
         let reading = r.read(&s.text);
         let v = reading.vector.clone();
-        let restates = idx.statements.nearest(&v).map(|n| (n.key.clone(), n.score));
+        // Matched token by token, as questions are: a play-back in the seller's own words
+        // ("the screen and reality disagree") shares few words' worth of sentence vector
+        // with the buyer's line, but its tokens find theirs.
+        let restates = idx
+            .statements
+            .ranked_by(None, |e| likeness(&v, Some(&reading.tokens), e, cal))
+            .into_iter()
+            .next()
+            .map(|(key, score, _)| (key, score));
         // "It feels like there is something more on your mind. Is there?"
         let more_to_say = text::asks_for_more(s).or_else(|| {
             let prev = i.checked_sub(1).map(|p| &sentences[p])?;

@@ -28,6 +28,9 @@ fn main() {
     if std::env::args().any(|a| a == "--misses") {
         return misses();
     }
+    if std::env::args().any(|a| a == "--playbacks") {
+        return playbacks();
+    }
     let cal_files = corpus::load(CALIBRATE);
     let rep_files = corpus::load(REPORT);
 
@@ -198,6 +201,47 @@ pub fn misses() {
                         line.text
                     );
                 }
+            }
+        }
+    }
+}
+
+/// `calibrate --playbacks`: every calibration-part statement made after the buyer has
+/// revealed something, with its best likeness to a revealed fact as the buyer said it, by
+/// sentence vectors and token by token, and the seller's style. `play_back_threshold` is
+/// set from it (just above every pitching seller's statement). Never run on the report part.
+pub fn playbacks() {
+    let r = uncover::reader::shared();
+    for (scenario, file) in &corpus::load(CALIBRATE) {
+        for conv in &file.conversations {
+            let mut bot = uncover::bot::Bot::new(scenario.clone(), 0);
+            bot.opening_line();
+            for line in &conv.lines {
+                let revealed = bot.revealed().to_vec();
+                let statements = uncover::reader::text::sentences(&line.text)
+                    .into_iter()
+                    .filter(|s| !s.asks && !revealed.is_empty());
+                for s in statements {
+                    let q = r.read(&s.text);
+                    // (best cosine, best token likeness, the fact of the latter)
+                    let mut best = (0f32, 0f32, String::new());
+                    let told = scenario.facts.iter().filter(|f| revealed.contains(&f.id));
+                    for f in told {
+                        for t in [&f.text, &f.bot.line] {
+                            let e = r.read(t);
+                            best.0 = best.0.max(uncover::reader::cosine(&q.vector, &e.vector));
+                            let a = uncover::reader::align(&q.tokens, &e.tokens);
+                            if a > best.1 {
+                                best = (best.0, a, f.id.0.clone());
+                            }
+                        }
+                    }
+                    println!(
+                        "{:.2} {:.2} {:15} {:22} {} | {}",
+                        best.0, best.1, conv.style, file.scenario, best.2, s.text
+                    );
+                }
+                bot.hear(&line.text);
             }
         }
     }

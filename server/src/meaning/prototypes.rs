@@ -136,6 +136,18 @@ pub const EMPATHY: &[&str] = &[
     "I'm sorry, that can't have been easy.",
     "That's a lot to carry on your own.",
     "I'd be wary too after something like that.",
+    // Shorter and plainer ways people acknowledge a feeling, so a brief "That must sting"
+    // is heard as well as a full sentence.
+    "That must sting.",
+    "That's a real weight on your shoulders.",
+    "I can hear how much this matters to you.",
+    "Anyone would be worried in your position.",
+    "That's a difficult conversation to have to face.",
+    "Being let down like that is hard to forget.",
+    "That's a lot of pressure on you.",
+    "It's clear how much you care about your people.",
+    "I'd feel the same in your shoes.",
+    "That must keep you up at night.",
 ];
 
 /// Questions that stand for small talk: friendly, and about nothing in the buyer's

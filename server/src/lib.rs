@@ -21,7 +21,8 @@
 //! - [`metrics`]: Prometheus counters and gauges behind `/metrics`.
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`chat_frame`]: a chat line's JSON, its text escaped once for the log and every frame.
-//! - [`ws`]: the websocket connection: reader loop and writer task.
+//! - [`ws`]: the websocket connection: one task that reads the socket and writes its
+//!   bounded outbound queue (`ws/socket_io.rs`).
 //! - [`listener`]: the listening socket, which closes connections that send no request.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
 //! - [`web`]: static web client, health check, public scenario list.
@@ -81,7 +82,7 @@ const ALIVE_EVERY: Duration = Duration::from_millis(500);
 /// How often retention and the registry of dropped participants are tidied.
 const UPKEEP_EVERY: Duration = Duration::from_secs(60);
 /// How long a stopping server waits for its websockets to close. Each gets
-/// [`ws::CLOSE_TIMEOUT`] for its writer to send what is queued and the close frame; a
+/// [`ws::CLOSE_TIMEOUT`] for its task to send what is queued and the close frame; a
 /// peer that has not read them by then is not reading.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -1,7 +1,7 @@
 //! A participant's outbound stream: numbers every server message, serialises it once,
 //! keeps recent frames for replay after a dropped connection, and hands each frame to the
-//! connection's writer task through a bounded queue. A connection whose queue is full is
-//! cut off rather than slowing whoever is sending to it.
+//! connection's task, the socket's only writer, through a bounded queue. A connection whose
+//! queue is full is cut off rather than slowing whoever is sending to it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,7 +109,7 @@ fn numbered_len(json: &str, digits: usize) -> usize {
 
 impl Encoded {}
 
-/// What the writer task sends on the socket.
+/// What the connection's task writes on the socket.
 #[derive(Debug)]
 pub enum Outgoing {
     Text(Utf8Bytes),
@@ -130,7 +130,8 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 pub struct Connection {
     pub id: u64,
     tx: mpsc::Sender<Outgoing>,
-    /// Tells the connection's reader to stop (the writer stops when `tx` is dropped).
+    /// Tells the connection's loop to stop reading (it writes what is queued, within
+    /// [`crate::ws::CLOSE_TIMEOUT`], until a close or until every `tx` is dropped).
     kill: Arc<Notify>,
 }
 
@@ -214,7 +215,7 @@ impl State {
         frame.into()
     }
 
-    /// Hands `item` to the connection's writer; a full queue cuts the reader off.
+    /// Hands `item` to the connection's task; a full queue cuts the connection off.
     fn queue(&mut self, item: Outgoing) {
         let Some(conn) = self.conn.as_ref() else {
             return;
@@ -376,7 +377,7 @@ impl Outbox {
         self.state.lock().ok().and_then(|mut st| st.conn.take())
     }
 
-    /// Asks the writer to close the socket after what is already queued.
+    /// Asks the connection to close the socket after what is already queued.
     pub fn close(&self, code: u16, reason: &'static str) {
         if let Ok(mut st) = self.state.lock() {
             if let Some(conn) = st.conn.take() {

@@ -1,22 +1,24 @@
-//! One websocket connection: a reader loop that decodes client messages and routes them
-//! (to the hub before pairing, to the room after, to the session for host actions), and
-//! a writer task that drains the participant's bounded outbox onto the socket.
+//! One websocket connection: one task that decodes client messages and routes them (to
+//! the hub before pairing, to the room after, to the session for host actions) and, in
+//! the same loop, drains the participant's bounded outbox onto the socket
+//! ([`socket_io`]).
 //!
-//! The reader also keeps the connection honest: a heartbeat notices dead peers, a rate
+//! The loop also keeps the connection honest: a heartbeat notices dead peers, a rate
 //! limit refuses floods, and the Origin check keeps other web pages out.
 
+use std::future::{poll_fn, Future};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::{mpsc, Notify};
 
@@ -30,6 +32,19 @@ use crate::room_task::{error_name, RoomCmd};
 use crate::workshop::SessionCmd;
 use crate::AppState;
 
+mod socket_io;
+
+use socket_io::{Event, SocketIo, Wakes};
+
+/// What woke a connection's loop.
+enum Woke {
+    Socket(Event),
+    Killed,
+    Closing,
+    NoHello,
+    Heartbeat,
+}
+
 /// Largest frame accepted from a client. Chat is capped at 2,000 characters (up to 8 KiB
 /// of UTF-8); 64 KiB leaves room for notes and recaps while refusing anything abusive.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -40,8 +55,6 @@ pub const READ_BUFFER_BYTES: usize = 1024;
 /// Frames buffered before the writer sends them, when several are waiting. The buffer
 /// keeps its largest size, so this bounds what a burst leaves behind per connection.
 pub const WRITE_BUFFER_BYTES: usize = 2 * 1024;
-/// Frames written per flush at most, so one busy connection's writer yields now and then.
-const WRITE_BATCH: usize = 64;
 /// A socket that cannot take a close frame within this time is simply dropped.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Close code for a reader that fell too far behind or flooded (RFC 6455 "policy violation").
@@ -296,56 +309,6 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(socket, state, peer.ip(), slot))
 }
 
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outgoing>,
-) {
-    // Reused for every batch: one allocation per connection, not one per wake-up.
-    let mut items = Vec::new();
-    while let Some(first) = rx.recv().await {
-        // Everything already waiting goes out with one flush: under load that is one
-        // write for many frames instead of one write each.
-        items.push(first);
-        while items.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Ok(item) => items.push(item),
-                Err(_) => break,
-            }
-        }
-        for item in items.drain(..) {
-            let fed = match item {
-                Outgoing::Text(text) => sink.feed(Message::Text(text)).await,
-                Outgoing::Replay(frames) | Outgoing::Batch(frames) => {
-                    let mut fed = Ok(());
-                    for text in frames {
-                        fed = sink.feed(Message::Text(text)).await;
-                        if fed.is_err() {
-                            break;
-                        }
-                    }
-                    fed
-                }
-                Outgoing::Ping => sink.feed(Message::Ping(Default::default())).await,
-                Outgoing::Close(code, reason) => {
-                    let frame = Message::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    }));
-                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
-                    return;
-                }
-            };
-            if fed.is_err() {
-                return;
-            }
-        }
-        if sink.flush().await.is_err() {
-            return;
-        }
-    }
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
-}
-
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
     crate::metrics::rejected(error_name(code));
     ServerMsg::Error {
@@ -361,26 +324,27 @@ fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
 
 /// Serves one connection until it ends; `slot` is given back when it has.
 ///
-/// Not an `async fn`: the socket is split before the connection's future is made. Every
-/// value an `async fn` or block is given keeps its own place in the future for its whole
-/// life, beside whatever it was moved into, so a socket handed in whole would take its
-/// 368 bytes in the future of every connection twice more (once here, once in the
-/// closure's block around it) after moving into the split halves' shared lock.
+/// Not an `async fn`: the socket and its queue are put together before the connection's
+/// future is made. Every value an `async fn` or block is given keeps its own place in the
+/// future for its whole life, beside whatever it was moved into, so a socket handed in
+/// whole would take its 368 bytes in the future of every connection once more after
+/// moving into [`SocketIo`].
 fn serve(
     socket: WebSocket,
     state: AppState,
     ip: IpAddr,
     slot: ConnectionSlot,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let (sink, stream) = socket.split();
-    serve_split(sink, stream, state, ip, slot)
+    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    serve_io(SocketIo::new(socket, rx), tx, state, ip, slot)
 }
 
-/// [`serve`], on the socket's halves. The rare, large awaits (resuming, leaving, host
-/// commands) are boxed so the future every connection keeps stays small.
-async fn serve_split(
-    sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
+/// [`serve`], on the socket and its queue's sending end. The rare, large awaits
+/// (resuming, leaving, host commands, the close) are boxed so the future every
+/// connection keeps stays small.
+async fn serve_io(
+    mut io: SocketIo,
+    tx: mpsc::Sender<Outgoing>,
     state: AppState,
     ip: IpAddr,
     _slot: ConnectionSlot,
@@ -388,7 +352,6 @@ async fn serve_split(
     crate::metrics::connection_opened();
     let _open = state.socket_open();
     let hub = state.hub.clone();
-    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
     let kill = Arc::new(Notify::new());
     let conn = Connection::new(tx, kill.clone());
     let conn_id = conn.id;
@@ -397,7 +360,6 @@ async fn serve_split(
     let own = conn.clone();
     // Until the client says who it is, it has an outbox of its own.
     let fresh = Arc::new(Outbox::new(conn));
-    let mut writer = tokio::spawn(write_loop(sink, rx));
     let mut me: Option<Arc<Participant>> = None;
     let rate = state.guards.rate;
     let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
@@ -413,22 +375,50 @@ async fn serve_split(
     // again for every message read. Both end the loop when they fire.
     let killed = kill.notified();
     let closed = closing.changed();
-    // Made once too: `select!` builds every branch's future on each pass, even a
-    // disabled one, and a timer built and dropped per frame is work on every line.
+    // Made once too: a timer built and dropped per frame is work on every line.
     let hello_timer = tokio::time::sleep_until(hello_due);
     tokio::pin!(killed, closed, hello_timer);
+    // The signals and timers above are polled only when one of them has woken the task,
+    // not for every frame read or written.
+    let signals = Wakes::new();
 
     loop {
         let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
-        let frame = tokio::select! {
-            frame = stream.next() => frame,
-            _ = &mut killed => {
+        let introduced = me.is_some();
+        // The signals first: a client that never stops sending must still hear them.
+        let woke = poll_fn(|cx| {
+            let signal = signals.poll(cx, |cx| {
+                if killed.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(Woke::Killed)
+                } else if closed.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(Woke::Closing)
+                } else if !introduced && hello_timer.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(Woke::NoHello)
+                } else {
+                    heartbeat.poll_tick(cx).map(|_| Woke::Heartbeat)
+                }
+            });
+            match signal {
+                Poll::Ready(signal) => Poll::Ready(signal),
+                Poll::Pending => io.poll_event(cx).map(Woke::Socket),
+            }
+        })
+        .await;
+        let frame = match woke {
+            Woke::Socket(Event::Frame(frame)) => frame,
+            Woke::Socket(Event::WritingEnded) => {
+                // The socket failed, or a close was queued (whoever queued it has told
+                // this loop to stop too).
+                tracing::debug!(connection = conn_id, "writing to the socket ended");
+                break;
+            }
+            Woke::Killed => {
                 // Cut off for being too slow, or replaced by a newer connection; whoever
                 // did it has already sent the close frame if one could be sent.
                 tracing::info!(connection = conn_id, "connection dropped by the server");
                 break;
             }
-            _ = heartbeat.tick() => {
+            Woke::Heartbeat => {
                 if last_heard.elapsed() > HEARTBEAT_TIMEOUT {
                     tracing::info!(connection = conn_id, "connection silent too long");
                     break;
@@ -436,7 +426,7 @@ async fn serve_split(
                 out.ping();
                 continue;
             }
-            _ = &mut hello_timer, if me.is_none() => {
+            Woke::NoHello => {
                 refuse(
                     out,
                     ErrorCode::NotIntroduced,
@@ -445,7 +435,7 @@ async fn serve_split(
                 own.close(CLOSE_POLICY, "no hello in time");
                 break;
             }
-            _ = &mut closed => {
+            Woke::Closing => {
                 out.send(ServerMsg::ServerClosing {
                     reason: "the server is restarting; you will be reconnected".into(),
                 });
@@ -644,13 +634,9 @@ async fn serve_split(
         }
     }
     drop(own);
-    // A writer stuck on a reader that stopped reading would never finish by itself.
-    if tokio::time::timeout(CLOSE_TIMEOUT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
+    // What is still queued and the close frame, within CLOSE_TIMEOUT: a peer that stopped
+    // reading would never take them.
+    Box::pin(io.finish()).await;
     crate::metrics::connection_closed();
 }
 

@@ -225,6 +225,16 @@ fn a_play_back_in_the_sellers_own_words_counts_and_a_pitch_on_the_same_topic_doe
 }
 
 #[test]
+fn everyday_words_that_only_the_hidden_story_uses_are_not_a_guess() {
+    // "thinks" and "longest-serving" are in the head cook's hidden fact; "thinking" and
+    // "new" are words anyone asks with.
+    let s = scenario("school-kitchen-waste");
+    let mut b = bot(&s);
+    let t = b.hear("Thinking about the folks who have been there a while, how would they feel about a new habit at the end of each service?");
+    assert!(!t.heard.line.guesses(), "{:?}", t.heard.line.guessed);
+}
+
+#[test]
 fn a_pitch_earns_nothing_even_when_it_asks_about_the_story() {
     let s = distributor();
     let mut b = bot(&s);

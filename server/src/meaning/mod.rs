@@ -130,10 +130,11 @@ pub struct ScenarioIndex {
 
 /// The stems of `text`'s content words.
 pub fn stems(text: &str) -> Vec<String> {
-    thread_local! {
-        static STEMMER: WordStemmer = WordStemmer::default();
-    }
     STEMMER.with(|st| st.stem_all(&text::content_words(text)))
+}
+
+thread_local! {
+    static STEMMER: WordStemmer = WordStemmer::default();
 }
 
 /// Words by which a question points back at what was just said.
@@ -155,6 +156,13 @@ const EVERYDAY_WORDS: &[&str] = &[
     "off out over back sign approve agree decide decision choose say final purchase buy",
     "spend budget pay afford invest plan goal hope aim worry concern risk nervous",
     "change problem issue trouble wrong happen lead cost save fix improve manage handle",
+    // The commonest verbs and adjectives of English: a hidden story uses them as any
+    // sentence does, so saying them recites nothing ("how would the people who have been
+    // there longest feel about a new habit?").
+    "think feel know want need get make take give see look come go keep start stop try use",
+    "find tell ask call help show hear leave put run mean move live hold bring stay turn",
+    "new old long short good bad big small great little high low early late right last first next",
+    "more less most much many few whole own other same different real sure hard easy",
 ];
 
 fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
@@ -193,6 +201,10 @@ fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
     {
         public.extend(stems(t));
     }
+    // Words with no topic of their own are never content words, but their other forms
+    // are: "thinks" in a fact and "thinking" in a question share the stem of "think".
+    let empty: Vec<String> = text::EMPTY_WORDS.iter().map(|w| w.to_string()).collect();
+    public.extend(STEMMER.with(|st| st.stem_all(&empty)));
     let mut hidden = HashSet::new();
     for f in &s.facts {
         for t in [&f.text, &f.bot.line].into_iter().chain(&f.recap_cues) {

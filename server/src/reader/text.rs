@@ -28,7 +28,8 @@ const REQUESTS: &[&str] = &[
 /// Words that carry no topic of their own: question words, grammar, fillers, and the
 /// generic nouns of "anything else?". A question made only of these asks nothing in
 /// particular.
-const EMPTY_WORDS: &[&str] = &[
+/// Words with no topic of their own (see [`content_words`]).
+pub const EMPTY_WORDS: &[&str] = &[
     "a",
     "about",
     "again",

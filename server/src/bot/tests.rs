@@ -113,6 +113,11 @@ fn a_business_question_in_small_talk_words_still_earns_and_small_talk_says_why()
     let s = scenario("outreach-bike-shops");
     let asked = crate::meaning::read_seller_line(&s, "How did the weekend go in the shops?");
     assert!(asked.earns.is_some(), "{asked:?}");
+    // Near "Where are you off to this summer?", nearer still "What are you hoping to
+    // achieve this year?": a plan for the business, not the holidays.
+    let hotel = scenario("hotel-linen-turnaround");
+    let plan = crate::meaning::read_seller_line(&hotel, "What are you planning for next spring?");
+    assert!(plan.earns.is_some(), "{plan:?}");
     let chat = crate::meaning::read_seller_line(&s, "Has the wet weather been getting you down?");
     assert_eq!(chat.earns, None, "{chat:?}");
     let why = chat.sentences[0].fact.as_ref().expect("a nearest fact");

@@ -354,7 +354,8 @@ pub struct SmallTalk {
     /// The nearest small-talk example ([`prototypes::SMALL_TALK`]) and its cosine.
     pub example: String,
     pub score: f32,
-    /// The nearest example of any fact and its cosine.
+    /// The nearest business question (an example of any fact, or a generic question of
+    /// an aim) and its cosine.
     pub topic_example: String,
     pub topic_score: f32,
 }
@@ -400,7 +401,7 @@ impl FactMatch {
         let mut why = Vec::new();
         if let Some(t) = &self.small_talk {
             return format!(
-                "reads as small talk: closer to \"{}\" {:.2} than to any fact's example \
+                "reads as small talk: closer to \"{}\" {:.2} than to any business question \
                  (nearest \"{}\" {:.2}; small talk needs a {} lead), so it earns nothing",
                 t.example,
                 t.score,
@@ -786,13 +787,21 @@ pub fn read_seller_line_with(
 }
 
 /// The small-talk example a question embedded as `v` comes nearest, when it comes nearer
-/// than any example of any fact by [`Calibration::small_talk_lead`].
+/// than any example of any fact, and any generic question of an aim, by
+/// [`Calibration::small_talk_lead`].
 fn small_talk_near(idx: &ScenarioIndex, v: &[f32], cal: &Calibration) -> Option<SmallTalk> {
     let chat = small_talk().nearest(v)?;
-    let (topic_example, topic_score) = idx
-        .questions
-        .nearest(v)
-        .map_or((String::new(), 0.0), |n| (n.example, n.score));
+    // The nearest business question: an example of a fact, or a generic question of
+    // some aim ("What are you hoping to achieve this year?"), so "What are you planning
+    // for next spring?" stays a goal question however near "Where are you off to this
+    // summer?" it comes.
+    let fact = idx.questions.nearest(v).map(|n| (n.example, n.score));
+    let aim = aims().nearest(v).map(|n| (n.example, n.score));
+    let (topic_example, topic_score) = [fact, aim]
+        .into_iter()
+        .flatten()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((String::new(), 0.0));
     (chat.score - topic_score >= cal.small_talk_lead).then_some(SmallTalk {
         example: chat.example,
         score: chat.score,

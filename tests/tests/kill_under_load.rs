@@ -265,7 +265,12 @@ async fn workshop_rounds(stop: Stop) {
             // The round was never recorded: the trainer starts it again.
             trainer.send(json!({"type": "start_round"})).await;
             for seat in &mut seats {
-                seat.client.expect("room_opened").await;
+                // Once failed in CI with only a timeout to show; now it says what the
+                // seat and the trainer were told.
+                told_or_explain(seat, &mut trainer, "room_opened", |v| {
+                    v["type"] == "room_opened"
+                })
+                .await;
             }
         }
         for (room, members) in &rooms {
@@ -385,10 +390,24 @@ async fn workshop_rounds(stop: Stop) {
 /// Waits for `seat` to be told `phase`; if it is not, fails with what the seat and the
 /// trainer's console were told.
 async fn phase_or_explain(seat: &mut Seat, trainer: &mut Trainer, phase: &str) -> Value {
+    told_or_explain(seat, trainer, phase, |v| {
+        v["type"] == "phase" && v["phase"] == phase
+    })
+    .await
+}
+
+/// Waits for `seat` to be told what `wanted` accepts (`what`, for the failure); if it is
+/// not, fails with what the seat and the trainer's console were told.
+async fn told_or_explain(
+    seat: &mut Seat,
+    trainer: &mut Trainer,
+    what: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
     trainer.catch_up().await;
     loop {
         match seat.client.listen(uncover_tests::RECV_TIMEOUT).await {
-            Heard::Message(v) if v["type"] == "phase" && v["phase"] == phase => return v,
+            Heard::Message(v) if wanted(&v) => return v,
             Heard::Message(_) => {}
             _ => {
                 drain(std::iter::once(&mut trainer.console)).await;
@@ -399,7 +418,7 @@ async fn phase_or_explain(seat: &mut Seat, trainer: &mut Trainer, phase: &str) -
                     .filter(|v| v["type"] == "error")
                     .collect();
                 panic!(
-                    "{} never told {phase}; it saw {:?}; the trainer's errors: {errors:?}",
+                    "{} never told {what}; it saw {:?}; the trainer's errors: {errors:?}",
                     seat.who,
                     seat.client.seen.iter().rev().take(6).collect::<Vec<_>>()
                 );

@@ -108,6 +108,17 @@ pub enum SessionEvent {
         member: ParticipantId,
         at: Millis,
     },
+    /// The trainer planned the next round, or changed its pairs. Kept so that a restart
+    /// before the round starts still has the plan the console showed; the warnings are
+    /// worked out again from the pairs.
+    Planned {
+        round: u32,
+        channel: Channel,
+        timings: Timings,
+        odd: OddOneOut,
+        pairs: Vec<PlannedPair>,
+        at: Millis,
+    },
     /// A round began with these pairs (by member) in these rooms (in pair order).
     RoundStarted {
         round: u32,
@@ -144,6 +155,7 @@ impl SessionEvent {
             | SessionEvent::Rejoined { at, .. }
             | SessionEvent::Renamed { at, .. }
             | SessionEvent::Removed { at, .. }
+            | SessionEvent::Planned { at, .. }
             | SessionEvent::RoundStarted { at, .. }
             | SessionEvent::Broadcast { at, .. }
             | SessionEvent::HandRaised { at, .. }
@@ -190,6 +202,18 @@ pub struct SessionState {
     pub history: History,
     /// Every hand raised in the session, oldest first.
     pub hands: Vec<HandRecord>,
+    /// The next round's plan, until that round starts.
+    pub planned: Option<PlanRecord>,
+}
+
+/// A planned round as the log keeps it ([`SessionEvent::Planned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRecord {
+    pub round: u32,
+    pub channel: Channel,
+    pub timings: Timings,
+    pub odd: OddOneOut,
+    pub pairs: Vec<PlannedPair>,
 }
 
 /// A pair calling the trainer over, and when the call was answered.
@@ -229,6 +253,7 @@ impl SessionState {
             rounds: Vec::new(),
             history: History::default(),
             hands: Vec::new(),
+            planned: None,
         })
     }
 
@@ -268,6 +293,22 @@ impl SessionState {
                 }
             }
             SessionEvent::Removed { member, .. } => self.members.retain(|m| m.id != *member),
+            SessionEvent::Planned {
+                round,
+                channel,
+                timings,
+                odd,
+                pairs,
+                ..
+            } => {
+                self.planned = Some(PlanRecord {
+                    round: *round,
+                    channel: *channel,
+                    timings: *timings,
+                    odd: *odd,
+                    pairs: pairs.clone(),
+                });
+            }
             SessionEvent::RoundStarted {
                 round,
                 channel,
@@ -291,6 +332,7 @@ impl SessionState {
                     }
                 }
                 self.history.record(pairs);
+                self.planned = None;
                 self.rounds.push(RoundRecord {
                     number: *round,
                     channel: *channel,
@@ -468,7 +510,7 @@ pub fn spawn(
             )
         })
         .collect();
-    let session = Session {
+    let mut session = Session {
         stream: stream_of(state.id),
         state,
         hub,
@@ -479,6 +521,11 @@ pub fn spawn(
         rng: StdRng::from_rng(&mut rand::rng()),
         failed_joins: Vec::new(),
     };
+    session.plan = session
+        .state
+        .planned
+        .clone()
+        .map(|p| session.plan_from(p, Vec::new()));
     tokio::spawn(session.run(pending, rx));
 }
 
@@ -893,8 +940,11 @@ impl Session {
                 channel,
                 timings,
                 odd,
-            } => self.plan_round(scenario, channel, timings.unwrap_or(DEFAULT_TIMINGS), odd),
-            ClientMsg::SetPairs { pairs } => self.set_pairs(pairs),
+            } => {
+                let timings = timings.unwrap_or(DEFAULT_TIMINGS);
+                self.plan_round(scenario, channel, timings, odd).await
+            }
+            ClientMsg::SetPairs { pairs } => self.set_pairs(pairs).await,
             ClientMsg::StartRound => self.start_round().await,
             ClientMsg::Pause { room } => self.control(room, HostAction::Pause).await,
             ClientMsg::Resume { room } => self.control(room, HostAction::Resume).await,
@@ -936,7 +986,7 @@ impl Session {
         Ok(())
     }
 
-    fn plan_round(
+    async fn plan_round(
         &mut self,
         scenario: Option<ScenarioId>,
         channel: Channel,
@@ -978,21 +1028,51 @@ impl Session {
             &mut self.rng,
         )
         .map_err(|e| (ErrorCode::WrongState, e.to_string()))?;
-        let mut warnings = pairing::warnings(&plan.pairs, &self.state.history, |p| self.name_of(p));
-        warnings.extend(self.scenario_warnings(&plan.pairs));
-        self.plan = Some(RoundPlan {
+        let record = PlanRecord {
             round: self.state.rounds.len() as u32 + 1,
             channel,
             timings,
             odd,
             pairs: plan.pairs,
-            warnings,
-        });
+        };
+        self.keep_plan(record, Vec::new()).await
+    }
+
+    /// Saves `record` as the next round's plan, then shows it with its warnings
+    /// (`more` after the ones the pairs themselves raise).
+    async fn keep_plan(&mut self, record: PlanRecord, more: Vec<String>) -> HostResult {
+        let event = SessionEvent::Planned {
+            round: record.round,
+            channel: record.channel,
+            timings: record.timings,
+            odd: record.odd,
+            pairs: record.pairs.clone(),
+            at: clock::now_ms(),
+        };
+        self.commit(event).await.map_err(|_| saving_failed())?;
+        self.plan = Some(self.plan_from(record, more));
         self.push_console();
         Ok(())
     }
 
-    fn set_pairs(&mut self, pairs: Vec<PlannedPair>) -> HostResult {
+    /// The console's plan for `record`: repeated partners, roles not swapped and
+    /// scenarios that do not suit, then `more`.
+    fn plan_from(&self, record: PlanRecord, more: Vec<String>) -> RoundPlan {
+        let mut warnings =
+            pairing::warnings(&record.pairs, &self.state.history, |p| self.name_of(p));
+        warnings.extend(self.scenario_warnings(&record.pairs));
+        warnings.extend(more);
+        RoundPlan {
+            round: record.round,
+            channel: record.channel,
+            timings: record.timings,
+            odd: record.odd,
+            pairs: record.pairs,
+            warnings,
+        }
+    }
+
+    async fn set_pairs(&mut self, pairs: Vec<PlannedPair>) -> HostResult {
         let Some(plan) = &self.plan else {
             return Err((ErrorCode::WrongState, "plan a round first".into()));
         };
@@ -1019,20 +1099,21 @@ impl Session {
                 }
             }
         }
-        let mut warnings = pairing::warnings(&pairs, &self.state.history, |p| self.name_of(p));
-        warnings.extend(self.scenario_warnings(&pairs));
-        for m in self.state.members.iter().filter(|m| self.connected(m)) {
-            if !seen.contains(&m.id) {
-                warnings.push(format!("{} sits this round out", m.name));
-            }
-        }
-        self.plan = Some(RoundPlan {
+        let sitting_out = self
+            .state
+            .members
+            .iter()
+            .filter(|m| self.connected(m) && !seen.contains(&m.id))
+            .map(|m| format!("{} sits this round out", m.name))
+            .collect();
+        let record = PlanRecord {
+            round: plan.round,
+            channel: plan.channel,
+            timings: plan.timings,
+            odd: plan.odd,
             pairs,
-            warnings,
-            ..plan.clone()
-        });
-        self.push_console();
-        Ok(())
+        };
+        self.keep_plan(record, sitting_out).await
     }
 
     async fn start_round(&mut self) -> HostResult {

@@ -236,7 +236,12 @@ pub async fn drain(clients: impl Iterator<Item = &mut Client>) {
 pub struct Told {
     pub phase: String,
     pub remaining_ms: Option<i64>,
+    /// When the client read it: no earlier than the server sent it.
     pub at: Instant,
+    /// A moment the server cannot have sent it before (the command that caused it), when
+    /// known. A hundred clients read one by one on a busy machine can read a phase a
+    /// second after it was sent; this bounds how early it was.
+    pub sent_after: Option<Instant>,
 }
 
 impl Told {
@@ -246,6 +251,15 @@ impl Told {
             phase: phase["phase"].as_str().unwrap_or_default().to_owned(),
             remaining_ms: phase["remaining_ms"].as_i64(),
             at: Instant::now(),
+            sent_after: None,
+        }
+    }
+
+    /// From a `phase` message just received, caused by a command sent at `sent`.
+    pub fn caused_at(phase: &Value, sent: Instant) -> Self {
+        Self {
+            sent_after: Some(sent),
+            ..Self::now(phase)
         }
     }
 
@@ -260,6 +274,22 @@ impl Told {
     pub fn expected_ms(&self, stopped_at: Instant, up_at: Instant, now: Instant) -> Option<i64> {
         let ran = stopped_at.saturating_duration_since(self.at) + now.duration_since(up_at);
         Some(self.remaining_ms? - ran.as_millis() as i64)
+    }
+
+    /// The range of time left it implies, from [`Self::sent_after`] (the least) to
+    /// [`Self::expected_ms`] (the most); none without a known send bound.
+    pub fn expected_range_ms(
+        &self,
+        stopped_at: Instant,
+        up_at: Instant,
+        now: Instant,
+    ) -> Option<(i64, i64)> {
+        let most = self.expected_ms(stopped_at, up_at, now)?;
+        let early = Self {
+            at: self.sent_after?,
+            ..self.clone()
+        };
+        Some((early.expected_ms(stopped_at, up_at, now)?, most))
     }
 }
 

@@ -99,7 +99,7 @@ async fn into_the_conversation(stop: Stop) {
         }
         server = ServerProcess::start(&dir.events(), addr);
         let up_at = Instant::now();
-        let backs = bring_back(addr, &seats, &mut figures).await;
+        let backs = bring_back(addr, &seats, &mut figures, None).await;
         for (i, (seat, back)) in seats.iter().zip(&backs).enumerate() {
             let partner = &seats[i ^ 1];
             let phase = back.phase_name();
@@ -158,10 +158,20 @@ async fn into_the_conversation(stop: Stop) {
     );
 }
 
-/// Reconnects every seat in turn and adds up how long each took.
-async fn bring_back(addr: SocketAddr, seats: &[Seat], figures: &mut Figures) -> Vec<Back> {
+/// Reconnects every seat in turn and adds up how long each took. A trainer's console is
+/// read between seats: each seat coming back changes what it shows, and a console that
+/// stops reading is cut off once 256 frames wait for it.
+async fn bring_back(
+    addr: SocketAddr,
+    seats: &[Seat],
+    figures: &mut Figures,
+    mut trainer: Option<&mut Trainer>,
+) -> Vec<Back> {
     let mut backs = Vec::new();
     for seat in seats {
+        if let Some(t) = trainer.as_deref_mut() {
+            t.catch_up().await;
+        }
         let back = come_back(
             addr,
             source(seat.index),
@@ -232,7 +242,7 @@ async fn workshop_rounds(stop: Stop) {
             started || told_before == 0,
             "{run}: {told_before} trainees were told of a room the restart forgot"
         );
-        let backs = bring_back(addr, &seats, &mut at_start).await;
+        let backs = bring_back(addr, &seats, &mut at_start, Some(&mut trainer)).await;
         let mut rooms: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
         for (i, (seat, back)) in seats.iter().zip(&backs).enumerate() {
             let room = back
@@ -301,10 +311,11 @@ async fn workshop_rounds(stop: Stop) {
                 }
             }
         }
+        let end_sent = Instant::now();
         trainer.send(json!({"type": "end_phase"})).await;
         for seat in &mut seats {
             let recap = phase_or_explain(seat, &mut trainer, "recap").await;
-            seat.told = Some(Told::now(&recap));
+            seat.told = Some(Told::caused_at(&recap, end_sent));
         }
 
         // The recap: drafts, a quarter of the pairs sending theirs.
@@ -330,7 +341,7 @@ async fn workshop_rounds(stop: Stop) {
         server = ServerProcess::start(&dir.events(), addr);
         let up_at = Instant::now();
         trainer.come_back(addr).await;
-        let backs = bring_back(addr, &seats, &mut in_recap).await;
+        let backs = bring_back(addr, &seats, &mut in_recap, Some(&mut trainer)).await;
         let partner_of = partners(&seats);
         for (i, (seat, back)) in seats.iter().zip(&backs).enumerate() {
             let partner = &seats[partner_of[&i]];
@@ -342,11 +353,14 @@ async fn workshop_rounds(stop: Stop) {
                 assert_eq!(phase, "debrief", "{}: both were in", seat.who);
             } else if phase == "recap" {
                 let got = back.phase().unwrap()["remaining_ms"].as_i64();
-                in_recap.clock(
-                    &seat.who,
-                    got,
-                    told.expected_ms(stopped_at, up_at, back.asked_at),
-                );
+                match told.expected_range_ms(stopped_at, up_at, back.asked_at) {
+                    Some((least, most)) => in_recap.clock_between(&seat.who, got, least, most),
+                    None => in_recap.clock(
+                        &seat.who,
+                        got,
+                        told.expected_ms(stopped_at, up_at, back.asked_at),
+                    ),
+                }
             } else {
                 assert_eq!(
                     phase, "debrief",

@@ -297,3 +297,52 @@ async fn a_frame_sent_right_after_reconnect_is_answered_after_the_rebuilt_view()
     let want: Vec<u64> = (sb + 1..=sb + seqs.len() as u64).collect();
     assert_eq!(seqs, want, "the refusal is numbered on after the view");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_planned_before_a_restart_starts_after_it_with_the_same_pairs() {
+    let dir = DataDir::new("restart-plan");
+    let data = dir.events();
+    let addr = free_addr();
+    let server = ServerProcess::start(&data, addr);
+    let mut trainer = Trainer::open(addr, "Plan kept").await;
+    let mut trainees = Vec::new();
+    for name in ["Ana", "Ben", "Cy", "Di"] {
+        trainees.push(join_workshop(addr, Ipv4Addr::LOCALHOST.into(), name, &trainer.code).await);
+    }
+    trainer
+        .plan(json!({"briefing": 60, "conversation": 60, "recap": 60}))
+        .await;
+    let before = trainer
+        .console
+        .seen
+        .iter()
+        .rev()
+        .find(|v| v["type"] == "console");
+    let pairs = before.map(|c| c["plan"]["pairs"].clone()).unwrap();
+    assert_eq!(pairs.as_array().map(Vec::len), Some(2), "{pairs}");
+    server.kill();
+
+    let server = ServerProcess::start(&data, addr);
+    let console = trainer.come_back(addr).await;
+    assert_eq!(
+        console["plan"]["pairs"], pairs,
+        "the plan the console showed is kept"
+    );
+    let mut back = Vec::new();
+    for t in &trainees {
+        let mut c = Client::reconnect(server.addr, &t.token(), t.last_seq()).await;
+        c.expect("reconnected").await;
+        back.push(c);
+    }
+    trainer.send(json!({"type": "start_round"})).await;
+    let mut rooms = Vec::new();
+    for c in &mut back {
+        rooms.push(c.expect("room_opened").await["room"].clone());
+    }
+    // Two rooms of two, as planned.
+    rooms.sort_by_key(|r| r.as_u64());
+    assert_eq!(rooms[0], rooms[1]);
+    assert_eq!(rooms[2], rooms[3]);
+    assert_ne!(rooms[1], rooms[2]);
+    server.kill();
+}

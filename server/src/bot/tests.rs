@@ -948,3 +948,33 @@ mod rooms {
         ));
     }
 }
+
+#[test]
+fn a_clear_decision_question_draws_the_one_decision_still_untold_and_says_why() {
+    // None of the dealer's examples for his range review asks who has the final say, but
+    // that is what a decision question is for, and the review is his only decision fact.
+    let s = scenario("angry-dealer");
+    let read =
+        crate::meaning::read_seller_line(&s, "Who has the final say on something like this?");
+    let earns = read.earns.as_ref().expect("the decision");
+    assert_eq!(earns.fact.0, "rival-rep-visiting", "{read:?}");
+    assert_eq!(
+        earns.by_aim,
+        Some(crate::meaning::prototypes::Aim::Decision)
+    );
+    assert!(
+        earns.explain().starts_with("a clear decision question"),
+        "{}",
+        earns.explain()
+    );
+}
+
+#[test]
+fn a_play_back_then_one_question_in_two_parts_is_not_a_questionnaire() {
+    let s = scenario("outreach-bike-shops");
+    let read = crate::meaning::read_seller_line(
+        &s,
+        "So the fixing side becomes the engine, because that is the one thing the internet cannot do for your riders. If you did change how jobs come in, who would decide whether it survives past the first month?",
+    );
+    assert_eq!(read.questionnaire, None, "{read:?}");
+}

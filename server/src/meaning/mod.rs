@@ -8,6 +8,7 @@
 //! on the calibration part of the labelled corpus in `tests/corpus/` and are reported on
 //! the other part (`docs/scoring.md`, "How the reader was calibrated").
 
+mod invite;
 mod lint;
 pub mod prototypes;
 mod recap;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::WordStemmer;
 use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::reader::{self, Embedding, Example, Index, Reader};
-use crate::scenario::{Depth, FactId, FactKind, QuestionKind, Scenario};
+use crate::scenario::{FactId, FactKind, Scenario};
 pub use lint::lint;
 pub use prototypes::Aim;
 pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
@@ -59,6 +60,10 @@ pub struct Calibration {
     pub topic_threshold: f32,
     /// A question is filed under an aim (situation, problem…) at this score.
     pub aim_threshold: f32,
+    /// A question that earns no fact by its examples, but whose aim (goal, decision,
+    /// concern…) scores at least this, draws the one fact still untold that its aim
+    /// answers ([`invite::by_aim`]). Above 1: never.
+    pub aim_invite: f32,
     /// Added to a fact's score when the question's aim fits the fact's kind (a goal
     /// question and a goal fact), before the nearest fact and its lead are decided.
     pub aim_bonus: f32,
@@ -89,13 +94,14 @@ pub struct Calibration {
 /// The thresholds in use: chosen on the calibration part of the corpus only.
 pub const CALIBRATION: Calibration = Calibration {
     fact_threshold: 0.325,
-    fact_lead: 0.04,
+    fact_lead: 0.02,
     statement_weight: 0.1,
     context_below: 3,
     topic_floor: 0.30,
     topic_threshold: 0.40,
     aim_threshold: 0.35,
-    aim_bonus: 0.1,
+    aim_invite: 0.6,
+    aim_bonus: 0.05,
     follow_bonus: 0.2,
     token_weight: 1.0,
     small_talk_lead: 0.05,
@@ -227,18 +233,17 @@ fn aims() -> &'static Index<Aim> {
 
 fn empathy() -> &'static Index<()> {
     static EMPATHY: OnceLock<Index<()>> = OnceLock::new();
-    EMPATHY.get_or_init(|| {
-        let texts: Vec<((), &str)> = prototypes::EMPATHY.iter().map(|e| ((), *e)).collect();
-        build(reader::shared(), texts)
-    })
+    EMPATHY.get_or_init(|| sentences(prototypes::EMPATHY))
 }
 
 fn small_talk() -> &'static Index<()> {
     static SMALL_TALK: OnceLock<Index<()>> = OnceLock::new();
-    SMALL_TALK.get_or_init(|| {
-        let texts: Vec<((), &str)> = prototypes::SMALL_TALK.iter().map(|e| ((), *e)).collect();
-        build(reader::shared(), texts)
-    })
+    SMALL_TALK.get_or_init(|| sentences(prototypes::SMALL_TALK))
+}
+
+/// An index of generic sentences with nothing to tell them apart but their text.
+fn sentences(list: &[&str]) -> Index<()> {
+    build(reader::shared(), list.iter().map(|e| ((), *e)).collect())
 }
 
 fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<K> {
@@ -275,6 +280,12 @@ pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
     if let Some(found) = map.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return found;
     }
+    // Every scenario's reading uses the generic sets too; building them here, where the
+    // server warms its scenarios before it listens, keeps them out of the first round's
+    // debriefs (about 60 sentences to embed).
+    aims();
+    empathy();
+    small_talk();
     let r = reader::shared();
     let questions = build(
         r,
@@ -342,6 +353,10 @@ pub struct FactMatch {
     /// rather than by an example of its own.
     #[serde(default)]
     pub invitation: bool,
+    /// Earned by the question's aim alone ([`invite::by_aim`]): the aim named here, with
+    /// `example` and `score` its nearest generic question.
+    #[serde(default)]
+    pub by_aim: Option<Aim>,
     /// The question reads as small talk, so it earns nothing.
     #[serde(default)]
     pub small_talk: Option<SmallTalk>,
@@ -377,6 +392,7 @@ impl FactMatch {
             aim_bonus: n.bonus,
             follow_bonus: n.follow,
             invitation: false,
+            by_aim: None,
             small_talk: None,
         }
     }
@@ -393,6 +409,16 @@ impl FactMatch {
                 "an open question about how things stand (nearest example \"{}\" {:.2}; \
                  needs {} to be about the buyer's business): the buyer tells the story \
                  they tell anyone first",
+                self.example,
+                self.score,
+                threshold(self.threshold)
+            );
+        }
+        if let Some(aim) = self.by_aim {
+            return format!(
+                "a clear {} question (closest to \"{}\" {:.2}; needs {}), and this is \
+                 the one fact still untold that such a question answers",
+                aim.label(),
                 self.example,
                 self.score,
                 threshold(self.threshold)
@@ -729,7 +755,16 @@ pub fn read_seller_line_with(
                 m.small_talk = small_talk_near(&idx, &v, cal);
                 m.accepted &= m.small_talk.is_none();
             }
-            if m.score >= cal.topic_threshold && !touched.contains(&m.fact) {
+            // A match read with the statement before it is that statement's topic, not
+            // the question's: a play-back and one question is not a questionnaire. A
+            // question of two or more parts covers what its parts touch (below); the
+            // whole's match is a blend of them, not one more topic.
+            let parts = text::clauses(&s.text).len();
+            if !with_ctx
+                && parts < 2
+                && m.score >= cal.topic_threshold
+                && !touched.contains(&m.fact)
+            {
                 touched.push(m.fact.clone());
             }
             out.fact = Some(m);
@@ -772,7 +807,8 @@ pub fn read_seller_line_with(
                 .filter(|m| m.accepted)
                 .max_by(|a, b| a.score.total_cmp(&b.score))
                 .cloned()
-                .or_else(|| invitation(scenario, &asked, ctx.revealed, cal)),
+                .or_else(|| invite::by_opening(scenario, &asked, ctx.revealed, cal))
+                .or_else(|| invite::by_aim(scenario, &asked, ctx.revealed, cal)),
         )
     };
     LineReading {
@@ -837,61 +873,8 @@ fn touch_topics(
     }
 }
 
-/// An open question about how things stand, earning no fact by its examples, draws the
-/// first surface fact still untold that such a question reveals: what a buyer says to
-/// "walk me through a normal week".
-fn invitation(
-    scenario: &Scenario,
-    asked: &[&SentenceReading],
-    revealed: &[FactId],
-    cal: &Calibration,
-) -> Option<FactMatch> {
-    let (s, near) = asked.iter().find_map(|s| {
-        let near = s.fact.as_ref()?;
-        let aim = s.aim.as_ref()?;
-        let open = text::form(&Sentence {
-            text: s.text.clone(),
-            asks: true,
-        }) == Some(text::Form::Open);
-        (open
-            && matches!(aim.aim, Aim::Situation | Aim::Problem)
-            && near.cosine >= cal.topic_floor
-            && near.small_talk.is_none())
-        .then_some((s, near))
-    })?;
-    let fact = scenario.facts.iter().find(|f| {
-        f.depth == Depth::Surface
-            && !revealed.contains(&f.id)
-            && f.requires.iter().all(|r| revealed.contains(r))
-            && f.bot
-                .asks
-                .iter()
-                .any(|k| matches!(k, QuestionKind::Situation | QuestionKind::Problem))
-    })?;
-    Some(FactMatch {
-        fact: fact.id.clone(),
-        example: s
-            .aim
-            .as_ref()
-            .and_then(|a| a.example.clone())
-            .unwrap_or_else(|| near.example.clone()),
-        score: near.cosine,
-        runner_up: None,
-        threshold: cal.topic_floor,
-        lead_needed: 0.0,
-        accepted: true,
-        with_context: near.with_context,
-        cosine: near.cosine,
-        aligned: None,
-        aim_bonus: 0.0,
-        follow_bonus: 0.0,
-        invitation: true,
-        small_talk: None,
-    })
-}
-
 /// Whether a question with `aim` is the kind of question a fact of `kind` answers.
-fn fits(aim: Aim, kind: FactKind) -> bool {
+pub(crate) fn fits(aim: Aim, kind: FactKind) -> bool {
     matches!(
         (aim, kind),
         (Aim::Goal, FactKind::Goal)

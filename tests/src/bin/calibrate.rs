@@ -49,6 +49,12 @@ fn main() {
         (steps(0.325, 0.60, 0.025), |c, v| c.fact_threshold = v),
         (steps(0.0, 0.08, 0.02), |c, v| c.fact_lead = v),
         (steps(0.0, 0.20, 0.05), |c, v| c.aim_bonus = v),
+        // How clear a goal, decision or concern question must be to draw the one such
+        // fact still untold without an example of its own (2: never).
+        (
+            vec![0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 2.0],
+            |c, v| c.aim_invite = v,
+        ),
         (steps(0.0, 0.5, 0.1), |c, v| c.statement_weight = v),
         (steps(0.0, 0.50, 0.05), |c, v| c.follow_bonus = v),
         (vec![3.0, 4.0, 5.0, 7.0, 1000.0], |c, v| {

@@ -1178,7 +1178,7 @@ impl Hub {
             },
             observers: spec.observers.iter().map(seat).collect(),
         }));
-        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+        let (tx, rx) = crate::room_task::channel(ROOM_QUEUE);
         let handle = RoomHandle::new(id, tx);
         self.rooms.insert(id, handle.clone());
         spec.seller.set_room(Some(handle.clone()));

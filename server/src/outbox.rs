@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
+
+mod queue;
+pub use queue::{channel, Receiver, Sender, TrySendError};
 
 #[cfg(doc)]
 use crate::protocol::ServerFrame;
@@ -129,14 +132,14 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug, Clone)]
 pub struct Connection {
     pub id: u64,
-    tx: mpsc::Sender<Outgoing>,
+    tx: Sender,
     /// Tells the connection's loop to stop reading (it writes what is queued, within
     /// [`crate::ws::CLOSE_TIMEOUT`], until a close or until every `tx` is dropped).
     kill: Arc<Notify>,
 }
 
 impl Connection {
-    pub fn new(tx: mpsc::Sender<Outgoing>, kill: Arc<Notify>) -> Self {
+    pub fn new(tx: Sender, kill: Arc<Notify>) -> Self {
         Self {
             id: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
             tx,
@@ -222,7 +225,7 @@ impl State {
         };
         match conn.tx.try_send(item) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(TrySendError::Full) => {
                 tracing::info!(
                     connection = conn.id,
                     "dropping a connection whose queue is full"
@@ -231,7 +234,7 @@ impl State {
                 conn.kill.notify_one();
                 self.conn = None;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.conn = None,
+            Err(TrySendError::Closed) => self.conn = None,
         }
     }
 }
@@ -411,8 +414,8 @@ mod tests {
     use super::*;
     use crate::protocol::ServerMsg;
 
-    fn conn() -> (Connection, mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    fn conn() -> (Connection, Receiver) {
+        let (tx, rx) = channel(OUTBOX_CAPACITY);
         (Connection::new(tx, Arc::new(Notify::new())), rx)
     }
 
@@ -542,7 +545,7 @@ mod tests {
 
     #[test]
     fn a_connection_cut_off_for_being_slow_is_still_reported_gone_by_its_reader() {
-        let (tx, _rx) = mpsc::channel(1);
+        let (tx, _rx) = channel(1);
         let c = Connection::new(tx, Arc::new(Notify::new()));
         let outbox = Outbox::new(c.clone());
         outbox.send(ServerMsg::PartnerReady);

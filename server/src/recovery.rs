@@ -225,7 +225,7 @@ pub fn rebuild(hub: &Arc<Hub>, events: Vec<StoredEvent>, alive: Option<Millis>) 
             .iter()
             .filter_map(|s| hub.participant(s.participant))
             .collect();
-        let (tx, rx) = mpsc::channel(ROOM_QUEUE);
+        let (tx, rx) = crate::room_task::channel(ROOM_QUEUE);
         let handle = RoomHandle::new(room_id, tx);
         hub.add_room(handle.clone());
         seller.set_room(Some(handle.clone()));

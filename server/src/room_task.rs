@@ -33,6 +33,9 @@ use crate::workshop::SessionCmd;
 /// Commands queued per room. A room's commands come from two people typing; 64 absorbs
 /// any burst, and a full queue only makes that room's senders wait.
 pub const ROOM_QUEUE: usize = 64;
+
+mod queue;
+pub use queue::{channel, Receiver, Sender};
 /// How long a finished room stays open so the buyer can judge the recap and both can
 /// reread the debrief.
 pub const DEBRIEF_LINGER: Duration = Duration::from_secs(30 * 60);
@@ -79,11 +82,11 @@ pub enum RoomCmd {
 #[derive(Debug, Clone)]
 pub struct RoomHandle {
     pub id: RoomId,
-    tx: mpsc::Sender<RoomCmd>,
+    tx: Sender<RoomCmd>,
 }
 
 impl RoomHandle {
-    pub fn new(id: RoomId, tx: mpsc::Sender<RoomCmd>) -> Self {
+    pub fn new(id: RoomId, tx: Sender<RoomCmd>) -> Self {
         Self { id, tx }
     }
 
@@ -118,7 +121,7 @@ impl RoomHandle {
                 let _ = done.await;
                 Ok(())
             }
-            Err(mpsc::error::SendError(RoomCmd::Rejoin { conn, .. })) => Err(conn),
+            Err(RoomCmd::Rejoin { conn, .. }) => Err(conn),
             Err(_) => Ok(()),
         }
     }
@@ -853,7 +856,7 @@ impl RoomTask {
     /// place in its future beside the locals they move into, so a room task taken by
     /// value would take its 2.7 KB twice in every room's future (6.1 KB instead of 0.8
     /// KB plus the box).
-    pub async fn run(mut self: Box<Self>, first: Vec<RoomEvent>, mut rx: mpsc::Receiver<RoomCmd>) {
+    pub async fn run(mut self: Box<Self>, first: Vec<RoomEvent>, mut rx: Receiver<RoomCmd>) {
         // Stalls before this room existed are not its business.
         let mut stalls = next_stall(clock::stall_updates());
         let mut stalls_seen = clock::stalled_ms();

@@ -20,11 +20,11 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use crate::hub::{clean_name, Participant, SessionSeat};
 use crate::listener::Peer;
-use crate::outbox::{Connection, Outbox, Outgoing, OUTBOX_CAPACITY};
+use crate::outbox::{Connection, Outbox, OUTBOX_CAPACITY};
 use crate::protocol::{
     decode_client, ClientMsg, ErrorCode, ScenarioSummary, ServerMsg, PROTOCOL_VERSION,
 };
@@ -335,7 +335,7 @@ fn serve(
     ip: IpAddr,
     slot: ConnectionSlot,
 ) -> impl std::future::Future<Output = ()> + Send {
-    let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    let (tx, rx) = crate::outbox::channel(OUTBOX_CAPACITY);
     serve_io(SocketIo::new(socket, rx), tx, state, ip, slot)
 }
 
@@ -344,7 +344,7 @@ fn serve(
 /// connection keeps stays small.
 async fn serve_io(
     mut io: SocketIo,
-    tx: mpsc::Sender<Outgoing>,
+    tx: crate::outbox::Sender,
     state: AppState,
     ip: IpAddr,
     _slot: ConnectionSlot,

@@ -598,7 +598,7 @@ mod rooms {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::sync::{mpsc, Notify};
+    use tokio::sync::Notify;
 
     use crate::bot::{BotSettings, ReplyDelay, BOT_OFFER_AFTER, START_TRUST};
     use crate::hub::{Hub, Participant};
@@ -611,14 +611,14 @@ mod rooms {
 
     struct Person {
         p: Arc<Participant>,
-        rx: mpsc::Receiver<Outgoing>,
+        rx: crate::outbox::Receiver,
         /// Everything received so far, in order.
         seen: Vec<ServerMsg>,
     }
 
     impl Person {
         fn join(hub: &Arc<Hub>, name: &str) -> Self {
-            let (tx, rx) = mpsc::channel(256);
+            let (tx, rx) = crate::outbox::channel(256);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
             Self {
                 // The memory log commits at once, so this is ready when first polled.

@@ -365,14 +365,14 @@ mod task {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::sync::{mpsc, Notify};
+    use tokio::sync::Notify;
 
     use crate::hub::Hub;
     use crate::outbox::{Connection, Outbox, Outgoing};
     use crate::protocol::ServerFrame;
     use crate::scenario::Library;
 
-    fn frames(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<ServerFrame> {
+    fn frames(rx: &mut crate::outbox::Receiver) -> Vec<ServerFrame> {
         let mut out = Vec::new();
         while let Ok(Outgoing::Text(t)) = rx.try_recv() {
             out.push(serde_json::from_str(t.as_str()).unwrap());
@@ -400,7 +400,7 @@ mod task {
         let mut receivers = Vec::new();
         let mut people = Vec::new();
         for name in ["Ana", "Ben"] {
-            let (tx, rx) = mpsc::channel(64);
+            let (tx, rx) = crate::outbox::channel(64);
             let outbox = Arc::new(Outbox::new(Connection::new(tx, Arc::new(Notify::new()))));
             people.push(hub.introduce(name.into(), outbox).await.unwrap());
             receivers.push(rx);
@@ -500,7 +500,7 @@ async fn a_command_to_a_room_that_stays_flooded_reports_busy_not_sent() {
     use crate::protocol::HostAction;
     use crate::room_task::{Queued, RoomCmd, RoomHandle};
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let (tx, mut rx) = crate::room_task::channel(1);
     let handle = RoomHandle::new(RoomId(4), tx);
     let deadline = || tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     assert_eq!(

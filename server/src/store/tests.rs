@@ -456,7 +456,7 @@ fn a_log_from_a_newer_schema_is_refused() {
             error,
             StoreError::NewerSchema {
                 found: 99,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),
@@ -774,4 +774,54 @@ async fn the_servers_log_keeps_no_shm_file_admits_no_other_connection_and_backs_
         ["saved", "after the backup"],
         "a backup replaces the last"
     );
+}
+
+#[tokio::test]
+async fn an_id_is_never_given_again_after_the_newest_events_are_deleted() {
+    let dir = TempDir::new("ids");
+    let path = dir.file("events.db");
+    let newest = {
+        let log = SqliteLog::open(&path).unwrap();
+        log.append("session:a", "a1".into()).await.unwrap();
+        let newest = log.append("session:b", "b1".into()).await.unwrap();
+        log.delete_streams("session:b").await.unwrap();
+        newest
+    };
+    let log = SqliteLog::open(&path).unwrap();
+    let next = log.append("session:c", "c1".into()).await.unwrap();
+    assert!(next > newest, "{next} after {newest}");
+}
+
+#[tokio::test]
+async fn a_log_of_the_second_schema_keeps_counting_past_what_autoincrement_gave_out() {
+    let dir = TempDir::new("v2");
+    let path = dir.file("events.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version (version) VALUES (2);
+             CREATE TABLE events (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL,
+                 at_ms INTEGER NOT NULL, body TEXT NOT NULL);
+             CREATE TABLE trees (
+                 root TEXT PRIMARY KEY, first_id INTEGER NOT NULL,
+                 last_id INTEGER NOT NULL, last_at_ms INTEGER NOT NULL);
+             INSERT INTO events (stream, at_ms, body) VALUES
+                 ('session:a', 10, 'a1'), ('session:b', 11, 'b1'), ('session:b', 12, 'b2');
+             DELETE FROM events WHERE stream = 'session:b';",
+        )
+        .unwrap();
+    }
+    let log = SqliteLog::open(&path).unwrap();
+    let next = log.append("session:c", "c1".into()).await.unwrap();
+    assert_eq!(next, 4, "ids 2 and 3 were given out before");
+    let bodies: Vec<String> = log
+        .load_all()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    assert_eq!(bodies, ["a1", "c1"]);
 }

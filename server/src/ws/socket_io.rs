@@ -17,10 +17,9 @@ use std::task::{Context, Poll, Waker};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::task::{ArcWake, AtomicWaker};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::CLOSE_TIMEOUT;
-use crate::outbox::Outgoing;
+use crate::outbox::{Outgoing, Receiver};
 
 /// Frames written per flush at most, so one busy connection yields now and then.
 const WRITE_BATCH: usize = 64;
@@ -112,7 +111,7 @@ pub(super) struct SocketIo {
 
 /// What writing keeps between passes.
 struct Writer {
-    rx: mpsc::Receiver<Outgoing>,
+    rx: Receiver,
     /// The rest of a replay or a rebuilt view not yet handed to the socket, in order.
     /// Dropped once used up, so its list is not kept for the connection's life.
     batch: Option<std::vec::IntoIter<Utf8Bytes>>,
@@ -121,7 +120,7 @@ struct Writer {
 }
 
 impl SocketIo {
-    pub(super) fn new(socket: WebSocket, rx: mpsc::Receiver<Outgoing>) -> Self {
+    pub(super) fn new(socket: WebSocket, rx: Receiver) -> Self {
         Self {
             socket,
             reads: Wakes::new(),

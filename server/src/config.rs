@@ -97,8 +97,9 @@ pub struct ServeArgs {
     #[arg(long, env = "UNCOVER_THREADS", default_value_t = 0)]
     pub threads: usize,
     /// Never read human rounds' seller lines (and recaps) ahead in the background: each
-    /// debrief reads its lines when it is asked for instead, so it arrives later. Bot
-    /// rooms still read every line. For measuring the relay alone (`tests/bench/callgrind.sh`:
+    /// debrief reads its lines when it is asked for instead, so it arrives later; the
+    /// generic sentence sets are likewise built on first use, not at start. Bot rooms
+    /// still read every line. For measuring the relay alone (`tests/bench/callgrind.sh`:
     /// under valgrind, which runs one thread at a time, the model's encodings crowd the
     /// relay out) and for servers that must spend no CPU beside the chat.
     #[arg(long, env = "UNCOVER_NO_READ_AHEAD")]

@@ -274,9 +274,15 @@ async fn serve(args: ServeArgs) -> ExitCode {
     // Embed every scenario's examples before anyone can connect, so no room waits for its
     // scenario to be read (a few seconds of CPU, once).
     let warm: Vec<_> = library.all().to_vec();
+    // With read-ahead off (the instruction-count benchmark, under valgrind) nothing is
+    // read until a debrief asks, so the generic sets wait for it too.
+    let generic = !args.no_read_ahead;
     let _ = tokio::task::spawn_blocking(move || {
         for s in &warm {
             meaning::index(s);
+        }
+        if generic {
+            meaning::warm_generic();
         }
     })
     .await;

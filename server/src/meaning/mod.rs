@@ -263,6 +263,15 @@ fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<
     )
 }
 
+/// Builds the generic sentence sets every scenario's reading uses (aims, empathy, small
+/// talk: about 110 sentences), which are otherwise built on first use: `serve` calls it
+/// before it listens, so a workshop's first debriefs do not wait for them.
+pub fn warm_generic() {
+    aims();
+    empathy();
+    small_talk();
+}
+
 /// A scenario's index, built on first use and kept (keyed by the scenario's id and the
 /// text it is built from, so an edited scenario gets a new one).
 pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
@@ -280,12 +289,6 @@ pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
     if let Some(found) = map.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return found;
     }
-    // Every scenario's reading uses the generic sets too; building them here, where the
-    // server warms its scenarios before it listens, keeps them out of the first round's
-    // debriefs (about 60 sentences to embed).
-    aims();
-    empathy();
-    small_talk();
     let r = reader::shared();
     let questions = build(
         r,

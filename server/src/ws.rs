@@ -15,12 +15,14 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::hub::{clean_name, Participant, SessionSeat};
 use crate::listener::Peer;
@@ -32,8 +34,10 @@ use crate::room_task::{error_name, RoomCmd};
 use crate::workshop::SessionCmd;
 use crate::AppState;
 
+mod handshake;
 mod socket_io;
 
+use handshake::{Socket, WsUpgrade};
 use socket_io::{Event, SocketIo, Wakes};
 
 /// What woke a connection's loop.
@@ -53,8 +57,10 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// holds this for its whole life, so at 10,000 connections each KiB is 10 MiB.
 pub const READ_BUFFER_BYTES: usize = 1024;
 /// Frames buffered before the writer sends them, when several are waiting. The buffer
-/// keeps its largest size, so this bounds what a burst leaves behind per connection.
-pub const WRITE_BUFFER_BYTES: usize = 2 * 1024;
+/// keeps its largest size, this plus one frame (at most a 1 KiB fragment, see
+/// `socket_io`), so this bounds what a burst leaves behind per connection; three or four
+/// chat lines still go out in one write.
+pub const WRITE_BUFFER_BYTES: usize = 1024;
 /// A socket that cannot take a close frame within this time is simply dropped.
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Close code for a reader that fell too far behind or flooded (RFC 6455 "policy violation").
@@ -106,6 +112,8 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CONNECTIONS_PER_ADDRESS: usize = 512;
 /// Close code for a text frame that is not UTF-8 (RFC 6455 "invalid frame payload data").
 pub const CLOSE_BAD_DATA: u16 = 1007;
+/// Close code for a frame over [`MAX_FRAME_BYTES`] (RFC 6455 "message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
 
 /// How fast one connection may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,7 +292,7 @@ pub async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: WsUpgrade,
 ) -> Response {
     if !origin_allowed(&headers, &state.guards.allowed_origins) {
         crate::metrics::rejected("origin");
@@ -302,11 +310,12 @@ pub async fn upgrade(
         )
             .into_response();
     };
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, peer.ip(), slot))
+        .write_buffer_size(WRITE_BUFFER_BYTES);
+    ws.accept(config, move |socket| serve(socket, state, peer.ip(), slot))
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMsg {
@@ -330,7 +339,7 @@ fn refuse(outbox: &Outbox, code: ErrorCode, message: impl Into<String>) {
 /// whole would take its 368 bytes in the future of every connection once more after
 /// moving into [`SocketIo`].
 fn serve(
-    socket: WebSocket,
+    socket: Socket,
     state: AppState,
     ip: IpAddr,
     slot: ConnectionSlot,
@@ -456,24 +465,23 @@ async fn serve_io(
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(Message::Frame(_))) => continue,
             Some(Err(e)) => {
-                // tungstenite reports oversized frames as errors and the socket is then
-                // unusable; say why before it closes.
-                let msg = e.to_string();
-                if msg.contains("UTF-8") || msg.contains("utf-8") {
-                    own.close(CLOSE_BAD_DATA, "invalid UTF-8 in a text frame");
-                } else if msg.contains("too long")
-                    || msg.contains("too big")
-                    || msg.contains("Space limit")
-                {
-                    refuse(
-                        out,
-                        ErrorCode::TooLarge,
-                        format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
-                    );
-                    own.close(1009, "message too big");
+                // tungstenite reports bad UTF-8 and oversized frames as errors and the
+                // socket is then unusable; say why before it closes.
+                match &e {
+                    WsError::Utf8(_) => own.close(CLOSE_BAD_DATA, "invalid UTF-8 in a text frame"),
+                    WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+                        refuse(
+                            out,
+                            ErrorCode::TooLarge,
+                            format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
+                        );
+                        own.close(CLOSE_TOO_BIG, "message too big");
+                    }
+                    _ => {}
                 }
-                tracing::debug!(error = %msg, "websocket read ended");
+                tracing::debug!(error = %e, "websocket read ended");
                 break;
             }
         };

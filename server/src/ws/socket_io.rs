@@ -14,20 +14,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::task::{ArcWake, AtomicWaker};
 use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
+use super::handshake::Socket;
 use super::CLOSE_TIMEOUT;
 use crate::outbox::{Outgoing, Receiver};
 
 /// Frames written per flush at most, so one busy connection yields now and then.
 const WRITE_BATCH: usize = 64;
 
+/// Largest frame written: a longer message (`welcome`, `room_opened`, a debrief, a
+/// rebuilt view's larger frames) goes out in fragments of this size. tungstenite formats
+/// every frame into a write buffer that never shrinks, so the largest frame a connection
+/// was ever sent would otherwise stay allocated beside it for its whole life. Chat frames
+/// are a few hundred bytes and go out whole.
+pub(super) const FRAGMENT_BYTES: usize = 1024;
+
 /// What the connection's loop hears from its socket.
 pub(super) enum Event {
     /// The next client frame, or `None` once the peer has gone.
-    Frame(Option<Result<Message, axum::Error>>),
+    Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     /// Writing is over: the socket failed, or a close was queued (the reader is told to
     /// stop as well; [`SocketIo::finish`] sends the close frame).
     WritingEnded,
@@ -100,7 +112,7 @@ impl Wakes {
 
 /// One websocket and its bounded outbound queue, driven from the connection's task.
 pub(super) struct SocketIo {
-    socket: WebSocket,
+    socket: Socket,
     /// Wake-ups for the socket's reads, and for writing (the queue, the socket's writes).
     reads: Wakes,
     writes: Wakes,
@@ -115,12 +127,14 @@ struct Writer {
     /// The rest of a replay or a rebuilt view not yet handed to the socket, in order.
     /// Dropped once used up, so its list is not kept for the connection's life.
     batch: Option<std::vec::IntoIter<Utf8Bytes>>,
+    /// What is left of a message being sent in fragments, after its first fragment.
+    fragments: Option<Bytes>,
     /// Frames were handed to the socket since its last flush.
     unflushed: bool,
 }
 
 impl SocketIo {
-    pub(super) fn new(socket: WebSocket, rx: Receiver) -> Self {
+    pub(super) fn new(socket: Socket, rx: Receiver) -> Self {
         Self {
             socket,
             reads: Wakes::new(),
@@ -128,6 +142,7 @@ impl SocketIo {
             writer: Writer {
                 rx,
                 batch: None,
+                fragments: None,
                 unflushed: false,
             },
             ended: None,
@@ -169,13 +184,13 @@ impl SocketIo {
             WriteEnd::Failed => {}
             WriteEnd::Close(code, reason) => {
                 let frame = Message::Close(Some(CloseFrame {
-                    code,
+                    code: CloseCode::from(code),
                     reason: reason.into(),
                 }));
                 let _ = self.socket.send(frame).await;
             }
             WriteEnd::Drained => {
-                let _ = self.socket.close().await;
+                let _ = self.socket.close(None).await;
             }
         }
     }
@@ -184,7 +199,7 @@ impl SocketIo {
 impl Writer {
     /// Moves queued frames onto the socket until the queue is empty (everything
     /// flushed) or the socket is full; `Ready` once writing is over.
-    fn poll(&mut self, socket: &mut WebSocket, cx: &mut Context<'_>) -> Poll<WriteEnd> {
+    fn poll(&mut self, socket: &mut Socket, cx: &mut Context<'_>) -> Poll<WriteEnd> {
         // The queue was found empty (and will wake this task when it is not).
         let mut queue_empty = false;
         loop {
@@ -207,28 +222,36 @@ impl Writer {
                     Poll::Ready(Err(_)) => return Poll::Ready(WriteEnd::Failed),
                     Poll::Pending => return Poll::Pending,
                 }
-                let message = match self.batch.as_mut().map(Iterator::next) {
-                    Some(Some(text)) => Message::Text(text),
-                    Some(None) => {
-                        self.batch = None;
-                        continue;
-                    }
-                    None => match self.rx.poll_recv(cx) {
-                        Poll::Ready(Some(Outgoing::Text(text))) => Message::Text(text),
-                        Poll::Ready(Some(Outgoing::Replay(frames) | Outgoing::Batch(frames))) => {
-                            self.batch = Some(frames.into_iter());
+                let message = if let Some(fragment) = self.next_fragment() {
+                    Message::Frame(fragment)
+                } else {
+                    match self.batch.as_mut().map(Iterator::next) {
+                        Some(Some(text)) => self.whole_or_fragmented(text),
+                        Some(None) => {
+                            self.batch = None;
                             continue;
                         }
-                        Poll::Ready(Some(Outgoing::Ping)) => Message::Ping(Default::default()),
-                        Poll::Ready(Some(Outgoing::Close(code, reason))) => {
-                            return Poll::Ready(WriteEnd::Close(code, reason));
-                        }
-                        Poll::Ready(None) => return Poll::Ready(WriteEnd::Drained),
-                        Poll::Pending => {
-                            queue_empty = true;
-                            break;
-                        }
-                    },
+                        None => match self.rx.poll_recv(cx) {
+                            Poll::Ready(Some(Outgoing::Text(text))) => {
+                                self.whole_or_fragmented(text)
+                            }
+                            Poll::Ready(Some(
+                                Outgoing::Replay(frames) | Outgoing::Batch(frames),
+                            )) => {
+                                self.batch = Some(frames.into_iter());
+                                continue;
+                            }
+                            Poll::Ready(Some(Outgoing::Ping)) => Message::Ping(Bytes::new()),
+                            Poll::Ready(Some(Outgoing::Close(code, reason))) => {
+                                return Poll::Ready(WriteEnd::Close(code, reason));
+                            }
+                            Poll::Ready(None) => return Poll::Ready(WriteEnd::Drained),
+                            Poll::Pending => {
+                                queue_empty = true;
+                                break;
+                            }
+                        },
+                    }
                 };
                 if socket.start_send_unpin(message).is_err() {
                     return Poll::Ready(WriteEnd::Failed);
@@ -236,5 +259,61 @@ impl Writer {
                 self.unflushed = true;
             }
         }
+    }
+
+    /// A message short enough to go out whole, or else its first fragment, with the rest
+    /// set aside for the next turns.
+    fn whole_or_fragmented(&mut self, text: Utf8Bytes) -> Message {
+        if text.len() <= FRAGMENT_BYTES {
+            return Message::Text(text);
+        }
+        let mut rest = Bytes::from(text);
+        let first = cut(&mut rest, true);
+        self.fragments = (!rest.is_empty()).then_some(rest);
+        Message::Frame(first)
+    }
+
+    /// The next fragment of the message being sent in fragments, if one is.
+    fn next_fragment(&mut self) -> Option<Frame> {
+        let mut rest = self.fragments.take()?;
+        let next = cut(&mut rest, false);
+        self.fragments = (!rest.is_empty()).then_some(rest);
+        Some(next)
+    }
+}
+
+/// Cuts the next fragment off the front of `rest`. The first is a text frame, the rest
+/// continuations, the last (when `rest` is used up) marked final. A fragment may end
+/// inside a character: RFC 6455 checks UTF-8 over the whole message.
+fn cut(rest: &mut Bytes, first: bool) -> Frame {
+    let piece = rest.split_to(rest.len().min(FRAGMENT_BYTES));
+    let opcode = OpCode::Data(if first { Data::Text } else { Data::Continue });
+    Frame::message(piece, opcode, rest.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_message_is_cut_into_fragments_that_rejoin_to_it() {
+        // Multi-byte characters, so some cuts fall inside one.
+        let text: String = "é—a".repeat(FRAGMENT_BYTES);
+        let mut rest = Bytes::from(text.clone());
+        let mut frames = vec![cut(&mut rest, true)];
+        while !rest.is_empty() {
+            frames.push(cut(&mut rest, false));
+        }
+        assert_eq!(frames.len(), text.len().div_ceil(FRAGMENT_BYTES));
+        let mut joined = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            let header = frame.header();
+            assert!(frame.payload().len() <= FRAGMENT_BYTES);
+            assert_eq!(header.is_final, i == frames.len() - 1);
+            let want = if i == 0 { Data::Text } else { Data::Continue };
+            assert_eq!(header.opcode, OpCode::Data(want));
+            joined.extend_from_slice(frame.payload());
+        }
+        assert_eq!(String::from_utf8(joined).unwrap(), text);
     }
 }

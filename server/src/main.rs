@@ -16,6 +16,12 @@ use uncover::scenario::{json_schema, Library, ScenarioErrors, ScenarioId};
 use uncover::store::EventLog;
 use uncover::{AppState, ServerOptions};
 
+/// mimalloc, not glibc's allocator: each connection's many small, short-lived buffers
+/// come back to the heap with less left resident beside the lines a room keeps, and
+/// allocating costs fewer instructions (see `docs/benchmarks.md`, "Seventh round").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Ctrl+C or SIGTERM (what service managers send) starts a drain.
 async fn shutdown_signal() {
     #[cfg(unix)]

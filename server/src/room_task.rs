@@ -91,8 +91,11 @@ impl RoomHandle {
     }
 
     /// Queues a command; false if the room has closed.
-    pub async fn send(&self, cmd: RoomCmd) -> bool {
-        self.tx.send(cmd).await.is_ok()
+    ///
+    /// Not an `async fn`, which would keep `cmd` twice in the future every connection
+    /// holds while its line waits for room in the queue.
+    pub fn send(&self, cmd: RoomCmd) -> impl Future<Output = bool> + '_ {
+        self.tx.send(cmd).map(|sent| sent.is_ok())
     }
 
     /// Hands a reconnecting participant's connection to the room and waits until the

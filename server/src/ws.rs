@@ -351,301 +351,313 @@ fn serve(
 /// [`serve`], on the socket and its queue's sending end. The rare, large awaits
 /// (resuming, leaving, host commands, the close) are boxed so the future every
 /// connection keeps stays small.
-async fn serve_io(
+///
+/// An async block, not an `async fn`: an `async fn` moves each argument into a local of
+/// its own as it starts, and its future keeps both places (the socket's 480 bytes twice),
+/// where a block uses what it captured in place.
+#[allow(clippy::manual_async_fn)] // see above: an `async fn` is larger
+fn serve_io(
     mut io: SocketIo,
     tx: crate::outbox::Sender,
     state: AppState,
     ip: IpAddr,
-    _slot: ConnectionSlot,
-) {
-    crate::metrics::connection_opened();
-    let _open = state.socket_open();
-    let hub = state.hub.clone();
-    let kill = Arc::new(Notify::new());
-    let conn = Connection::new(tx, kill.clone());
-    let conn_id = conn.id;
-    // This connection's own handle: closes here must never reach a newer connection
-    // that replaced this one on the participant's outbox.
-    let own = conn.clone();
-    // Until the client says who it is, it has an outbox of its own.
-    let fresh = Arc::new(Outbox::new(conn));
-    let mut me: Option<Arc<Participant>> = None;
-    let rate = state.guards.rate;
-    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
-        Quota::per_second(nonzero(rate.per_second)).allow_burst(nonzero(rate.burst)),
-    );
-    let mut strikes = 0u32;
-    let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
-    heartbeat.tick().await;
-    let mut last_heard = tokio::time::Instant::now();
-    let mut closing = state.closing.clone();
-    let hello_due = tokio::time::Instant::now() + HELLO_TIMEOUT;
-    // Made once, not once a frame: each would register with its `Notify` and leave it
-    // again for every message read. Both end the loop when they fire.
-    let killed = kill.notified();
-    let closed = closing.changed();
-    // Made once too: a timer built and dropped per frame is work on every line.
-    let hello_timer = tokio::time::sleep_until(hello_due);
-    tokio::pin!(killed, closed, hello_timer);
-    // The signals and timers above are polled only when one of them has woken the task,
-    // not for every frame read or written.
-    let signals = Wakes::new();
+    slot: ConnectionSlot,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        crate::metrics::connection_opened();
+        let _open = state.socket_open();
+        let hub = state.hub.clone();
+        let kill = Arc::new(Notify::new());
+        let conn = Connection::new(tx, kill.clone());
+        let conn_id = conn.id;
+        // This connection's own handle: closes here must never reach a newer connection
+        // that replaced this one on the participant's outbox.
+        let own = conn.clone();
+        // Until the client says who it is, it has an outbox of its own.
+        let fresh = Arc::new(Outbox::new(conn));
+        let mut me: Option<Arc<Participant>> = None;
+        let rate = state.guards.rate;
+        let limiter: DefaultDirectRateLimiter = RateLimiter::direct(
+            Quota::per_second(nonzero(rate.per_second)).allow_burst(nonzero(rate.burst)),
+        );
+        let mut strikes = 0u32;
+        let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
+        heartbeat.tick().await;
+        let mut last_heard = tokio::time::Instant::now();
+        let mut closing = state.closing.clone();
+        let hello_due = tokio::time::Instant::now() + HELLO_TIMEOUT;
+        // Made once, not once a frame: each would register with its `Notify` and leave it
+        // again for every message read. Both end the loop when they fire.
+        let killed = kill.notified();
+        let closed = closing.changed();
+        // Made once too: a timer built and dropped per frame is work on every line.
+        let hello_timer = tokio::time::sleep_until(hello_due);
+        tokio::pin!(killed, closed, hello_timer);
+        // The signals and timers above are polled only when one of them has woken the task,
+        // not for every frame read or written.
+        let signals = Wakes::new();
 
-    loop {
-        let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
-        let introduced = me.is_some();
-        // The signals first: a client that never stops sending must still hear them.
-        let woke = poll_fn(|cx| {
-            let signal = signals.poll(cx, |cx| {
-                if killed.as_mut().poll(cx).is_ready() {
-                    Poll::Ready(Woke::Killed)
-                } else if closed.as_mut().poll(cx).is_ready() {
-                    Poll::Ready(Woke::Closing)
-                } else if !introduced && hello_timer.as_mut().poll(cx).is_ready() {
-                    Poll::Ready(Woke::NoHello)
-                } else {
-                    heartbeat.poll_tick(cx).map(|_| Woke::Heartbeat)
+        loop {
+            let out: &Outbox = me.as_ref().map(|p| p.outbox.as_ref()).unwrap_or(&fresh);
+            let introduced = me.is_some();
+            // The signals first: a client that never stops sending must still hear them.
+            let woke = poll_fn(|cx| {
+                let signal = signals.poll(cx, |cx| {
+                    if killed.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(Woke::Killed)
+                    } else if closed.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(Woke::Closing)
+                    } else if !introduced && hello_timer.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(Woke::NoHello)
+                    } else {
+                        heartbeat.poll_tick(cx).map(|_| Woke::Heartbeat)
+                    }
+                });
+                match signal {
+                    Poll::Ready(signal) => Poll::Ready(signal),
+                    Poll::Pending => io.poll_event(cx).map(Woke::Socket),
                 }
-            });
-            match signal {
-                Poll::Ready(signal) => Poll::Ready(signal),
-                Poll::Pending => io.poll_event(cx).map(Woke::Socket),
-            }
-        })
-        .await;
-        let frame = match woke {
-            Woke::Socket(Event::Frame(frame)) => frame,
-            Woke::Socket(Event::WritingEnded) => {
-                // The socket failed, or a close was queued (whoever queued it has told
-                // this loop to stop too).
-                tracing::debug!(connection = conn_id, "writing to the socket ended");
-                break;
-            }
-            Woke::Killed => {
-                // Cut off for being too slow, or replaced by a newer connection; whoever
-                // did it has already sent the close frame if one could be sent.
-                tracing::info!(connection = conn_id, "connection dropped by the server");
-                break;
-            }
-            Woke::Heartbeat => {
-                if last_heard.elapsed() > HEARTBEAT_TIMEOUT {
-                    tracing::info!(connection = conn_id, "connection silent too long");
+            })
+            .await;
+            let frame = match woke {
+                Woke::Socket(Event::Frame(frame)) => frame,
+                Woke::Socket(Event::WritingEnded) => {
+                    // The socket failed, or a close was queued (whoever queued it has told
+                    // this loop to stop too).
+                    tracing::debug!(connection = conn_id, "writing to the socket ended");
                     break;
                 }
-                out.ping();
+                Woke::Killed => {
+                    // Cut off for being too slow, or replaced by a newer connection; whoever
+                    // did it has already sent the close frame if one could be sent.
+                    tracing::info!(connection = conn_id, "connection dropped by the server");
+                    break;
+                }
+                Woke::Heartbeat => {
+                    if last_heard.elapsed() > HEARTBEAT_TIMEOUT {
+                        tracing::info!(connection = conn_id, "connection silent too long");
+                        break;
+                    }
+                    out.ping();
+                    continue;
+                }
+                Woke::NoHello => {
+                    refuse(
+                        out,
+                        ErrorCode::NotIntroduced,
+                        format!("no hello within {} seconds", HELLO_TIMEOUT.as_secs()),
+                    );
+                    own.close(CLOSE_POLICY, "no hello in time");
+                    break;
+                }
+                Woke::Closing => {
+                    out.send(ServerMsg::ServerClosing {
+                        reason: "the server is restarting; you will be reconnected".into(),
+                    });
+                    own.close(CLOSE_RESTART, "server restarting");
+                    break;
+                }
+            };
+            last_heard = tokio::time::Instant::now();
+            let text = match frame {
+                Some(Ok(Message::Text(t))) => t,
+                Some(Ok(Message::Binary(_))) => {
+                    refuse(
+                        out,
+                        ErrorCode::BadMessage,
+                        "binary frames are not supported; send JSON text",
+                    );
+                    continue;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(Message::Frame(_))) => continue,
+                Some(Err(e)) => {
+                    // tungstenite reports bad UTF-8 and oversized frames as errors and the
+                    // socket is then unusable; say why before it closes.
+                    match &e {
+                        WsError::Utf8(_) => {
+                            own.close(CLOSE_BAD_DATA, "invalid UTF-8 in a text frame")
+                        }
+                        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+                            refuse(
+                                out,
+                                ErrorCode::TooLarge,
+                                format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
+                            );
+                            own.close(CLOSE_TOO_BIG, "message too big");
+                        }
+                        _ => {}
+                    }
+                    tracing::debug!(error = %e, "websocket read ended");
+                    break;
+                }
+            };
+            if limiter.check().is_err() {
+                strikes += 1;
+                if strikes >= FLOOD_STRIKES {
+                    own.close(CLOSE_POLICY, "flooding: too many messages");
+                    break;
+                }
+                refuse(
+                    out,
+                    ErrorCode::RateLimited,
+                    format!("slow down: at most {} messages a second", rate.per_second),
+                );
                 continue;
             }
-            Woke::NoHello => {
+            strikes = 0;
+            let msg = match decode_client(text.as_str()) {
+                Ok(m) => m,
+                Err(reason) => {
+                    refuse(out, ErrorCode::BadMessage, reason);
+                    continue;
+                }
+            };
+            let guess = is_guess(&msg);
+            if (is_join_attempt(&msg) && !state.guards.join_allowed(ip))
+                || (guess && !state.guards.guess_allowed(ip))
+            {
                 refuse(
+                    out,
+                    ErrorCode::RateLimited,
+                    "too many attempts from your network; wait a minute",
+                );
+                continue;
+            }
+            match (&me, msg) {
+                (None, ClientMsg::Hello { protocol, name }) => {
+                    if protocol != PROTOCOL_VERSION {
+                        refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
+                        continue;
+                    }
+                    let name = match clean_name(&name) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            refuse(out, ErrorCode::InvalidInput, e);
+                            continue;
+                        }
+                    };
+                    let p = match Box::pin(hub.introduce(name, fresh.clone())).await {
+                        Ok(p) => p,
+                        Err((code, message)) => {
+                            refuse(out, code, message);
+                            continue;
+                        }
+                    };
+                    p.outbox.send(ServerMsg::Welcome {
+                        protocol: PROTOCOL_VERSION,
+                        you: p.id,
+                        name: p.name(),
+                        scenarios: hub
+                            .library()
+                            .all()
+                            .iter()
+                            .map(|s| ScenarioSummary::from(s.as_ref()))
+                            .collect(),
+                        resume_token: p.resume_token().to_string(),
+                    });
+                    me = Some(p);
+                }
+                (
+                    None,
+                    ClientMsg::Reconnect {
+                        protocol,
+                        token,
+                        last_seq,
+                    },
+                ) => {
+                    if protocol != PROTOCOL_VERSION {
+                        refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
+                        continue;
+                    }
+                    match Box::pin(hub.resume(&token, last_seq, &fresh)).await {
+                        Ok(p) => me = Some(p),
+                        Err((code, message)) => refuse(out, code, message),
+                    }
+                }
+                (None, _) => refuse(
                     out,
                     ErrorCode::NotIntroduced,
-                    format!("no hello within {} seconds", HELLO_TIMEOUT.as_secs()),
-                );
-                own.close(CLOSE_POLICY, "no hello in time");
-                break;
-            }
-            Woke::Closing => {
-                out.send(ServerMsg::ServerClosing {
-                    reason: "the server is restarting; you will be reconnected".into(),
-                });
-                own.close(CLOSE_RESTART, "server restarting");
-                break;
-            }
-        };
-        last_heard = tokio::time::Instant::now();
-        let text = match frame {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Binary(_))) => {
-                refuse(
-                    out,
-                    ErrorCode::BadMessage,
-                    "binary frames are not supported; send JSON text",
-                );
-                continue;
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => break,
-            Some(Ok(Message::Frame(_))) => continue,
-            Some(Err(e)) => {
-                // tungstenite reports bad UTF-8 and oversized frames as errors and the
-                // socket is then unusable; say why before it closes.
-                match &e {
-                    WsError::Utf8(_) => own.close(CLOSE_BAD_DATA, "invalid UTF-8 in a text frame"),
-                    WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-                        refuse(
-                            out,
-                            ErrorCode::TooLarge,
-                            format!("frame refused: larger than {MAX_FRAME_BYTES} bytes"),
-                        );
-                        own.close(CLOSE_TOO_BIG, "message too big");
-                    }
-                    _ => {}
+                    "say hello first: {\"type\":\"hello\",\"protocol\":1,\"name\":\"…\"}",
+                ),
+                (Some(p), ClientMsg::Hello { .. } | ClientMsg::Reconnect { .. }) => {
+                    p.error(
+                        ErrorCode::WrongState,
+                        "you have already said hello on this connection",
+                    );
                 }
-                tracing::debug!(error = %e, "websocket read ended");
-                break;
-            }
-        };
-        if limiter.check().is_err() {
-            strikes += 1;
-            if strikes >= FLOOD_STRIKES {
-                own.close(CLOSE_POLICY, "flooding: too many messages");
-                break;
-            }
-            refuse(
-                out,
-                ErrorCode::RateLimited,
-                format!("slow down: at most {} messages a second", rate.per_second),
-            );
-            continue;
-        }
-        strikes = 0;
-        let msg = match decode_client(text.as_str()) {
-            Ok(m) => m,
-            Err(reason) => {
-                refuse(out, ErrorCode::BadMessage, reason);
-                continue;
-            }
-        };
-        let guess = is_guess(&msg);
-        if (is_join_attempt(&msg) && !state.guards.join_allowed(ip))
-            || (guess && !state.guards.guess_allowed(ip))
-        {
-            refuse(
-                out,
-                ErrorCode::RateLimited,
-                "too many attempts from your network; wait a minute",
-            );
-            continue;
-        }
-        match (&me, msg) {
-            (None, ClientMsg::Hello { protocol, name }) => {
-                if protocol != PROTOCOL_VERSION {
-                    refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
-                    continue;
+                (Some(p), ClientMsg::LeaveRoom) => {
+                    if p.room().is_some() {
+                        Box::pin(hub.leave_room(p)).await;
+                    } else {
+                        p.error(ErrorCode::WrongState, "you are not in a room");
+                    }
                 }
-                let name = match clean_name(&name) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        refuse(out, ErrorCode::InvalidInput, e);
-                        continue;
+                (Some(p), ClientMsg::CreateSession { title }) => {
+                    if let Err((code, message)) = Box::pin(hub.create_session(p, title)).await {
+                        p.error(code, message);
                     }
-                };
-                let p = match Box::pin(hub.introduce(name, fresh.clone())).await {
-                    Ok(p) => p,
-                    Err((code, message)) => {
-                        refuse(out, code, message);
-                        continue;
+                }
+                (Some(p), ClientMsg::DeleteSession) => {
+                    if let Err((code, message)) = Box::pin(hub.delete_hosted_session(p)).await {
+                        p.error(code, message);
                     }
-                };
-                p.outbox.send(ServerMsg::Welcome {
-                    protocol: PROTOCOL_VERSION,
-                    you: p.id,
-                    name: p.name(),
-                    scenarios: hub
-                        .library()
-                        .all()
-                        .iter()
-                        .map(|s| ScenarioSummary::from(s.as_ref()))
-                        .collect(),
-                    resume_token: p.resume_token().to_string(),
-                });
-                me = Some(p);
-            }
-            (
-                None,
-                ClientMsg::Reconnect {
-                    protocol,
-                    token,
-                    last_seq,
+                }
+                (Some(p), msg) if msg.is_host_action() => match p.session() {
+                    Some(SessionSeat::Host(s)) => {
+                        Box::pin(s.send(SessionCmd::FromHost { who: p.id, msg })).await;
+                    }
+                    _ => p.error(
+                        ErrorCode::WrongRole,
+                        "only the trainer's console can do that",
+                    ),
                 },
-            ) => {
-                if protocol != PROTOCOL_VERSION {
-                    refuse(out, ErrorCode::UnsupportedProtocol, format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}; reload the page"));
-                    continue;
-                }
-                match Box::pin(hub.resume(&token, last_seq, &fresh)).await {
-                    Ok(p) => me = Some(p),
-                    Err((code, message)) => refuse(out, code, message),
-                }
-            }
-            (None, _) => refuse(
-                out,
-                ErrorCode::NotIntroduced,
-                "say hello first: {\"type\":\"hello\",\"protocol\":1,\"name\":\"…\"}",
-            ),
-            (Some(p), ClientMsg::Hello { .. } | ClientMsg::Reconnect { .. }) => {
-                p.error(
-                    ErrorCode::WrongState,
-                    "you have already said hello on this connection",
-                );
-            }
-            (Some(p), ClientMsg::LeaveRoom) => {
-                if p.room().is_some() {
-                    Box::pin(hub.leave_room(p)).await;
-                } else {
-                    p.error(ErrorCode::WrongState, "you are not in a room");
-                }
-            }
-            (Some(p), ClientMsg::CreateSession { title }) => {
-                if let Err((code, message)) = Box::pin(hub.create_session(p, title)).await {
-                    p.error(code, message);
-                }
-            }
-            (Some(p), ClientMsg::DeleteSession) => {
-                if let Err((code, message)) = Box::pin(hub.delete_hosted_session(p)).await {
-                    p.error(code, message);
-                }
-            }
-            (Some(p), msg) if msg.is_host_action() => match p.session() {
-                Some(SessionSeat::Host(s)) => {
-                    Box::pin(s.send(SessionCmd::FromHost { who: p.id, msg })).await;
-                }
-                _ => p.error(
-                    ErrorCode::WrongRole,
-                    "only the trainer's console can do that",
-                ),
-            },
-            (Some(p), msg @ (ClientMsg::RaiseHand | ClientMsg::LowerHand)) => match p.session() {
-                Some(SessionSeat::Trainee(s)) => {
-                    Box::pin(s.send(SessionCmd::FromMember { who: p.id, msg })).await;
-                }
-                _ => p.error(
-                    ErrorCode::WrongState,
-                    "raising a hand calls a workshop's trainer; you are not in a workshop",
-                ),
-            },
-            (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
-                Some(room) => {
-                    Box::pin(room.send(RoomCmd::ObserverNote { from: p.id, text })).await;
-                }
-                None => p.error(ErrorCode::WrongRole, "only observers write observer notes"),
-            },
-            (Some(p), msg) => match p.room() {
-                Some(room) => {
-                    if !room.send(RoomCmd::Client { from: p.id, msg }).await {
-                        p.error(ErrorCode::WrongState, "that room has closed");
+                (Some(p), msg @ (ClientMsg::RaiseHand | ClientMsg::LowerHand)) => match p.session()
+                {
+                    Some(SessionSeat::Trainee(s)) => {
+                        Box::pin(s.send(SessionCmd::FromMember { who: p.id, msg })).await;
                     }
-                }
-                None => {
-                    if Box::pin(hub.lobby(p, msg)).await == Some(ErrorCode::NotFound) && guess {
-                        state.guards.guessed_wrong(ip);
+                    _ => p.error(
+                        ErrorCode::WrongState,
+                        "raising a hand calls a workshop's trainer; you are not in a workshop",
+                    ),
+                },
+                (Some(p), ClientMsg::ObserverNote { text }) => match p.observing() {
+                    Some(room) => {
+                        Box::pin(room.send(RoomCmd::ObserverNote { from: p.id, text })).await;
                     }
-                }
-            },
+                    None => p.error(ErrorCode::WrongRole, "only observers write observer notes"),
+                },
+                (Some(p), msg) => match p.room() {
+                    Some(room) => {
+                        if !room.send(RoomCmd::Client { from: p.id, msg }).await {
+                            p.error(ErrorCode::WrongState, "that room has closed");
+                        }
+                    }
+                    None => {
+                        if Box::pin(hub.lobby(p, msg)).await == Some(ErrorCode::NotFound) && guess {
+                            state.guards.guessed_wrong(ip);
+                        }
+                    }
+                },
+            }
         }
-    }
 
-    match &me {
-        Some(p) => Box::pin(hub.disconnected(p, conn_id)).await,
-        None => {
-            fresh.detach(conn_id);
+        match &me {
+            Some(p) => Box::pin(hub.disconnected(p, conn_id)).await,
+            None => {
+                fresh.detach(conn_id);
+            }
         }
+        drop(own);
+        // What is still queued and the close frame, within CLOSE_TIMEOUT: a peer that stopped
+        // reading would never take them.
+        Box::pin(io.finish()).await;
+        crate::metrics::connection_closed();
+        // Given back only now that the connection has ended.
+        drop(slot);
     }
-    drop(own);
-    // What is still queued and the close frame, within CLOSE_TIMEOUT: a peer that stopped
-    // reading would never take them.
-    Box::pin(io.finish()).await;
-    crate::metrics::connection_closed();
 }
 
 /// Messages that try a code or a secret, limited per address. `hello` is not one.

@@ -43,8 +43,6 @@ run_once() {
   trap '[ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true' EXIT
   case "$server" in
     uncover)
-      mkdir -p "$out/scenarios"
-      cp tests/bench/callgrind-scenario.toml "$out/scenarios/"
       args=("${UNCOVER_BIN:-target/release/uncover}" --bind "127.0.0.1:$port" --threads 1 --no-read-ahead
         --data "$prefix.sqlite" --scenarios "$out/scenarios")
       scenario=(--scenario callgrind)
@@ -105,6 +103,12 @@ except ValueError:
 PY
 }
 
+# Copied once, before the two runs start side by side: two copies into one folder at the
+# same moment can fail with "File exists".
+if [ "$server" = uncover ]; then
+  mkdir -p "$out/scenarios"
+  cp tests/bench/callgrind-scenario.toml "$out/scenarios/"
+fi
 run_once "$short" "$port" >"$out/$server.short.txt" &
 short_run=$!
 run_once "$long" "$((port + 1))" >"$out/$server.long.txt"

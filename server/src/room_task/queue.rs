@@ -10,7 +10,7 @@
 //! has taken the command off the queue.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -68,12 +68,18 @@ impl<T> std::fmt::Debug for Sender<T> {
 
 impl<T> Sender<T> {
     /// Queues `item`, waiting for a free place; gives it back if the room has gone.
-    pub async fn send(&self, item: T) -> Result<(), T> {
-        match self.shared.permits.acquire().await {
-            Ok(permit) => permit.forget(),
-            Err(_) => return Err(item),
+    ///
+    /// A block, not an `async fn`, so `item` has one place in the future, not two: every
+    /// connection's future holds this one while a line waits for room.
+    #[allow(clippy::manual_async_fn)] // see above: an `async fn` is larger
+    pub fn send(&self, item: T) -> impl Future<Output = Result<(), T>> + '_ {
+        async move {
+            match self.shared.permits.acquire().await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return Err(item),
+            }
+            self.push(item)
         }
-        self.push(item)
     }
 
     /// Queues `item` if there is a free place now; gives it back if not.

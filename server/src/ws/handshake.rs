@@ -153,7 +153,9 @@ impl WsUpgrade {
                 Some(config),
             )
             .await;
-            serve(socket).await;
+            // A task of its own: this one's future keeps a place for the upgrade, the
+            // config and `serve` beside whatever it awaits, for as long as it runs.
+            tokio::spawn(serve(socket));
         });
         let mut response = StatusCode::SWITCHING_PROTOCOLS.into_response();
         let headers = response.headers_mut();

@@ -13,14 +13,18 @@
 //! (a mapped file that shrinks does that), and no other process can read or write the
 //! file while the server runs, which the `<data>.lock` already promised.
 
+mod queue;
+
+use std::ffi::c_int;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{
     params, Connection, ErrorCode, OpenFlags, OptionalExtension, Statement, Transaction,
@@ -32,6 +36,7 @@ use super::{
     tree_root, CommitStats, EventId, EventLog, Pending, Removed, StatsCell, StoreError, StoredEvent,
 };
 use crate::room::Millis;
+use queue::Empty;
 
 /// Most requests the writer takes into one batch. Large enough that a burst from
 /// thousands of chatting participants shares a handful of commits, small enough that
@@ -48,12 +53,23 @@ pub const QUEUE_CAPACITY: u64 = 16_384;
 /// larger commits cost far less than many small ones. An idle log commits at once.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(1);
 
-/// How often the writer copies the WAL back into the database file.
+/// How often the writer copies the WAL back into the database file, at most, while busy,
+/// and how long it waits for work before checkpointing while quiet.
 /// The WAL restarts from its beginning only after a checkpoint that caught up with every
 /// commit, which a checkpoint running beside a busy writer never does; between batches
 /// it always does. Appends wait while it runs, so it runs often enough to stay short
 /// (a few hundred pages at thousands of events a second).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Least WAL frames (pages) before a busy writer checkpoints, about 400 KiB with
+/// [`PAGE_BYTES`]. Each restart of the WAL clears its 32 KiB index, which at a slow,
+/// steady pace (no quiet moment for the idle checkpoint) cost more per line than the
+/// line's own checksums when it came every [`CHECKPOINT_EVERY`]; but a longer WAL makes
+/// each frame's entry in that index slower, because the pages every commit rewrites fill
+/// one chain of it. Measured at 250 ms, 400, 700 and 1,000 frames, 400 cost least
+/// (docs/benchmarks.md, "Eighth round"). At thousands of lines a second the WAL passes it
+/// well within [`CHECKPOINT_EVERY`], so busy logs checkpoint as often as before.
+pub const CHECKPOINT_FRAMES: u32 = 400;
 
 /// How often the writer brings `trees` up to date: one row per active room each time,
 /// so rarely; a crash loses nothing, the next open reads the missing tail.
@@ -140,8 +156,10 @@ pub struct SqliteOptions {
     pub queue_capacity: u64,
     /// Least time between the starts of two commits.
     pub commit_every: Duration,
-    /// How often the writer checkpoints while busy.
+    /// How often the writer checkpoints while busy, at most.
     pub checkpoint_every: Duration,
+    /// Least frames in the WAL before a busy writer checkpoints.
+    pub checkpoint_frames: u32,
 }
 
 impl Default for SqliteOptions {
@@ -151,6 +169,7 @@ impl Default for SqliteOptions {
             queue_capacity: QUEUE_CAPACITY,
             commit_every: COMMIT_EVERY,
             checkpoint_every: CHECKPOINT_EVERY,
+            checkpoint_frames: CHECKPOINT_FRAMES,
         }
     }
 }
@@ -163,7 +182,7 @@ pub struct SqliteLog {
     /// Only the server's log takes it ([`open_exclusive`](Self::open_exclusive)).
     _lock: Option<fs::File>,
     /// `None` only while dropping, so the writer sees the queue close.
-    requests: Option<mpsc::Sender<Request>>,
+    requests: Option<queue::Sender<Request>>,
     stats: Arc<StatsCell>,
     queue_capacity: u64,
     writer: Option<JoinHandle<()>>,
@@ -259,7 +278,7 @@ impl SqliteLog {
         prepare_writer(&mut writer, path, exclusive)?;
 
         let stats = Arc::new(StatsCell::default());
-        let (requests, queue) = mpsc::channel();
+        let (requests, queue) = queue::channel();
         let writer_stats = Arc::clone(&stats);
         let handle = thread::Builder::new()
             .name("uncover-event-log".to_owned())
@@ -807,14 +826,17 @@ impl<'c> AppendStatements<'c> {
 
 /// The writer thread: waits for work, lets a commit's worth of appends gather if the
 /// last commit was moments ago, takes everything waiting (up to `max_batch`) and writes
-/// it; it checkpoints every [`CHECKPOINT_EVERY`] and writes `trees` every [`TREES_EVERY`]. Ends when every handle has been
-/// dropped and the queue is empty.
+/// it; it checkpoints after [`CHECKPOINT_EVERY`] without work, or while busy once the WAL
+/// holds [`CHECKPOINT_FRAMES`] and the last checkpoint is [`CHECKPOINT_EVERY`] old, and
+/// writes `trees` every [`TREES_EVERY`]. Ends when every handle has been dropped and the
+/// queue is empty.
 fn run_writer(
-    conn: Connection,
-    queue: &mpsc::Receiver<Request>,
+    mut conn: Connection,
+    queue: &queue::Receiver<Request>,
     stats: &StatsCell,
     options: SqliteOptions,
 ) {
+    let wal_frames = count_wal_frames(&mut conn);
     let appends = match AppendStatements::prepare(&conn) {
         Ok(statements) => Some(statements),
         Err(e) => {
@@ -845,19 +867,19 @@ fn run_writer(
     loop {
         let first = if unchecked {
             // Nothing waiting for a while: a good moment for the checkpoint.
-            match queue.recv_timeout(options.checkpoint_every) {
+            match queue.recv(Some(options.checkpoint_every)) {
                 Ok(first) => first,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(Empty::Timeout) => {
                     writer.write_trees(stats);
                     writer.checkpoint();
                     (last_checkpoint, last_trees, unchecked) =
                         (Instant::now(), Instant::now(), false);
                     continue;
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(Empty::Closed) => break,
             }
         } else {
-            match queue.recv() {
+            match queue.recv(None) {
                 Ok(first) => first,
                 Err(_) => break,
             }
@@ -871,12 +893,7 @@ fn run_writer(
             now
         };
         batch.push(first);
-        while batch.len() < max_batch {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
+        queue.take_into(&mut batch, max_batch);
         writer.batch_started = Some(last_commit);
         writer.write_batch(&mut batch, stats);
         writer.batch_started = None;
@@ -886,13 +903,32 @@ fn run_writer(
             writer.write_trees(stats);
             last_trees = now;
         }
-        if now.saturating_duration_since(last_checkpoint) >= options.checkpoint_every {
+        if now.saturating_duration_since(last_checkpoint) >= options.checkpoint_every
+            && wal_frames.load(Ordering::Relaxed) >= options.checkpoint_frames
+        {
             writer.checkpoint();
             (last_checkpoint, unchecked) = (now, false);
         }
     }
     writer.write_trees(stats);
     writer.checkpoint();
+}
+
+/// The number of frames in the WAL after the latest commit, kept up to date by SQLite's
+/// WAL hook. If the hook cannot be set, it reads as full, and the writer checkpoints
+/// every [`CHECKPOINT_EVERY`] as it did before it counted frames.
+fn count_wal_frames(conn: &mut Connection) -> Arc<AtomicU32> {
+    let frames = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&frames);
+    let hook = move |_: &mut Wal, pages: c_int| {
+        counter.store(u32::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+        Ok(())
+    };
+    if let Err(e) = conn.wal_hook(Some(hook)) {
+        tracing::warn!(error = %e, "event log WAL size not followed; checkpointing by time alone");
+        frames.store(u32::MAX, Ordering::Relaxed);
+    }
+    frames
 }
 
 impl Writer<'_> {

@@ -624,8 +624,8 @@ async fn a_busy_log_reuses_its_wal_instead_of_growing_it() {
         ..SqliteOptions::default()
     };
     let log = SqliteLog::open_with(&path, options).unwrap();
-    // One event per commit, without a pause: every commit writes at least one 4 KiB
-    // page to the WAL, so 3,000 of them would leave a 12 MiB WAL if it never restarted.
+    // One event per commit, without a pause: every commit writes at least one 1 KiB
+    // page to the WAL, so 3,000 of them would leave a 3 MiB WAL if it never restarted.
     let body = "x".repeat(200);
     let started = std::time::Instant::now();
     let mut commits = 0;

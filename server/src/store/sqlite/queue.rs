@@ -1,0 +1,230 @@
+//! The writer thread's queue: requests in the order they were sent, taken by one thread
+//! that parks while there are none.
+//!
+//! `std::sync::mpsc` did this job, but its receiver registers itself under a lock that
+//! the sender holds while it wakes it, so a writer woken for each line met that lock
+//! taken and spun on it: 1,500 of the 3,000 instructions a line spent in the channel
+//! (docs/benchmarks.md, "Eighth round"). Here the sender wakes the writer after letting
+//! go of the lock, and only when it is parked.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// Requests' worth of room the list keeps once it has emptied. A burst (a workshop's
+/// twenty phones joining at once, or thousands of connections in a benchmark) can grow
+/// it to the log's whole queue capacity; past this much, the room goes back to the
+/// allocator when the writer catches up, as the channel's blocks did.
+const KEEP_EMPTY: usize = 256;
+
+/// Why [`Receiver::recv`] returned without a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Empty {
+    /// Nothing came within the time given.
+    Timeout,
+    /// The sender is gone and every request it sent has been taken.
+    Closed,
+}
+
+struct Inner<T> {
+    items: VecDeque<T>,
+    /// Set by either side's drop: the sender's means no more requests, the receiver's
+    /// that none will be taken.
+    closed: bool,
+    /// The receiver's thread while it is parked, or about to park, on an empty queue.
+    parked: Option<Thread>,
+}
+
+struct Shared<T> {
+    inner: Mutex<Inner<T>>,
+}
+
+impl<T> Shared<T> {
+    /// A panic elsewhere cannot leave the list half changed (each change is one call),
+    /// so a poisoned lock is used as it is.
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The one sending side; dropping it closes the queue once it is emptied.
+pub(super) struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The one receiving side; dropping it refuses every later request and drops the ones
+/// still queued, so whoever waits on them learns the writer has stopped.
+pub(super) struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A new, empty queue.
+pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            items: VecDeque::new(),
+            closed: false,
+            parked: None,
+        }),
+    });
+    let sender = Sender {
+        shared: Arc::clone(&shared),
+    };
+    (sender, Receiver { shared })
+}
+
+impl<T> Sender<T> {
+    /// Queues `item`, or hands it back when the receiver is gone.
+    pub(super) fn send(&self, item: T) -> Result<(), T> {
+        let mut inner = self.shared.lock();
+        if inner.closed {
+            return Err(item);
+        }
+        inner.items.push_back(item);
+        let parked = inner.parked.take();
+        drop(inner);
+        if let Some(receiver) = parked {
+            receiver.unpark();
+        }
+        Ok(())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut inner = self.shared.lock();
+        inner.closed = true;
+        let parked = inner.parked.take();
+        drop(inner);
+        if let Some(receiver) = parked {
+            receiver.unpark();
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// The oldest request, waiting for one as long as `timeout` (forever if `None`).
+    pub(super) fn recv(&self, timeout: Option<Duration>) -> Result<T, Empty> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            {
+                let mut inner = self.shared.lock();
+                if let Some(item) = inner.items.pop_front() {
+                    return Ok(item);
+                }
+                if inner.closed {
+                    return Err(Empty::Closed);
+                }
+                if inner.items.capacity() > KEEP_EMPTY {
+                    inner.items.shrink_to(KEEP_EMPTY);
+                }
+                inner.parked = Some(thread::current());
+            }
+            // A send between the unlock and the park unparks first, and the park then
+            // returns at once; waking without one (it may) only means looking again.
+            match deadline {
+                None => thread::park(),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        self.shared.lock().parked = None;
+                        return Err(Empty::Timeout);
+                    }
+                    thread::park_timeout(left);
+                }
+            }
+        }
+    }
+
+    /// Moves queued requests into `batch`, oldest first, until it holds `max`.
+    pub(super) fn take_into(&self, batch: &mut Vec<T>, max: usize) {
+        let mut inner = self.shared.lock();
+        let room = max.saturating_sub(batch.len()).min(inner.items.len());
+        batch.extend(inner.items.drain(..room));
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut inner = self.shared.lock();
+        inner.closed = true;
+        let left = std::mem::take(&mut inner.items);
+        drop(inner);
+        // Outside the lock: dropping a request answers its caller.
+        drop(left);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_come_out_in_the_order_they_went_in() {
+        let (tx, rx) = channel();
+        for n in 0..5 {
+            tx.send(n).unwrap();
+        }
+        assert_eq!(rx.recv(None), Ok(0));
+        let mut batch = vec![1_000];
+        rx.take_into(&mut batch, 3);
+        assert_eq!(batch, [1_000, 1, 2]);
+        rx.take_into(&mut batch, 10);
+        assert_eq!(batch, [1_000, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_quiet_queue_times_out_and_a_closed_one_says_so_once_emptied() {
+        let (tx, rx) = channel();
+        assert_eq!(rx.recv(Some(Duration::from_millis(5))), Err(Empty::Timeout));
+        tx.send("last").unwrap();
+        drop(tx);
+        assert_eq!(rx.recv(None), Ok("last"));
+        assert_eq!(rx.recv(None), Err(Empty::Closed));
+    }
+
+    #[test]
+    fn the_room_a_burst_took_is_given_back_once_the_writer_catches_up() {
+        let (tx, rx) = channel();
+        for n in 0..10_000 {
+            tx.send(n).unwrap();
+        }
+        let mut batch = Vec::new();
+        rx.take_into(&mut batch, usize::MAX);
+        assert_eq!(batch.len(), 10_000);
+        assert_eq!(rx.recv(Some(Duration::from_millis(1))), Err(Empty::Timeout));
+        assert!(rx.shared.lock().items.capacity() <= KEEP_EMPTY);
+    }
+
+    #[test]
+    fn a_request_sent_after_the_receiver_is_gone_comes_back() {
+        let (tx, rx) = channel();
+        tx.send(Arc::new(1)).unwrap();
+        let queued = Arc::new(2);
+        tx.send(Arc::clone(&queued)).unwrap();
+        drop(rx);
+        // What was queued is dropped with the receiver, so its waiter hears of it.
+        assert_eq!(Arc::strong_count(&queued), 1);
+        assert_eq!(tx.send(Arc::new(3)).map_err(|n| *n), Err(3));
+    }
+
+    #[test]
+    fn a_parked_writer_wakes_for_every_request_from_another_thread() {
+        let (tx, rx) = channel();
+        let (back_tx, back_rx) = std::sync::mpsc::channel();
+        let writer = thread::spawn(move || {
+            while let Ok(n) = rx.recv(None) {
+                back_tx.send(n).unwrap();
+            }
+        });
+        // One at a time, so the writer parks before nearly every request: a lost wake-up
+        // would hang here.
+        for n in 0..5_000 {
+            tx.send(n).unwrap();
+            assert_eq!(back_rx.recv_timeout(Duration::from_secs(10)), Ok(n));
+        }
+        drop(tx);
+        writer.join().unwrap();
+    }
+}

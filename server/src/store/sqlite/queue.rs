@@ -82,11 +82,7 @@ impl<T> Sender<T> {
             return Err(item);
         }
         inner.items.push_back(item);
-        let parked = inner.parked.take();
-        drop(inner);
-        if let Some(receiver) = parked {
-            receiver.unpark();
-        }
+        unlock_and_wake(inner);
         Ok(())
     }
 }
@@ -95,11 +91,17 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
         inner.closed = true;
-        let parked = inner.parked.take();
-        drop(inner);
-        if let Some(receiver) = parked {
-            receiver.unpark();
-        }
+        unlock_and_wake(inner);
+    }
+}
+
+/// Lets go of the lock, then wakes the receiver if it is parked: in that order, so the
+/// receiver never wakes to find the lock still taken (what made the channel spin).
+fn unlock_and_wake<T>(mut inner: MutexGuard<'_, Inner<T>>) {
+    let parked = inner.parked.take();
+    drop(inner);
+    if let Some(receiver) = parked {
+        receiver.unpark();
     }
 }
 

@@ -5,7 +5,9 @@
 //! - a share of one core, kept as a bucket of encoding time that refills with the clock
 //!   and empties by what each background encoding really took;
 //! - a rate: past [`MAX_LINES_PER_SEC`] lines offered in a second the server is carrying
-//!   far more chat than any workshop, and the debriefs read their lines at the end.
+//!   far more chat than any workshop, and the debriefs read their lines at the end. It
+//!   stays closed while the chat stays that busy: it opens again after a second under the
+//!   rate, so an overloaded server gives the relay every cycle (and the cache no memory).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,6 +36,8 @@ struct State {
     refilled: Instant,
     window: Instant,
     offered: u32,
+    /// The last whole window was over the rate: nothing is read ahead in this one.
+    busy: bool,
 }
 
 impl Default for Budget {
@@ -45,13 +49,33 @@ impl Default for Budget {
                 refilled: now,
                 window: now,
                 offered: 0,
+                busy: false,
             }),
         }
     }
 }
 
 impl Budget {
-    /// Whether one more line may be read ahead now; counts it as offered.
+    /// Counts one line offered for reading ahead, and says whether the rate lets it be
+    /// read: not past [`MAX_LINES_PER_SEC`] in this second, nor in the one before it. The
+    /// room asks before working out what it would read, so a busy server does none of it.
+    pub fn offer(&self, now: Instant) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return false;
+        };
+        let since = now.saturating_duration_since(s.window);
+        if since >= Duration::from_secs(1) {
+            // A window that ended more than a second ago was followed by a quiet one.
+            s.busy = s.offered > MAX_LINES_PER_SEC && since < Duration::from_secs(2);
+            s.window = now;
+            s.offered = 0;
+        }
+        s.offered = s.offered.saturating_add(1);
+        !s.busy && s.offered <= MAX_LINES_PER_SEC
+    }
+
+    /// Whether the bucket allows one more background encoding now (the rate is
+    /// [`Budget::offer`]'s to judge; a busy server reads nothing ahead).
     pub fn admit(&self, now: Instant) -> bool {
         let Ok(mut s) = self.state.lock() else {
             return false;
@@ -59,20 +83,7 @@ impl Budget {
         let elapsed = now.saturating_duration_since(s.refilled).as_secs_f64();
         s.left = (s.left + elapsed * SHARE).min(BURST.as_secs_f64());
         s.refilled = now;
-        if now.saturating_duration_since(s.window) >= Duration::from_secs(1) {
-            s.window = now;
-            s.offered = 0;
-        }
-        s.offered = s.offered.saturating_add(1);
-        s.offered <= MAX_LINES_PER_SEC && s.left > 0.0
-    }
-
-    /// Whether [`Budget::admit`] could say yes now, without counting a line (for a caller
-    /// deciding whether to work out what it would read).
-    pub fn open(&self) -> bool {
-        self.state.lock().is_ok_and(|s| {
-            s.offered < MAX_LINES_PER_SEC || s.window.elapsed() >= Duration::from_secs(1)
-        })
+        !s.busy && s.left > 0.0
     }
 
     /// Takes what a background encoding really cost out of the bucket.
@@ -101,13 +112,33 @@ mod tests {
     }
 
     #[test]
-    fn past_the_line_rate_nothing_is_read_ahead_until_the_next_second() {
+    fn past_the_line_rate_nothing_is_read_ahead_until_a_second_under_it() {
         let b = Budget::default();
         let t0 = Instant::now();
+        let second = Duration::from_secs(1);
         for _ in 0..MAX_LINES_PER_SEC {
-            assert!(b.admit(t0));
+            assert!(b.offer(t0));
         }
-        assert!(!b.admit(t0 + Duration::from_millis(900)));
-        assert!(b.admit(t0 + Duration::from_millis(1_001)));
+        assert!(!b.offer(t0 + Duration::from_millis(900)));
+        // Still busy: the second after a busy one reads nothing, and counts its lines.
+        for _ in 0..=MAX_LINES_PER_SEC {
+            assert!(!b.offer(t0 + second));
+        }
+        assert!(!b.admit(t0 + second));
+        assert!(!b.offer(t0 + 2 * second));
+        // A quiet second (a few lines) opens it again.
+        assert!(b.offer(t0 + 3 * second));
+        assert!(b.admit(t0 + 3 * second));
+    }
+
+    #[test]
+    fn a_quiet_spell_after_a_busy_second_opens_reading_ahead_at_once() {
+        let b = Budget::default();
+        let t0 = Instant::now();
+        for _ in 0..=MAX_LINES_PER_SEC {
+            b.offer(t0);
+        }
+        // Nothing offered for more than a second: the busy window is long past.
+        assert!(b.offer(t0 + Duration::from_millis(2_500)));
     }
 }

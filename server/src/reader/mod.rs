@@ -218,14 +218,15 @@ impl Reader {
 }
 
 impl Reader {
-    /// Whether [`read_ahead`](Self::read_ahead) would take a job now. The room checks
-    /// first: working out what to read costs the relay path, and is wasted while the
-    /// reader is behind the chat.
+    /// Offers one line for reading ahead: whether [`read_ahead`](Self::read_ahead) would
+    /// take a job now. The room asks first: working out what to read costs the relay
+    /// path, and is wasted while the reader is behind the chat or the chat is past
+    /// [`budget::MAX_LINES_PER_SEC`]. Call once per line: it counts the line.
     pub fn can_read_ahead(&self) -> bool {
         use std::sync::atomic::Ordering;
         !self.ahead_off.load(Ordering::Relaxed)
+            && self.budget.offer(std::time::Instant::now())
             && self.ahead.load(Ordering::Relaxed) < MAX_READ_AHEAD
-            && self.budget.open()
     }
 
     /// Switches reading ahead on or off for the whole server (`serve --no-read-ahead`).

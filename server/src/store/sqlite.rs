@@ -3,7 +3,8 @@
 //!
 //! SQLite calls block, so the writer is a plain thread rather than a tokio task. Each
 //! append is queued with a oneshot sender; the writer answers it only after the
-//! transaction holding the event has committed. The writer also checkpoints the WAL
+//! transaction holding the event has committed, a batch's answers together
+//! (`sqlite/courier.rs`). The writer also checkpoints the WAL
 //! itself, between batches, so the WAL is rewritten from its start instead of growing.
 //! Reads go through the same thread and connection: there is one read, at start.
 //!
@@ -13,6 +14,7 @@
 //! (a mapped file that shrinks does that), and no other process can read or write the
 //! file while the server runs, which the `<data>.lock` already promised.
 
+mod courier;
 mod queue;
 
 use std::ffi::c_int;
@@ -36,6 +38,7 @@ use super::{
     tree_root, CommitStats, EventId, EventLog, Pending, Removed, StatsCell, StoreError, StoredEvent,
 };
 use crate::room::Millis;
+use courier::{Answer, Courier};
 use queue::Empty;
 
 /// Most requests the writer takes into one batch. Large enough that a burst from
@@ -280,9 +283,10 @@ impl SqliteLog {
         let stats = Arc::new(StatsCell::default());
         let (requests, queue) = queue::channel();
         let writer_stats = Arc::clone(&stats);
+        let courier = Courier::start();
         let handle = thread::Builder::new()
             .name("uncover-event-log".to_owned())
-            .spawn(move || run_writer(writer, &queue, &writer_stats, options))
+            .spawn(move || run_writer(writer, &queue, &writer_stats, options, courier))
             .map_err(|e| StoreError::Open {
                 path: path.to_owned(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -744,6 +748,10 @@ struct Writer<'c> {
     ids: Vec<i64>,
     /// The id the next event is given: above every id in `events` and the floor.
     next_id: i64,
+    /// Carries a batch's answers to their callers (see [`courier`]).
+    courier: Courier,
+    /// The batch's answers so far, handed over once it is written.
+    answers: Vec<Answer>,
 }
 
 /// The first id never given out: after the newest event and after `id_floor` (the
@@ -835,6 +843,7 @@ fn run_writer(
     queue: &queue::Receiver<Request>,
     stats: &StatsCell,
     options: SqliteOptions,
+    courier: Courier,
 ) {
     let wal_frames = count_wal_frames(&mut conn);
     let appends = match AppendStatements::prepare(&conn) {
@@ -852,6 +861,8 @@ fn run_writer(
         commit_ended: None,
         appends_waiting: Vec::new(),
         ids: Vec::new(),
+        courier,
+        answers: Vec::new(),
         next_id: next_free_id(&conn).unwrap_or_else(|e| {
             // Every append then fails until the commits' own retry reads it.
             tracing::error!(error = %e, "event log ids not read");
@@ -975,24 +986,26 @@ impl Writer<'_> {
                     let dirty = &mut self.dirty;
                     let result =
                         in_transaction(self.conn, stats, |tx| delete_tree(tx, dirty, &root));
-                    let _ = done.send(result);
+                    self.answers.push(Answer::Removed(done, result));
                 }
                 Request::Purge { cutoff_ms, done } => {
                     self.commit_appends(&mut appends, stats);
                     let dirty = &mut self.dirty;
                     let result = in_transaction(self.conn, stats, |tx| purge(tx, dirty, cutoff_ms));
-                    let _ = done.send(result);
+                    self.answers.push(Answer::Removed(done, result));
                 }
                 Request::Flush { done } => {
                     self.commit_appends(&mut appends, stats);
-                    let _ = done.send(Ok(()));
+                    self.answers.push(Answer::Done(done, Ok(())));
                 }
                 Request::Backup { to, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let _ = done.send(backup(self.conn, &to));
+                    self.answers
+                        .push(Answer::Done(done, backup(self.conn, &to)));
                 }
                 Request::ReadAll { done } => {
                     self.commit_appends(&mut appends, stats);
+                    // Its caller blocks on a std channel: answered here, at once.
                     let _ =
                         done.send(read_all(self.conn).map_err(|e| StoreError::Read(e.to_string())));
                 }
@@ -1000,10 +1013,11 @@ impl Writer<'_> {
         }
         self.commit_appends(&mut appends, stats);
         self.appends_waiting = appends;
+        self.courier.answer(&mut self.answers);
     }
 
-    /// Commits `appends` in one transaction, then answers each (a caller that stopped
-    /// waiting is simply not told).
+    /// Commits `appends` in one transaction, then queues each one's answer for the end of
+    /// the batch (a caller that stopped waiting is simply not told).
     fn commit_appends(&mut self, appends: &mut Vec<Append>, stats: &StatsCell) {
         if appends.is_empty() {
             return;
@@ -1033,7 +1047,8 @@ impl Writer<'_> {
                 stats.record_commit(count, micros_between(started, ended));
                 for (append, &id) in appends.drain(..).zip(&ids) {
                     note_event(&mut self.dirty, &append.stream, id, append.at_ms);
-                    let _ = append.done.send(Ok(u64::try_from(id).unwrap_or_default()));
+                    let id = u64::try_from(id).unwrap_or_default();
+                    self.answers.push(Answer::Id(append.done, Ok(id)));
                 }
             }
             Err(error) => {
@@ -1045,7 +1060,8 @@ impl Writer<'_> {
                 }
                 let error = StoreError::Write(error.to_string());
                 for append in appends.drain(..) {
-                    let _ = append.done.send(Err(error.clone()));
+                    self.answers
+                        .push(Answer::Id(append.done, Err(error.clone())));
                 }
             }
         }

@@ -143,3 +143,40 @@ async fn silent_and_half_sent_http_requests_are_closed_after_the_head_timeout() 
         "closed too soon: {waited:?}"
     );
 }
+
+/// The HTTP status an upgrade from `from` gets (101 when it becomes a websocket).
+async fn upgrade_status(addr: std::net::SocketAddr, from: std::net::IpAddr) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    match tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("the upgrade neither worked nor got an HTTP answer: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn one_address_gets_its_websocket_quota_then_a_429_until_one_closes() {
+    // The quota's sockets at both ends live in this process.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let server = TestServer::spawn().await;
+    let crowd = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 9, 0, 1));
+    let mut open = Vec::new();
+    for _ in 0..uncover::ws::CONNECTIONS_PER_ADDRESS {
+        open.push(uncover_tests::Client::connect_from(server.addr, crowd).await);
+    }
+    assert_eq!(upgrade_status(server.addr, crowd).await, 429);
+    // Another address, a workshop's phones say, is not held back by it.
+    server.join("Ana").await;
+    // A closed socket gives its slot back, once the server has seen it go.
+    open.pop().unwrap().close().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match upgrade_status(server.addr, crowd).await {
+            101 => break,
+            429 if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            status => panic!("no slot came back: {status}"),
+        }
+    }
+}

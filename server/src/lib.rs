@@ -13,7 +13,8 @@
 //! - [`explain`]: `uncover explain`: how one seller message is read, fact by fact.
 //! - [`hub`]: participants, matchmaking, pair links, workshop codes, the room registry.
 //! - [`room_task`]: the task that owns one room: events, views, clock, live reports.
-//! - [`workshop`]: a facilitated session's task: lobby, pairing, rounds, room debrief.
+//! - [`workshop`]: a facilitated session's task: lobby, pairing, rounds, room debrief
+//!   (`workshop/`: `state.rs` pure state, `members.rs`, `rounds.rs`, console `views.rs`).
 //! - [`bot`]: the bot buyer, a documented rule engine that plays a scenario's hidden story.
 //! - [`recovery`]: rebuilding participants, sessions and rooms from the event log at start.
 //! - [`pairing`]: pairing a workshop round (no repeat partners, roles swapped, odd one out).

@@ -1,7 +1,7 @@
 # Uncover: the two commands a newcomer needs are `make run` and `make test`.
 # `make test` installs what the tests need (Chromium from Debian, playwright-core and
-# axe-core from npm) when it is missing, then runs lints, Rust tests, the scenario check and the
-# browser test. `.ci/run` calls `make test`.
+# axe-core from npm) when it is missing, then runs lints (fmt, clippy, doc links), Rust
+# tests, the scenario check and the browser test. `.ci/run` calls `make test`.
 
 CARGO ?= cargo
 BROWSER_DIR := tests/browser
@@ -27,6 +27,8 @@ test: model lint rust-tests scenarios browser
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# Every intra-doc link resolves, private items included: the docs are read in the source.
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --document-private-items
 
 rust-tests:
 	$(CARGO) build -p uncover

@@ -1051,7 +1051,7 @@ const GROWTH_DIVISOR: usize = 4;
 /// The smallest step, so short lists are not copied at every line.
 const MIN_GROWTH: usize = 8;
 
-/// Pushes `item`, growing `list` by a quarter when it is full (see [`GROWTH_DIVISOR`]).
+/// Pushes `item`, growing `list` by a quarter when it is full (see `GROWTH_DIVISOR`).
 pub fn push_sparingly<T>(list: &mut Vec<T>, item: T) {
     if list.len() == list.capacity() {
         list.reserve_exact((list.len() / GROWTH_DIVISOR).max(MIN_GROWTH));

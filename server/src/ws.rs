@@ -1,7 +1,7 @@
 //! One websocket connection: one task that decodes client messages and routes them (to
 //! the hub before pairing, to the room after, to the session for host actions) and, in
 //! the same loop, drains the participant's bounded outbox onto the socket
-//! ([`socket_io`]).
+//! (`socket_io`).
 //!
 //! The loop also keeps the connection honest: a heartbeat notices dead peers, a rate
 //! limit refuses floods, and the Origin check keeps other web pages out.

@@ -4,8 +4,9 @@
 //! the reader's thresholds ([`CALIBRATE`]); the other half only ever report
 //! ([`REPORT`]), so the reported figures were never tuned on.
 //!
-//! [`evaluate`] scores every line with the reader and plays every conversation against the
-//! bot buyer; the `calibrate` binary and the `corpus` tests print and check the results.
+//! [`line_counts`] scores every line with the reader, [`recaps`] every recap, and [`play`]
+//! plays every conversation against the bot buyer; the `calibrate` binary and the
+//! `corpus` tests print and check the results.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

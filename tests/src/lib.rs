@@ -2,13 +2,10 @@
 //! ([`TestServer::spawn`]) and a websocket client ([`Client`]) that records every frame
 //! it receives, so tests can assert on everything a participant was ever sent.
 
-/// Load tools: the load generator, the bare relay it is compared with, /proc figures.
 pub mod load;
 
-/// The labelled corpus the reader is calibrated and reported on.
 pub mod corpus;
 
-/// The fault suite's shared moves: data folders, pairs, workshops, stops and checks.
 pub mod fault;
 
 use std::io::{BufRead, BufReader};

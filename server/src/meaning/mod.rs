@@ -62,7 +62,7 @@ pub struct Calibration {
     pub aim_threshold: f32,
     /// A question that earns no fact by its examples, but whose aim (goal, decision,
     /// concern…) scores at least this, draws the one fact still untold that its aim
-    /// answers ([`invite::by_aim`]). Above 1: never.
+    /// answers (`invite::by_aim`). Above 1: never.
     pub aim_invite: f32,
     /// Added to a fact's score when the question's aim fits the fact's kind (a goal
     /// question and a goal fact), before the nearest fact and its lead are decided.
@@ -72,7 +72,7 @@ pub struct Calibration {
     /// that line: "Who did you go to next?", "What happened after that?".
     pub follow_bonus: f32,
     /// How much a question's likeness to an example leans on matching them token by
-    /// token ([`reader::align`]) beside their sentence vectors (0: vectors only).
+    /// token ([`reader::align()`]) beside their sentence vectors (0: vectors only).
     pub token_weight: f32,
     /// A question is small talk when its nearest small-talk example
     /// ([`prototypes::SMALL_TALK`]) comes nearer than the nearest example of any fact by
@@ -341,7 +341,7 @@ pub struct FactMatch {
     /// The plain cosine to the example, before the aim bonus and any blend.
     #[serde(default)]
     pub cosine: f32,
-    /// The question's likeness to the example token by token ([`reader::align`]), when
+    /// The question's likeness to the example token by token ([`reader::align()`]), when
     /// that is part of the score.
     #[serde(default)]
     pub aligned: Option<f32>,
@@ -356,7 +356,7 @@ pub struct FactMatch {
     /// rather than by an example of its own.
     #[serde(default)]
     pub invitation: bool,
-    /// Earned by the question's aim alone ([`invite::by_aim`]): the aim named here, with
+    /// Earned by the question's aim alone (`invite::by_aim`): the aim named here, with
     /// `example` and `score` its nearest generic question.
     #[serde(default)]
     pub by_aim: Option<Aim>,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::model::DIMS;
 
-/// The last-layer vectors of one sentence's tokens ([CLS] and [SEP] left out), each of
+/// The last-layer vectors of one sentence's tokens (`[CLS]` and `[SEP]` left out), each of
 /// unit length, quantised.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenVectors {

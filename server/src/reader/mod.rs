@@ -238,7 +238,7 @@ impl Reader {
             .store(!on, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Reads `texts` ahead in the background, unless [`MAX_READ_AHEAD`] jobs already wait
+    /// Reads `texts` ahead in the background, unless `MAX_READ_AHEAD` jobs already wait
     /// or reading ahead has used its share of the CPU ([`budget`]): then they are left for
     /// whoever needs them later. Returns at once.
     pub fn read_ahead(self: &Arc<Self>, texts: Vec<String>) {

@@ -109,7 +109,7 @@ impl Model {
 
     /// Unit-length embeddings of `texts`, in order: mean of the last layer over the real
     /// (unpadded) tokens, then L2-normalised, as sentence-transformers does for this model;
-    /// beside each, its tokens' own unit vectors for [`super::align`].
+    /// beside each, its tokens' own unit vectors for [`super::align()`].
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<(Vec<f32>, TokenVectors)>, String> {
         if texts.is_empty() {
             return Ok(Vec::new());

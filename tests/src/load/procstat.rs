@@ -84,7 +84,7 @@ fn is_background(thread_name: &str) -> bool {
     thread_name.starts_with("tokio-rt-worker") || thread_name.starts_with("candle-bp")
 }
 
-/// CPU time of the process's background threads so far (see [`is_background`]).
+/// CPU time of the process's background threads so far (see `is_background`).
 pub fn background_cpu_time(pid: u32) -> Option<Duration> {
     let mut total = Duration::ZERO;
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))

@@ -7,7 +7,8 @@
 //! # Layout
 //! - [`config`]: command line and environment options.
 //! - [`protocol`]: the websocket messages, `ClientMsg` in and `ServerMsg` out.
-//! - [`scenario`]: the scenario file format, loader and validator.
+//! - [`scenario`]: the scenario file format, loader and validator (`scenario/parse.rs`
+//!   reads and locates one file, `scenario/checks.rs` holds the semantic checks).
 //! - [`console`]: what the trainer's console is sent (lobby, plan, live cards, room debrief).
 //! - [`room`]: one round as an event-sourced state machine (pure, no I/O).
 //! - [`explain`]: `uncover explain`: how one seller message is read, fact by fact.

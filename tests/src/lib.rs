@@ -176,6 +176,16 @@ impl Drop for TestServer {
     }
 }
 
+/// A TCP connection to `addr` from the loopback source address `source` (any
+/// 127.x.y.z works on Linux), for tests of per-address limits.
+pub async fn tcp_from(addr: SocketAddr, source: std::net::IpAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .expect("bind a loopback source address");
+    socket.connect(addr).await.expect("tcp connects")
+}
+
 /// The `uncover` binary, for tests that run it as a separate process. `make test` builds
 /// it first; `UNCOVER_BIN` points elsewhere. A missing binary fails the test, with the
 /// command that builds it, rather than letting it pass unchecked.
@@ -289,11 +299,7 @@ impl Client {
     /// A connection from the loopback source address `source` (any 127.x.y.z works on
     /// Linux), so many clients do not share one address's limits.
     pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
-        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-        socket
-            .bind(SocketAddr::new(source, 0))
-            .expect("bind a loopback source address");
-        let tcp = socket.connect(addr).await.expect("tcp connects");
+        let tcp = tcp_from(addr, source).await;
         let (ws, _) =
             tokio_tungstenite::client_async(format!("ws://{addr}/ws"), MaybeTlsStream::Plain(tcp))
                 .await

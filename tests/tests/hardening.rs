@@ -146,9 +146,7 @@ async fn silent_and_half_sent_http_requests_are_closed_after_the_head_timeout() 
 
 /// The HTTP status an upgrade from `from` gets (101 when it becomes a websocket).
 async fn upgrade_status(addr: std::net::SocketAddr, from: std::net::IpAddr) -> u16 {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
-    let tcp = socket.connect(addr).await.unwrap();
+    let tcp = uncover_tests::tcp_from(addr, from).await;
     match tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp).await {
         Ok((_, response)) => response.status().as_u16(),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),

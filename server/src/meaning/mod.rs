@@ -7,22 +7,36 @@
 //! the lead it needed ([`FactMatch::explain`]). The numbers in [`CALIBRATION`] were chosen
 //! on the calibration part of the labelled corpus in `tests/corpus/` and are reported on
 //! the other part (`docs/scoring.md`, "How the reader was calibrated").
+//!
+//! This file reads a seller's line; beside it, `indexes.rs` builds and keeps the
+//! sentence sets lines are read against, `nearest.rs` finds the nearest fact, aim or
+//! small talk, `prototypes.rs` holds the generic sentences, `invite.rs` the facts a
+//! question's aim invites, `recap.rs` reads recaps and `lint.rs` checks a scenario's
+//! examples.
 
+mod indexes;
 mod invite;
 mod lint;
+mod nearest;
 pub mod prototypes;
 mod recap;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
 use crate::capture::WordStemmer;
 use crate::reader::text::{self, MoreToSay, Sentence};
-use crate::reader::{self, Embedding, Example, Index, Reader};
-use crate::scenario::{FactId, FactKind, Scenario};
+use crate::reader;
+use crate::scenario::{FactId, Scenario};
+use indexes::empathy;
+pub use indexes::{index, warm_generic, ScenarioIndex};
 pub use lint::lint;
+pub(crate) use nearest::fits;
+pub use nearest::ranked_facts;
+use nearest::{
+    aim_near, aim_of, likeness, nearest_fact, small_talk_near, touch_topics, Near, NearestFact,
+};
 pub use prototypes::Aim;
 pub use recap::{read_recap, read_recap_with, recap_texts, RecapMatch};
 
@@ -121,19 +135,6 @@ pub const QUESTIONNAIRE_TOPICS: usize = 3;
 /// the stock?"), two are a seller reciting what they cannot know.
 pub const GUESSED_WORDS: usize = 2;
 
-/// What the reader needs of one scenario, embedded once.
-#[derive(Debug)]
-pub struct ScenarioIndex {
-    /// Each fact's `examples`.
-    pub questions: Index<FactId>,
-    /// Each fact as the buyer says it (`text` and `bot.line`), for play-backs and recaps.
-    pub statements: Index<FactId>,
-
-    /// Stems of words only the hidden story holds: in a fact's text, line or cues, and
-    /// nowhere a seller may read or ask (briefs, summary, opening line, examples).
-    pub hidden: HashSet<String>,
-}
-
 /// The stems of `text`'s content words.
 pub fn stems(text: &str) -> Vec<String> {
     STEMMER.with(|st| st.stem_all(&text::content_words(text)))
@@ -148,179 +149,6 @@ const REFERS_BACK: &[&str] = &[
     "that", "this", "it", "its", "those", "these", "they", "them", "there", "then", "so", "such",
     "he", "she", "him", "her", "yours", "next", "after", "same", "again",
 ];
-
-/// Everyday words a seller may use without knowing the story, even where a scenario's
-/// hidden facts happen to be the only place that uses them ("a typical week across your
-/// two sites" is a question, not a guess).
-const EVERYDAY_WORDS: &[&str] = &[
-    "day week month year season time today morning evening weekend spring summer autumn winter",
-    "site place shop office branch building area town city",
-    "people team staff customer client supplier partner family owner manager",
-    "business work job money cost price order stock sale",
-    // The words of asking how things get decided, paid for and felt: "Who signs off on a
-    // purchase like this?" asks; it does not recite the story.
-    "off out over back sign approve agree decide decision choose say final purchase buy",
-    "spend budget pay afford invest plan goal hope aim worry concern risk nervous",
-    "change problem issue trouble wrong happen lead cost save fix improve manage handle",
-    // The commonest verbs and adjectives of English: a hidden story uses them as any
-    // sentence does, so saying them recites nothing ("how would the people who have been
-    // there longest feel about a new habit?").
-    "think feel know want need get make take give see look come go keep start stop try use",
-    "find tell ask call help show hear leave put run mean move live hold bring stay turn",
-    "new old long short good bad big small great little high low early late right last first next",
-    "more less most much many few whole own other same different real sure hard easy",
-];
-
-fn hidden_stems(scenario: &Scenario) -> HashSet<String> {
-    let mut public: HashSet<String> = HashSet::new();
-    let s = scenario;
-    for t in [
-        &s.title,
-        &s.summary,
-        &s.opening_line,
-        &s.seller.brief,
-        &s.seller.product,
-        &s.buyer.name,
-    ] {
-        public.extend(stems(t));
-    }
-    for t in s
-        .seller
-        .pitch_words
-        .iter()
-        .chain(&s.seller.reference_customers)
-    {
-        public.extend(stems(t));
-    }
-    for f in &s.facts {
-        for e in &f.examples {
-            public.extend(stems(e));
-        }
-    }
-    // Words any seller uses without knowing the story: those of the generic questions
-    // and acknowledgements, and everyday words of time, place and trade.
-    for t in prototypes::AIMS
-        .iter()
-        .flat_map(|(_, texts)| texts.iter())
-        .chain(prototypes::EMPATHY)
-        .chain(EVERYDAY_WORDS)
-    {
-        public.extend(stems(t));
-    }
-    // Words with no topic of their own are never content words, but their other forms
-    // are: "thinks" in a fact and "thinking" in a question share the stem of "think".
-    let empty: Vec<String> = text::EMPTY_WORDS.iter().map(|w| w.to_string()).collect();
-    public.extend(STEMMER.with(|st| st.stem_all(&empty)));
-    let mut hidden = HashSet::new();
-    for f in &s.facts {
-        for t in [&f.text, &f.bot.line].into_iter().chain(&f.recap_cues) {
-            hidden.extend(stems(t).into_iter().filter(|w| !public.contains(w)));
-        }
-    }
-    hidden
-}
-
-fn aims() -> &'static Index<Aim> {
-    static AIMS: OnceLock<Index<Aim>> = OnceLock::new();
-    AIMS.get_or_init(|| {
-        let texts: Vec<(Aim, &str)> = prototypes::AIMS
-            .iter()
-            .flat_map(|(aim, qs)| qs.iter().map(move |q| (*aim, *q)))
-            .collect();
-        build(reader::shared(), texts)
-    })
-}
-
-fn empathy() -> &'static Index<()> {
-    static EMPATHY: OnceLock<Index<()>> = OnceLock::new();
-    EMPATHY.get_or_init(|| sentences(prototypes::EMPATHY))
-}
-
-fn small_talk() -> &'static Index<()> {
-    static SMALL_TALK: OnceLock<Index<()>> = OnceLock::new();
-    SMALL_TALK.get_or_init(|| sentences(prototypes::SMALL_TALK))
-}
-
-/// An index of generic sentences with nothing to tell them apart but their text.
-fn sentences(list: &[&str]) -> Index<()> {
-    build(reader::shared(), list.iter().map(|e| ((), *e)).collect())
-}
-
-fn build<K: Clone + PartialEq>(reader: &Reader, texts: Vec<(K, &str)>) -> Index<K> {
-    let strs: Vec<&str> = texts.iter().map(|t| t.1).collect();
-    let readings = reader.read_all(&strs);
-    Index::new(
-        texts
-            .into_iter()
-            .zip(readings)
-            .map(|((key, t), reading)| Example {
-                key,
-                text: t.to_string(),
-                vector: reading.vector,
-                tokens: reading.tokens,
-            })
-            .collect(),
-    )
-}
-
-/// Builds the generic sentence sets every scenario's reading uses (aims, empathy, small
-/// talk: about 110 sentences), which are otherwise built on first use: `serve` calls it
-/// before it listens, so a workshop's first debriefs do not wait for them.
-pub fn warm_generic() {
-    aims();
-    empathy();
-    small_talk();
-}
-
-/// A scenario's index, built on first use and kept (keyed by the scenario's id and the
-/// text it is built from, so an edited scenario gets a new one).
-pub fn index(scenario: &Scenario) -> Arc<ScenarioIndex> {
-    static INDEXES: OnceLock<Mutex<HashMap<String, Arc<ScenarioIndex>>>> = OnceLock::new();
-    let mut key = scenario.id.0.clone();
-    for f in &scenario.facts {
-        key.push('\u{1}');
-        key.push_str(&f.id.0);
-        for e in f.examples.iter().chain([&f.text, &f.bot.line]) {
-            key.push('\u{2}');
-            key.push_str(e);
-        }
-    }
-    let map = INDEXES.get_or_init(Default::default);
-    if let Some(found) = map.lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return found;
-    }
-    let r = reader::shared();
-    let questions = build(
-        r,
-        scenario
-            .facts
-            .iter()
-            .flat_map(|f| f.examples.iter().map(|e| (f.id.clone(), e.as_str())))
-            .collect(),
-    );
-    let statements = build(
-        r,
-        scenario
-            .facts
-            .iter()
-            .flat_map(|f| {
-                [
-                    (f.id.clone(), f.text.as_str()),
-                    (f.id.clone(), f.bot.line.as_str()),
-                ]
-            })
-            .collect(),
-    );
-    let built = Arc::new(ScenarioIndex {
-        questions,
-        statements,
-        hidden: hidden_stems(scenario),
-    });
-    if let Ok(mut m) = map.lock() {
-        m.insert(key, built.clone());
-    }
-    built
-}
 
 /// A sentence's nearest fact, and whether it was near and clear enough to count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -822,228 +650,5 @@ pub fn read_seller_line_with(
         more_to_say,
         guessed,
         earns,
-    }
-}
-
-/// The small-talk example a question embedded as `v` comes nearest, when it comes nearer
-/// than any example of any fact, and any generic question of an aim, by
-/// [`Calibration::small_talk_lead`].
-fn small_talk_near(idx: &ScenarioIndex, v: &[f32], cal: &Calibration) -> Option<SmallTalk> {
-    let chat = small_talk().nearest(v)?;
-    // The nearest business question: an example of a fact, or a generic question of
-    // some aim ("What are you hoping to achieve this year?"), so "What are you planning
-    // for next spring?" stays a goal question however near "Where are you off to this
-    // summer?" it comes.
-    let fact = idx.questions.nearest(v).map(|n| (n.example, n.score));
-    let aim = aims().nearest(v).map(|n| (n.example, n.score));
-    let (topic_example, topic_score) = [fact, aim]
-        .into_iter()
-        .flatten()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .unwrap_or((String::new(), 0.0));
-    (chat.score - topic_score >= cal.small_talk_lead).then_some(SmallTalk {
-        example: chat.example,
-        score: chat.score,
-        topic_example,
-        topic_score,
-    })
-}
-
-/// Each part of a list-like sentence touches a topic of its own: the fact its words come
-/// nearest, as a question or as the buyer would say it.
-fn touch_topics(
-    idx: &ScenarioIndex,
-    r: &Reader,
-    sentence: &str,
-    cal: &Calibration,
-    touched: &mut Vec<FactId>,
-) {
-    let clauses = text::clauses(sentence);
-    if clauses.len() < 2 {
-        return;
-    }
-    let refs: Vec<&str> = clauses.iter().map(String::as_str).collect();
-    for cv in r.embed_all(&refs) {
-        let best = [idx.questions.nearest(&cv), idx.statements.nearest(&cv)]
-            .into_iter()
-            .flatten()
-            .max_by(|a, b| a.score.total_cmp(&b.score));
-        if let Some(n) = best {
-            if n.score >= cal.topic_threshold && !touched.contains(&n.key) {
-                touched.push(n.key);
-            }
-        }
-    }
-}
-
-/// Whether a question with `aim` is the kind of question a fact of `kind` answers.
-pub(crate) fn fits(aim: Aim, kind: FactKind) -> bool {
-    matches!(
-        (aim, kind),
-        (Aim::Goal, FactKind::Goal)
-            | (Aim::NeedPayoff, FactKind::Goal | FactKind::Impact)
-            | (Aim::Problem, FactKind::Pain)
-            | (Aim::Implication, FactKind::Impact)
-            | (Aim::Decision, FactKind::Decision)
-            | (Aim::Concern, FactKind::Concern)
-            | (
-                Aim::Situation,
-                FactKind::Pain | FactKind::Constraint | FactKind::Personal
-            )
-    )
-}
-
-/// The aim of a question sentence embedded as `v`, when it is clear enough.
-fn aim_near(v: &[f32], cal: &Calibration) -> Option<Aim> {
-    aims()
-        .nearest(v)
-        .filter(|n| n.score >= cal.aim_threshold)
-        .map(|n| n.key)
-}
-
-/// The nearest fact still hidden: its best example's score, blended with how close the
-/// question comes to the fact as the buyer would state it, and raised by the aim bonus
-/// where the question's aim fits the fact's kind.
-/// What, besides the question's vector, decides its nearest fact.
-#[derive(Debug, Clone, Copy, Default)]
-struct Near<'a> {
-    /// The question's aim, for the aim bonus.
-    aim: Option<Aim>,
-    /// Facts already out, which a question can no longer earn.
-    revealed: &'a [FactId],
-    /// The fact the question follows on from, for the follow bonus.
-    follows: Option<&'a FactId>,
-    /// An example left out (the lint measures each example against the others).
-    skip: Option<usize>,
-    /// The question's token vectors, for [`Calibration::token_weight`].
-    tokens: Option<&'a reader::TokenVectors>,
-}
-
-/// How like example `e` a question is: its sentence vector's cosine, blended with the
-/// token-by-token likeness when the question's tokens are given.
-fn likeness(
-    v: &[f32],
-    tokens: Option<&reader::TokenVectors>,
-    e: &reader::Example<FactId>,
-    cal: &Calibration,
-) -> f32 {
-    let c = reader::cosine(v, &e.vector);
-    match tokens {
-        Some(t) if cal.token_weight > 0.0 => {
-            (1.0 - cal.token_weight) * c + cal.token_weight * reader::align(t, &e.tokens)
-        }
-        _ => c,
-    }
-}
-
-/// Each fact once with its best example's likeness to `question`, best first, as the
-/// reader ranks them before bonuses (for `explain`).
-pub fn ranked_facts(idx: &ScenarioIndex, question: &reader::Reading) -> Vec<(FactId, f32, usize)> {
-    idx.questions.ranked_by(None, |e| {
-        likeness(&question.vector, Some(&question.tokens), e, &CALIBRATION)
-    })
-}
-
-fn nearest_fact(
-    scenario: &Scenario,
-    idx: &ScenarioIndex,
-    v: &[f32],
-    near: Near<'_>,
-    cal: &Calibration,
-) -> Option<NearestFact> {
-    let Near {
-        aim,
-        revealed,
-        follows,
-        skip,
-        tokens,
-    } = near;
-    let tokens = tokens.filter(|t| cal.token_weight > 0.0 && !t.is_empty());
-    let like = |e: &reader::Example<FactId>| likeness(v, tokens, e, cal);
-    let w = cal.statement_weight;
-    let stated = if w > 0.0 {
-        idx.statements.ranked(v)
-    } else {
-        Vec::new()
-    };
-
-    let mut ranked: Vec<(FactId, f32, usize, f32, f32, f32)> = idx
-        .questions
-        .ranked_by(skip, like)
-        .into_iter()
-        .filter(|(f, _, _)| !revealed.contains(f))
-        .map(|(f, cosine, i)| {
-            let st = stated.iter().find(|x| x.0 == f).map_or(cosine, |x| x.1);
-            let s = (1.0 - w) * cosine + w * st;
-            let fact = scenario.fact(&f);
-            let fit = aim.zip(fact).is_some_and(|(a, fact)| fits(a, fact.kind));
-            let bonus = if fit { cal.aim_bonus } else { 0.0 };
-            let next = follows
-                .zip(fact)
-                .is_some_and(|(from, fact)| fact.requires.contains(from));
-            let follow = if next { cal.follow_bonus } else { 0.0 };
-            (f, s + bonus + follow, i, cosine, bonus, follow)
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (key, score, i, _, bonus, follow) = ranked.first()?.clone();
-    let example = &idx.questions.examples()[i];
-    Some(NearestFact {
-        near: reader::Nearest {
-            key,
-            example: example.text.clone(),
-            score,
-            runner_up: ranked.get(1).map(|r| (r.0.clone(), r.1)),
-        },
-        // Whether a question is about the buyer's business at all stays a matter of
-        // sentence vectors, as the topic floor was chosen on.
-        cosine: reader::cosine(v, &example.vector),
-        aligned: tokens.map(|t| reader::align(t, &example.tokens)),
-        bonus,
-        follow,
-    })
-}
-
-/// [`nearest_fact`]'s answer: the nearest fact by its final score, with the plain
-/// cosine to its example and the aim bonus that went into that score.
-struct NearestFact {
-    near: reader::Nearest<FactId>,
-    cosine: f32,
-    aligned: Option<f32>,
-    bonus: f32,
-    follow: f32,
-}
-
-fn aim_of(s: &SentenceReading, v: &Embedding, cal: &Calibration) -> AimMatch {
-    if s.more_to_say.is_some() {
-        return AimMatch {
-            aim: Aim::MoreToSay,
-            example: None,
-            score: 1.0,
-        };
-    }
-    if s.content_words == 0 && !s.fact.as_ref().is_some_and(|f| f.with_context) {
-        return AimMatch {
-            aim: Aim::Other,
-            example: None,
-            score: 0.0,
-        };
-    }
-    match aims().nearest(v) {
-        Some(n) if n.score >= cal.aim_threshold => AimMatch {
-            aim: n.key,
-            example: Some(n.example),
-            score: n.score,
-        },
-        Some(n) => AimMatch {
-            aim: Aim::Other,
-            example: Some(n.example),
-            score: n.score,
-        },
-        None => AimMatch {
-            aim: Aim::Other,
-            example: None,
-            score: 0.0,
-        },
     }
 }

@@ -26,8 +26,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::capture::WordStemmer;
-use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::reader;
+use crate::reader::text::{self, MoreToSay, Sentence};
 use crate::scenario::{FactId, Scenario};
 use indexes::empathy;
 pub use indexes::{index, warm_generic, ScenarioIndex};

@@ -576,7 +576,9 @@ async fn drive(
                             s.server_errors += 1;
                             s.first_error.get_or_insert_with(|| v.to_string());
                         }),
-                        Some("phase") => shared.with_stats(|s| s.phase_changes += 1),
+                        Some("phase") if leaves_the_conversation(&v) => {
+                            shared.with_stats(|s| s.phase_changes += 1)
+                        }
                         Some("partner_left") => shared.with_stats(|s| s.disconnects += 1),
                         _ => {}
                     }
@@ -588,6 +590,13 @@ async fn drive(
             }
         }
     }
+}
+
+/// Whether a `phase` frame ends the conversation the run measures. One that still says
+/// `conversation` is the server giving the clock back after its process stalled (the
+/// stall watch, on a busy machine), not a change of phase.
+fn leaves_the_conversation(phase_frame: &Value) -> bool {
+    phase_frame["phase"] != "conversation"
 }
 
 /// Runs one load test and reports what it measured.
@@ -741,6 +750,17 @@ pub async fn run(config: &Config) -> Result<Report, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_phase_other_than_the_conversation_counts_as_a_phase_change() {
+        let given_back =
+            json!({"seq": 40, "type": "phase", "phase": "conversation", "remaining_ms": 598_500});
+        assert!(!leaves_the_conversation(&given_back));
+        for phase in ["recap", "debrief", "briefing"] {
+            let frame = json!({"seq": 41, "type": "phase", "phase": phase, "remaining_ms": 0});
+            assert!(leaves_the_conversation(&frame), "{phase}");
+        }
+    }
 
     #[test]
     fn marker_survives_uncovers_chat_framing() {

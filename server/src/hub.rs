@@ -1,6 +1,10 @@
 //! The hub: participants, the matchmaking queue, private pair links, workshop sessions
 //! by join code, and the registry of open rooms.
 //!
+//! This file keeps the registries, identities (introduce, resume, sweep) and opening
+//! rooms; `hub/participant.rs` is one participant and the name rules, `hub/lobby.rs`
+//! what someone not in a room may ask for (matchmaking, pair links, sessions).
+//!
 //! Each room is owned by one task ([`crate::room_task`]) and each workshop session by
 //! another ([`crate::workshop`]); the hub only keeps their channels' sending ends. The
 //! queue and the links sit behind short-lived `std` mutexes never held across `.await`.
@@ -19,14 +23,19 @@ use crate::clock;
 use crate::outbox::{Attached, Outbox, SEQ_LIMIT};
 use crate::protocol::{
     Channel, ClientMsg, ErrorCode, ParticipantId, Phase, RoomId, ServerMsg, SessionId,
-    MAX_NAME_CHARS,
 };
 use crate::room::Millis;
 use crate::room::{Opening, Room, RoomEvent, Seat};
 use crate::room_task::{RoomCmd, RoomHandle, RoomTask, ROOM_QUEUE};
 use crate::scenario::{Library, Scenario, ScenarioId, Timings};
 use crate::store::{EventLog, MemoryLog};
-use crate::workshop::{self, SessionCmd, SessionEvent, SessionHandle, SessionState};
+use crate::workshop::{self, SessionCmd, SessionHandle};
+
+mod lobby;
+mod participant;
+pub use lobby::message_type;
+use lobby::{PairLink, Waiter};
+pub use participant::{clean_name, Participant, SessionSeat};
 
 /// How long a dropped participant keeps their seat by default: long enough for a phone
 /// to wake or Wi-Fi to come back, short enough that a partner is not left waiting.
@@ -98,176 +107,6 @@ pub fn not_saved() -> (ErrorCode, String) {
     )
 }
 
-/// Characters that show nothing (zero-width spaces and joiners, direction marks, soft
-/// hyphens, variation selectors, fillers, tags) or control the terminal: two names that
-/// differ only by them look the same on a projector.
-fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{034F}'
-                | '\u{061C}'
-                | '\u{115F}'
-                | '\u{1160}'
-                | '\u{17B4}'
-                | '\u{17B5}'
-                | '\u{180B}'..='\u{180F}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{206F}'
-                | '\u{3164}'
-                | '\u{FE00}'..='\u{FE0F}'
-                | '\u{FEFF}'
-                | '\u{FFA0}'
-                | '\u{FFF0}'..='\u{FFFB}'
-                | '\u{1D173}'..='\u{1D17A}'
-                | '\u{E0000}'..='\u{E0FFF}'
-        )
-}
-
-/// Checks and tidies a display name: Unicode NFKC (so full-width and composed look-alikes
-/// are one name), invisible and control characters removed, runs of spaces made one.
-/// Names are compared for uniqueness after this. Lengths count characters (Unicode
-/// scalar values) of the tidied name.
-pub fn clean_name(name: &str) -> Result<String, String> {
-    use unicode_normalization::UnicodeNormalization;
-    let visible: String = name.nfkc().filter(|c| !is_invisible(*c)).collect();
-    let name = visible.split_whitespace().collect::<Vec<_>>().join(" ");
-    let n = name.chars().count();
-    if n == 0 || n > MAX_NAME_CHARS {
-        return Err(format!("a name must be 1 to {MAX_NAME_CHARS} characters"));
-    }
-    Ok(name)
-}
-
-/// How a participant belongs to a workshop session.
-#[derive(Debug, Clone)]
-pub enum SessionSeat {
-    Host(SessionHandle),
-    Trainee(SessionHandle),
-}
-
-#[derive(Debug, Default)]
-struct Links {
-    room: Option<RoomHandle>,
-    observing: Option<RoomHandle>,
-    session: Option<SessionSeat>,
-}
-
-/// Someone introduced, connected or within their grace window.
-#[derive(Debug)]
-pub struct Participant {
-    pub id: ParticipantId,
-    name: Mutex<String>,
-    /// Proves who they are when they `resume` on a new connection.
-    resume_token: String,
-    pub outbox: Arc<Outbox>,
-    links: Mutex<Links>,
-    /// When the last connection ended; none while connected.
-    away_since: Mutex<Option<Millis>>,
-}
-
-impl Participant {
-    pub fn resume_token(&self) -> &str {
-        &self.resume_token
-    }
-
-    pub fn away_since(&self) -> Option<Millis> {
-        self.away_since.lock().ok().and_then(|a| *a)
-    }
-
-    /// Marks the participant as without a connection since `since` (rebuilt after a restart).
-    pub(crate) fn mark_away(&self, since: Millis) {
-        self.set_away(Some(since));
-    }
-
-    fn set_away(&self, since: Option<Millis>) {
-        if let Ok(mut a) = self.away_since.lock() {
-            *a = since;
-        }
-    }
-
-    pub fn name(&self) -> String {
-        self.name.lock().map(|n| n.clone()).unwrap_or_default()
-    }
-
-    pub fn set_name(&self, name: String) {
-        if let Ok(mut n) = self.name.lock() {
-            *n = name;
-        }
-    }
-
-    fn with_links<T>(&self, f: impl FnOnce(&mut Links) -> T) -> Option<T> {
-        self.links.lock().ok().map(|mut l| f(&mut l))
-    }
-
-    pub fn room(&self) -> Option<RoomHandle> {
-        self.with_links(|l| l.room.clone()).flatten()
-    }
-
-    pub fn set_room(&self, handle: Option<RoomHandle>) {
-        self.with_links(|l| l.room = handle);
-    }
-
-    /// Forgets the room if it is still `id` (a newer room may have replaced it).
-    pub fn clear_room(&self, id: RoomId) {
-        self.with_links(|l| {
-            if l.room.as_ref().is_some_and(|r| r.id == id) {
-                l.room = None;
-            }
-        });
-    }
-
-    pub fn observing(&self) -> Option<RoomHandle> {
-        self.with_links(|l| l.observing.clone()).flatten()
-    }
-
-    pub fn set_observing(&self, handle: Option<RoomHandle>) {
-        self.with_links(|l| l.observing = handle);
-    }
-
-    pub fn clear_observing(&self, id: RoomId) {
-        self.with_links(|l| {
-            if l.observing.as_ref().is_some_and(|r| r.id == id) {
-                l.observing = None;
-            }
-        });
-    }
-
-    pub fn session(&self) -> Option<SessionSeat> {
-        self.with_links(|l| l.session.clone()).flatten()
-    }
-
-    pub fn set_session(&self, seat: Option<SessionSeat>) {
-        self.with_links(|l| l.session = seat);
-    }
-
-    pub fn error(&self, code: ErrorCode, message: impl Into<String>) {
-        crate::metrics::rejected(crate::room_task::error_name(code));
-        self.outbox.send(ServerMsg::Error {
-            code,
-            message: message.into(),
-        });
-    }
-}
-
-#[derive(Debug)]
-struct Waiter {
-    who: Arc<Participant>,
-    scenario: Option<ScenarioId>,
-    /// Tells this wait apart from a later one by the same person.
-    ticket: u64,
-    /// `bot_available` was sent, so `accept_bot` may take the bot buyer.
-    bot_offered: bool,
-}
-
-#[derive(Debug)]
-struct PairLink {
-    creator: Arc<Participant>,
-    scenario: Option<ScenarioId>,
-}
-
 /// Everything needed to open a room.
 #[derive(Debug)]
 pub struct RoomSpec {
@@ -322,8 +161,6 @@ impl Default for HubConfig {
         }
     }
 }
-
-type LobbyResult = Result<(), (ErrorCode, String)>;
 
 impl Hub {
     /// A hub that keeps its events in memory only.
@@ -455,14 +292,7 @@ impl Hub {
         token: String,
         outbox: Arc<Outbox>,
     ) -> Arc<Participant> {
-        let p = Arc::new(Participant {
-            id,
-            name: Mutex::new(name),
-            resume_token: token.clone(),
-            outbox,
-            links: Mutex::new(Links::default()),
-            away_since: Mutex::new(None),
-        });
+        let p = Arc::new(Participant::new(id, name, token.clone(), outbox));
         self.tokens.insert(token, id);
         self.participants.insert(id, p.clone());
         p
@@ -493,7 +323,7 @@ impl Hub {
         let id = self.tokens.get(token.trim()).map(|i| *i).ok_or_else(gone)?;
         let p = self.participant(id).ok_or_else(gone)?;
         if self.seat_released(&p) {
-            self.tokens.remove(&p.resume_token);
+            self.tokens.remove(p.resume_token());
             self.participants.remove(&p.id);
             return Err(gone());
         }
@@ -557,7 +387,7 @@ impl Hub {
         self.participants.retain(|_, p| {
             let keep = !self.seat_released(p);
             if !keep {
-                self.tokens.remove(&p.resume_token);
+                self.tokens.remove(p.resume_token());
             }
             keep
         });
@@ -608,466 +438,6 @@ impl Hub {
         match self.session(id) {
             Some(s) => s.delete().await,
             None => false,
-        }
-    }
-
-    fn is_waiting(&self, p: &Participant) -> bool {
-        let in_queue = self
-            .waiting
-            .lock()
-            .map(|w| w.iter().any(|x| x.who.id == p.id))
-            .unwrap_or(false);
-        in_queue
-            || self
-                .links
-                .lock()
-                .map(|l| l.values().any(|x| x.creator.id == p.id))
-                .unwrap_or(false)
-    }
-
-    fn check_free(&self, p: &Participant) -> LobbyResult {
-        if p.room().is_some() {
-            return Err((
-                ErrorCode::WrongState,
-                "you are in a room; leave it first".into(),
-            ));
-        }
-        if self.is_waiting(p) {
-            return Err((
-                ErrorCode::WrongState,
-                "you are already waiting for a partner; cancel first".into(),
-            ));
-        }
-        if p.session().is_some() {
-            return Err((
-                ErrorCode::WrongState,
-                "you are in a workshop session; the trainer pairs you".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    fn check_scenario(&self, s: &Option<ScenarioId>) -> LobbyResult {
-        match s {
-            Some(id) if self.library.get(id).is_none() => {
-                Err((ErrorCode::NotFound, format!("no scenario `{id}`")))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Handles a message from someone not in a room.
-    /// A pair link rebuilt from the log after a restart.
-    pub(crate) fn restore_link(
-        &self,
-        code: String,
-        creator: Arc<Participant>,
-        scenario: Option<ScenarioId>,
-    ) {
-        if let Ok(mut links) = self.links.lock() {
-            links.insert(code, PairLink { creator, scenario });
-        }
-    }
-
-    /// Handles a lobby message; returns the refusal's code if it was refused.
-    pub async fn lobby(
-        self: &Arc<Self>,
-        p: &Arc<Participant>,
-        msg: ClientMsg,
-    ) -> Option<ErrorCode> {
-        let result = match msg {
-            ClientMsg::FindPartner { scenario } => self.find_partner(p, scenario),
-            ClientMsg::CreatePairLink { scenario } => self.create_link(p, scenario).await,
-            ClientMsg::JoinPairLink { code } => self.join_link(p, &code),
-            ClientMsg::CancelWaiting => self.cancel_waiting(p),
-            ClientMsg::PractiseWithBot { scenario } => self.practise_with_bot(p, scenario),
-            ClientMsg::AcceptBot => self.accept_bot(p),
-            ClientMsg::JoinSession { code } => self.join_session(p, &code),
-            ClientMsg::HostSession { token } => self.host_session(p, &token),
-            ClientMsg::Hello { .. } => Err((
-                ErrorCode::WrongState,
-                "you have already said hello on this connection".into(),
-            )),
-            other => Err((
-                ErrorCode::WrongState,
-                format!(
-                    "`{}` needs a room; find a partner first",
-                    message_type(&other)
-                ),
-            )),
-        };
-        match result {
-            Ok(()) => None,
-            Err((code, message)) => {
-                p.error(code, message);
-                Some(code)
-            }
-        }
-    }
-
-    fn find_partner(
-        self: &Arc<Self>,
-        p: &Arc<Participant>,
-        scenario: Option<ScenarioId>,
-    ) -> LobbyResult {
-        self.check_free(p)?;
-        self.check_scenario(&scenario)?;
-        let matched = {
-            let mut waiting = self
-                .waiting
-                .lock()
-                .map_err(|_| (ErrorCode::WrongState, "matchmaking is unavailable".into()))?;
-            let pos = waiting.iter().position(|w| {
-                w.who.outbox.is_connected()
-                    && match (&w.scenario, &scenario) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => true,
-                    }
-            });
-            // Ok: a partner was waiting; Err: now waiting, with this ticket.
-            match pos {
-                Some(i) => Ok(waiting.remove(i)),
-                None => {
-                    let ticket = self.next_id();
-                    waiting.push(Waiter {
-                        who: p.clone(),
-                        scenario: scenario.clone(),
-                        ticket,
-                        bot_offered: false,
-                    });
-                    Err(ticket)
-                }
-            }
-        };
-        match matched {
-            Ok(w) => {
-                let chosen = w.scenario.or(scenario);
-                self.open_pair(w.who, p.clone(), chosen);
-            }
-            Err(ticket) => {
-                p.outbox.send(ServerMsg::Waiting { scenario });
-                self.offer_bot_later(p, ticket);
-            }
-        }
-        Ok(())
-    }
-
-    /// After the offer wait, tells `p` the bot buyer is available if that wait (`ticket`)
-    /// is still going.
-    fn offer_bot_later(self: &Arc<Self>, p: &Arc<Participant>, ticket: u64) {
-        let hub = Arc::downgrade(self);
-        let p = p.clone();
-        let after = self.bot_settings().offer_after;
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            let Some(hub) = hub.upgrade() else { return };
-            let offered = hub
-                .waiting
-                .lock()
-                .map(|mut w| match w.iter_mut().find(|x| x.ticket == ticket) {
-                    Some(x) if x.who.outbox.is_connected() => {
-                        x.bot_offered = true;
-                        true
-                    }
-                    _ => false,
-                })
-                .unwrap_or(false);
-            if offered {
-                p.outbox.send(ServerMsg::BotAvailable);
-            }
-        });
-    }
-
-    fn practise_with_bot(
-        self: &Arc<Self>,
-        p: &Arc<Participant>,
-        scenario: Option<ScenarioId>,
-    ) -> LobbyResult {
-        self.check_free(p)?;
-        self.check_scenario(&scenario)?;
-        self.open_bot_room(p.clone(), scenario.as_ref()).map(|_| ())
-    }
-
-    fn accept_bot(self: &Arc<Self>, p: &Arc<Participant>) -> LobbyResult {
-        let waiter = {
-            let mut waiting = self
-                .waiting
-                .lock()
-                .map_err(|_| (ErrorCode::WrongState, "matchmaking is unavailable".into()))?;
-            match waiting.iter().position(|w| w.who.id == p.id) {
-                None => {
-                    return Err((
-                        ErrorCode::WrongState,
-                        "you are not waiting for a partner; send practise_with_bot to \
-                         practise with the bot buyer"
-                            .into(),
-                    ))
-                }
-                Some(i) if !waiting[i].bot_offered => {
-                    return Err((
-                        ErrorCode::WrongState,
-                        format!(
-                            "the bot buyer is offered after {} seconds of waiting \
-                             (bot_available); keep waiting, or send practise_with_bot",
-                            self.bot_settings().offer_after.as_secs()
-                        ),
-                    ))
-                }
-                Some(i) => waiting.remove(i),
-            }
-        };
-        self.open_bot_room(p.clone(), waiter.scenario.as_ref())
-            .map(|_| ())
-    }
-
-    /// Seats `p` as the seller opposite the bot buyer, on `wanted` (or a random
-    /// scenario) with its suggested timings. A workshop's odd one out gets the bot through
-    /// [`Hub::open_room`] with no buyer.
-    pub fn open_bot_room(
-        self: &Arc<Self>,
-        p: Arc<Participant>,
-        wanted: Option<&ScenarioId>,
-    ) -> Result<RoomHandle, (ErrorCode, String)> {
-        let scenario = self
-            .pick_scenario(wanted)
-            .ok_or((ErrorCode::NotFound, "no scenarios are loaded".to_string()))?;
-        let timings = scenario.timings;
-        Ok(self.open_room(RoomSpec {
-            id: None,
-            session: None,
-            seller: p,
-            buyer: None,
-            observers: Vec::new(),
-            scenario,
-            channel: Channel::Chat,
-            timings,
-            reporter: None,
-        }))
-    }
-
-    /// Hands `p` a pair link once it is saved, so it still works after a restart.
-    async fn create_link(&self, p: &Arc<Participant>, scenario: Option<ScenarioId>) -> LobbyResult {
-        self.check_free(p)?;
-        self.check_scenario(&scenario)?;
-        let code = {
-            let mut links = self
-                .links
-                .lock()
-                .map_err(|_| (ErrorCode::WrongState, "pair links are unavailable".into()))?;
-            let code = fresh_code(|c| links.contains_key(c));
-            links.insert(
-                code.clone(),
-                PairLink {
-                    creator: p.clone(),
-                    scenario: scenario.clone(),
-                },
-            );
-            code
-        };
-        let event = ParticipantEvent::PairLinkCreated {
-            id: p.id,
-            code: code.clone(),
-            scenario: scenario.clone(),
-            at: clock::now_ms(),
-        };
-        let saved = match serde_json::to_string(&event) {
-            Ok(body) => self
-                .store
-                .append(&participant_stream(p.id), body)
-                .await
-                .is_ok(),
-            Err(_) => false,
-        };
-        if !saved {
-            if let Ok(mut links) = self.links.lock() {
-                links.remove(&code);
-            }
-            return Err(not_saved());
-        }
-        p.outbox.send(ServerMsg::PairLink {
-            path: format!("/?pair={code}"),
-            code,
-            scenario,
-        });
-        Ok(())
-    }
-
-    fn join_link(self: &Arc<Self>, p: &Arc<Participant>, code: &str) -> LobbyResult {
-        self.check_free(p)?;
-        let code = code.trim().to_uppercase();
-        let link = {
-            let mut links = self
-                .links
-                .lock()
-                .map_err(|_| (ErrorCode::WrongState, "pair links are unavailable".into()))?;
-            match links.get(&code) {
-                None => None,
-                Some(l) if l.creator.id == p.id => {
-                    return Err((
-                        ErrorCode::WrongState,
-                        "this is your own link; send it to a colleague".into(),
-                    ))
-                }
-                Some(_) => links.remove(&code),
-            }
-        };
-        match link {
-            Some(l) if l.creator.outbox.is_connected() => {
-                self.open_pair(l.creator, p.clone(), l.scenario);
-                Ok(())
-            }
-            _ => Err((
-                ErrorCode::NotFound,
-                format!("no open pair link `{code}`; ask your colleague for a new one"),
-            )),
-        }
-    }
-
-    fn cancel_waiting(&self, p: &Participant) -> LobbyResult {
-        if !self.forget_waiting(p) {
-            return Err((ErrorCode::WrongState, "you are not waiting".into()));
-        }
-        p.outbox.send(ServerMsg::WaitingCancelled);
-        Ok(())
-    }
-
-    /// Removes `p` from the queue and their links; true if they were in either.
-    fn forget_waiting(&self, p: &Participant) -> bool {
-        let mut found = false;
-        if let Ok(mut w) = self.waiting.lock() {
-            let before = w.len();
-            w.retain(|x| x.who.id != p.id);
-            found |= w.len() != before;
-        }
-        if let Ok(mut l) = self.links.lock() {
-            let before = l.len();
-            l.retain(|_, x| x.creator.id != p.id);
-            found |= l.len() != before;
-        }
-        found
-    }
-
-    fn join_session(&self, p: &Arc<Participant>, code: &str) -> LobbyResult {
-        self.check_free(p)?;
-        let code = code.trim().to_uppercase();
-        let handle = self
-            .session_codes
-            .get(&code)
-            .and_then(|id| self.session(*id))
-            .ok_or_else(|| {
-                (
-                    ErrorCode::NotFound,
-                    format!("no workshop with the code `{code}`; check it with your trainer"),
-                )
-            })?;
-        if !handle.try_send(SessionCmd::Join { who: p.clone() }) {
-            return Err((
-                ErrorCode::WrongState,
-                "that workshop is busy; try again in a moment".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Creates a workshop hosted by `p`. The session exists, and `session_created`
-    /// hands out its host token and join code, only once its first event is committed.
-    pub async fn create_session(
-        self: &Arc<Self>,
-        p: &Arc<Participant>,
-        title: String,
-    ) -> LobbyResult {
-        self.check_free(p)?;
-        let title = title.trim();
-        let title = if title.is_empty() {
-            format!("{}'s workshop", p.name())
-        } else {
-            title.chars().take(workshop::MAX_TITLE_CHARS).collect()
-        };
-        let id = SessionId(self.next_id());
-        let code = fresh_code(|c| self.session_codes.contains_key(c));
-        let created = SessionEvent::Created {
-            session: id,
-            code: code.clone(),
-            title,
-            token: workshop::new_token(),
-            at: clock::now_ms(),
-        };
-        let Some(state) = SessionState::open(&created) else {
-            return Err((
-                ErrorCode::Unavailable,
-                "could not create the session".into(),
-            ));
-        };
-        let body = serde_json::to_string(&created).map_err(|_| not_saved())?;
-        self.store
-            .append_at(&workshop::stream_of(id), created.at(), body)
-            .await
-            .map_err(|_| not_saved())?;
-        let (tx, rx) = mpsc::channel(workshop::SESSION_QUEUE);
-        let handle = SessionHandle::new(id, code, &state.token, tx.clone());
-        workshop::spawn(self.clone(), state, Vec::new(), tx, rx, Vec::new());
-        self.add_session(handle.clone());
-        p.set_session(Some(SessionSeat::Host(handle.clone())));
-        handle.try_send(SessionCmd::Host {
-            who: p.clone(),
-            created: true,
-        });
-        Ok(())
-    }
-
-    fn host_session(&self, p: &Arc<Participant>, token: &str) -> LobbyResult {
-        // A console that reconnects asks again; it is already the host.
-        if let Some(SessionSeat::Host(s)) = p.session() {
-            if s.token_matches(token) {
-                s.try_send(SessionCmd::Host {
-                    who: p.clone(),
-                    created: false,
-                });
-                return Ok(());
-            }
-        }
-        if p.room().is_some() || p.session().is_some() {
-            return Err((
-                ErrorCode::WrongState,
-                "this connection is already in use; open the host link in a new tab".into(),
-            ));
-        }
-        let handle = self
-            .sessions
-            .iter()
-            .find(|s| s.value().token_matches(token))
-            .map(|s| s.value().clone())
-            .ok_or_else(|| {
-                (
-                    ErrorCode::NotFound,
-                    "that host link is not valid on this server".to_string(),
-                )
-            })?;
-        p.set_session(Some(SessionSeat::Host(handle.clone())));
-        handle.try_send(SessionCmd::Host {
-            who: p.clone(),
-            created: false,
-        });
-        Ok(())
-    }
-
-    /// Host actions that the hub handles itself rather than the session.
-    pub async fn delete_hosted_session(&self, p: &Arc<Participant>) -> LobbyResult {
-        match p.session() {
-            Some(SessionSeat::Host(s)) => {
-                if s.delete().await {
-                    Ok(())
-                } else {
-                    Err((
-                        ErrorCode::Unavailable,
-                        "the session could not be deleted; try again".into(),
-                    ))
-                }
-            }
-            _ => Err((
-                ErrorCode::WrongRole,
-                "only the trainer's console can do that".into(),
-            )),
         }
     }
 
@@ -1215,12 +585,4 @@ impl Hub {
         ));
         handle
     }
-}
-
-/// The short name of a client message, for error texts.
-pub fn message_type(msg: &ClientMsg) -> String {
-    serde_json::to_value(msg)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_default()
 }

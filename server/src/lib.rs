@@ -12,8 +12,10 @@
 //! - [`console`]: what the trainer's console is sent (lobby, plan, live cards, room debrief).
 //! - [`room`]: one round as an event-sourced state machine (pure, no I/O).
 //! - [`explain`]: `uncover explain`: how one seller message is read, fact by fact.
-//! - [`hub`]: participants, matchmaking, pair links, workshop codes, the room registry.
-//! - [`room_task`]: the task that owns one room: events, views, clock, live reports.
+//! - [`hub`]: participants, matchmaking, pair links, workshop codes, the room registry
+//!   (`hub/participant.rs` one participant and the name rules, `hub/lobby.rs` the lobby).
+//! - [`room_task`]: the task that owns one room: events, views, clock, live reports
+//!   (`room_task/`: `handle.rs` commands, `live.rs` the live card, `bot_seat.rs` the bot).
 //! - [`workshop`]: a facilitated session's task: lobby, pairing, rounds, room debrief
 //!   (`workshop/`: `state.rs` pure state, `members.rs`, `rounds.rs`, console `views.rs`).
 //! - [`bot`]: the bot buyer, a documented rule engine that plays a scenario's hidden story.

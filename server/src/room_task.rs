@@ -2,6 +2,10 @@
 //! applies them, tells each seat and observer what they may see, runs the phase clock,
 //! holds a dropped seat for the grace window, and reports live figures to the workshop
 //! session the room belongs to (if any).
+//!
+//! `room_task/handle.rs` is the way in (commands and the handle), `room_task/live.rs`
+//! the live card's figures, `room_task/bot_seat.rs` the bot buyer's seat, and
+//! `room_task/queue.rs` the room's bounded command queue.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -10,23 +14,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use crate::behaviour;
-use crate::bot::{self, Bot, BotTurn, ReplyDelay};
+use crate::bot::{self, Bot};
 use crate::chat_frame;
 use crate::clock;
-use crate::console::LiveFlag;
 use crate::hub::{Hub, Participant, SessionInfo};
 use crate::meaning::{self, Context};
-use crate::outbox::{Attached, Connection, Encoded};
-use crate::protocol::{
-    ClientMsg, ErrorCode, HostAction, ParticipantId, Phase, Role, RoomId, ServerMsg,
-};
+use crate::outbox::{Attached, Encoded};
+use crate::protocol::{ClientMsg, ErrorCode, ParticipantId, Phase, Role, ServerMsg};
 use crate::reader;
 use crate::room::event_list::EventList;
 use crate::room::{Millis, Room, RoomEvent};
-use crate::scoring::{percent, Debrief};
 use crate::store::{EventId, Pending, StoreError};
 use crate::workshop::SessionCmd;
 
@@ -34,154 +33,17 @@ use crate::workshop::SessionCmd;
 /// any burst, and a full queue only makes that room's senders wait.
 pub const ROOM_QUEUE: usize = 64;
 
+mod bot_seat;
+mod handle;
+mod live;
 mod queue;
+use bot_seat::BotSeat;
+pub use handle::{Queued, RoomCmd, RoomHandle};
+pub use live::{LiveSnapshot, RoomReport, LONG_MONOLOGUE_WORDS};
 pub use queue::{channel, Receiver, Sender};
 /// How long a finished room stays open so the buyer can judge the recap and both can
 /// reread the debrief.
 pub const DEBRIEF_LINGER: Duration = Duration::from_secs(30 * 60);
-/// A seller run longer than this many words without the buyer speaking is flagged live.
-/// About a minute of speech at conversational pace.
-pub const LONG_MONOLOGUE_WORDS: u32 = 150;
-
-/// What a room task hears.
-#[derive(Debug)]
-pub enum RoomCmd {
-    Client {
-        from: ParticipantId,
-        msg: ClientMsg,
-    },
-    /// The participant's connection ended; their seat is held for the grace window.
-    Disconnected {
-        from: ParticipantId,
-    },
-    /// The participant is back and has been replayed what they missed.
-    Reconnected {
-        from: ParticipantId,
-    },
-    /// The participant is back but their missed frames are gone: attach `conn` and send
-    /// their whole view, here, so no room event in between reaches them twice.
-    Rejoin {
-        from: ParticipantId,
-        conn: Connection,
-        last_seq: u64,
-        /// Told once `conn` is attached and the view is queued on it.
-        attached: oneshot::Sender<()>,
-    },
-    /// The room's session was deleted: stop now.
-    Close,
-    /// The trainer's control, from the workshop session.
-    Host(HostAction),
-    /// An observer's note.
-    ObserverNote {
-        from: ParticipantId,
-        text: String,
-    },
-}
-
-/// The way into a room's task.
-#[derive(Debug, Clone)]
-pub struct RoomHandle {
-    pub id: RoomId,
-    tx: Sender<RoomCmd>,
-}
-
-impl RoomHandle {
-    pub fn new(id: RoomId, tx: Sender<RoomCmd>) -> Self {
-        Self { id, tx }
-    }
-
-    /// Queues a command; false if the room has closed.
-    ///
-    /// Not an `async fn`, which would keep `cmd` twice in the future every connection
-    /// holds while its line waits for room in the queue.
-    pub fn send(&self, cmd: RoomCmd) -> impl Future<Output = bool> + '_ {
-        self.tx.send(cmd).map(|sent| sent.is_ok())
-    }
-
-    /// Hands a reconnecting participant's connection to the room and waits until the
-    /// room has attached it; gives it back if the room has closed.
-    pub async fn rejoin(
-        &self,
-        from: ParticipantId,
-        conn: Connection,
-        last_seq: u64,
-    ) -> Result<(), Connection> {
-        let (attached, done) = oneshot::channel();
-        match self
-            .tx
-            .send(RoomCmd::Rejoin {
-                from,
-                conn,
-                last_seq,
-                attached,
-            })
-            .await
-        {
-            // Waits for the room to attach the connection, so whatever the caller answers
-            // next (an error for the client's next frame) goes out after the view, not
-            // into a detached outbox whose numbering the rebuild then starts over.
-            Ok(()) => {
-                let _ = done.await;
-                Ok(())
-            }
-            Err(RoomCmd::Rejoin { conn, .. }) => Err(conn),
-            Err(_) => Ok(()),
-        }
-    }
-
-    /// Queues a command without waiting; false if the room has closed or is flooded.
-    pub fn try_send(&self, cmd: RoomCmd) -> bool {
-        self.tx.try_send(cmd).is_ok()
-    }
-
-    /// Queues a command, waiting for room in the queue until `deadline`.
-    pub async fn send_by(&self, cmd: RoomCmd, deadline: tokio::time::Instant) -> Queued {
-        match tokio::time::timeout_at(deadline, self.tx.send(cmd)).await {
-            Ok(Ok(())) => Queued::Yes,
-            Ok(Err(_)) => Queued::Closed,
-            Err(_) => Queued::Busy,
-        }
-    }
-}
-
-/// What became of a command sent with [`RoomHandle::send_by`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queued {
-    Yes,
-    /// The room has closed.
-    Closed,
-    /// The room's queue stayed full until the deadline.
-    Busy,
-}
-
-/// Figures the trainer's live card shows, read off the room after each change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveSnapshot {
-    pub phase: Phase,
-    pub remaining_ms: Option<u64>,
-    pub paused: bool,
-    pub messages: u32,
-    pub facts_uncovered: u32,
-    pub facts_total: u32,
-    pub uncovered_percent: u32,
-    pub flags: Vec<LiveFlag>,
-    pub seller_connected: bool,
-    pub buyer_connected: bool,
-    pub last_activity_at: Millis,
-    /// When the snapshot was read, so `remaining_ms` can be brought up to date.
-    pub taken_at: Millis,
-    /// When the phase ends on the clock (none while paused): an extension moves it, and
-    /// that is news for the live card even though nothing else changed.
-    pub ends_at: Option<Millis>,
-}
-
-/// What a room tells its workshop session.
-#[derive(Debug)]
-pub enum RoomReport {
-    Live(LiveSnapshot),
-    /// The debrief began, or changed (the buyer judged a recap match).
-    Debrief(Box<Debrief>),
-}
 
 pub(crate) struct RoomTask {
     pub room: Room,
@@ -229,32 +91,6 @@ enum Held {
         number: u64,
         echo: Encoded,
     },
-}
-
-/// The bot buyer in a room, and the reply it is still "typing".
-struct BotSeat {
-    bot: Bot,
-    delay: ReplyDelay,
-    pending: Option<(tokio::time::Instant, BotTurn)>,
-}
-
-/// The events of the bot saying `turn`: its chat line, then the reveal it makes, so the
-/// reveal is earned by the seller line it answers, as a human buyer's would be.
-fn bot_says(room: &Room, turn: BotTurn, at: Millis) -> Vec<RoomEvent> {
-    let mut events = match room.decide(Role::Buyer, &ClientMsg::Chat { text: turn.reply }, at) {
-        Ok(ev) => ev,
-        Err(e) => {
-            tracing::debug!(room = %room.id, error = %e, "bot reply not said");
-            return Vec::new();
-        }
-    };
-    if let Some(fact) = turn.reveal {
-        match room.decide(Role::Buyer, &ClientMsg::Reveal { fact }, at) {
-            Ok(ev) => events.extend(ev),
-            Err(e) => tracing::debug!(room = %room.id, error = %e, "bot reveal refused"),
-        }
-    }
-    events
 }
 
 impl RoomTask {
@@ -703,155 +539,6 @@ impl RoomTask {
                 reader.read_ahead(meaning::texts_to_read(text, &Context::default()))
             }
             None => {}
-        }
-    }
-
-    /// What the bot buyer does after `event`: says the opening line when the conversation
-    /// starts, answers each seller line (at once, or after its typing delay), gives its
-    /// feedback when the recap starts, and leaves when the seller does.
-    fn bot_reacts(&mut self, event: &RoomEvent) -> Vec<RoomEvent> {
-        let Some(seat) = self.bot.as_mut() else {
-            return Vec::new();
-        };
-        let now = clock::now_ms();
-        let decided = match event {
-            RoomEvent::PhaseStarted { phase, .. } => {
-                // A reply still being typed when the phase ends is never said.
-                seat.pending = None;
-                let msg = match phase {
-                    Phase::Conversation => ClientMsg::Chat {
-                        text: seat.bot.opening_line(),
-                    },
-                    Phase::Recap => {
-                        let (heard, comment) = seat.bot.feedback();
-                        ClientMsg::Feedback { heard, comment }
-                    }
-                    Phase::Briefing | Phase::Debrief => return Vec::new(),
-                };
-                self.room.decide(Role::Buyer, &msg, now)
-            }
-            RoomEvent::Chat {
-                from: Role::Seller,
-                text,
-                ..
-            } => {
-                let turn = seat.bot.hear(text);
-                let delay = seat.delay.for_reply(&turn.reply);
-                if delay.is_zero() {
-                    return bot_says(&self.room, turn, now);
-                }
-                seat.pending = Some((tokio::time::Instant::now() + delay, turn));
-                return Vec::new();
-            }
-            RoomEvent::Left {
-                role: Role::Seller, ..
-            } if self.room.is_present(Role::Buyer) => Ok(vec![RoomEvent::Left {
-                role: Role::Buyer,
-                at: now,
-            }]),
-            _ => return Vec::new(),
-        };
-        decided.unwrap_or_else(|e| {
-            tracing::debug!(room = %self.room.id, error = %e, "bot action refused");
-            Vec::new()
-        })
-    }
-
-    /// When the bot's pending reply is due. A paused round holds it back, as it holds
-    /// back everyone's chat; it comes once the trainer resumes.
-    fn bot_due(&self) -> Option<tokio::time::Instant> {
-        if self.room.is_paused() {
-            return None;
-        }
-        self.bot.as_ref()?.pending.as_ref().map(|(at, _)| *at)
-    }
-
-    /// Says the bot's pending reply now.
-    async fn flush_bot(&mut self) {
-        let Some((_, turn)) = self.bot.as_mut().and_then(|s| s.pending.take()) else {
-            return;
-        };
-        let events = bot_says(&self.room, turn, clock::now_ms());
-        self.commit(events).await;
-    }
-
-    fn snapshot(&self) -> LiveSnapshot {
-        let total = self.room.scenario.total_weight();
-        let uncovered: u32 = self
-            .room
-            .reveals
-            .iter()
-            .filter_map(|r| self.room.scenario.fact(&r.fact))
-            .map(|f| u32::from(f.weight))
-            .sum();
-        let (pitched_early, longest_monologue) = behaviour::live(
-            &self.room.scenario,
-            &self.room.transcript,
-            &self.room.reveals,
-        );
-        let mut flags = Vec::new();
-        if pitched_early {
-            flags.push(LiveFlag::PitchedBeforePain);
-        }
-        if longest_monologue > LONG_MONOLOGUE_WORDS {
-            flags.push(LiveFlag::LongMonologue);
-        }
-        let seller_connected = self.room.is_present(Role::Seller)
-            && self.away[0].is_none()
-            && self.seller.outbox.is_connected();
-        let buyer_connected = self.room.is_present(Role::Buyer)
-            && self.buyer.as_ref().is_none_or(|b| b.outbox.is_connected());
-        if !seller_connected || !buyer_connected {
-            flags.push(LiveFlag::Disconnected);
-        }
-        let now = clock::now_ms();
-        LiveSnapshot {
-            taken_at: now,
-            ends_at: self.room.deadline(),
-            phase: self.room.phase,
-            remaining_ms: self.room.remaining_ms(now),
-            paused: self.room.is_paused(),
-            messages: self.room.transcript.len() as u32,
-            facts_uncovered: self.room.reveals.len() as u32,
-            facts_total: self.room.scenario.facts.len() as u32,
-            uncovered_percent: percent(uncovered, total),
-            flags,
-            seller_connected,
-            buyer_connected,
-            last_activity_at: self.room.last_activity_at,
-        }
-    }
-
-    /// Tells the session what changed, if anything it shows did.
-    async fn report(&mut self, debriefs_before: usize) {
-        let Some(reporter) = self.reporter.clone() else {
-            return;
-        };
-        let snap = self.snapshot();
-        let changed = self.last_report.as_ref().is_none_or(|last| {
-            let mut a = last.clone();
-            let mut b = snap.clone();
-            // The clock alone moving is not news: consoles count down by themselves.
-            (a.remaining_ms, a.taken_at) = (None, 0);
-            (b.remaining_ms, b.taken_at) = (None, 0);
-            a != b
-        });
-        if changed {
-            self.last_report = Some(snap.clone());
-            let _ = reporter
-                .send(SessionCmd::Room {
-                    room: self.room.id,
-                    report: RoomReport::Live(snap),
-                })
-                .await;
-        }
-        if self.debrief_reported > debriefs_before {
-            let _ = reporter
-                .send(SessionCmd::Room {
-                    room: self.room.id,
-                    report: RoomReport::Debrief(Box::new(self.room.debrief())),
-                })
-                .await;
         }
     }
 

@@ -10,7 +10,9 @@ use crate::hub::{clean_name, Participant, SessionSeat};
 use crate::protocol::{ClientMsg, ErrorCode, ParticipantId, RoomId, ServerMsg};
 use crate::room_task::RoomCmd;
 
-use super::{saving_failed, HostResult, Session, SessionEvent, FAILED_JOINS_KEPT, MAX_MEMBERS};
+use super::{
+    saving_failed, HostResult, MemberRecord, Session, SessionEvent, FAILED_JOINS_KEPT, MAX_MEMBERS,
+};
 
 impl Session {
     pub(super) async fn join(&mut self, who: Arc<Participant>) {
@@ -200,12 +202,7 @@ impl Session {
                 format!("someone is already called {name}"),
             ));
         }
-        let Some(m) = self.state.member(who).cloned() else {
-            return Err((
-                ErrorCode::NotFound,
-                format!("participant {who} is not in this workshop"),
-            ));
-        };
+        let m = self.named_member(who)?;
         let event = SessionEvent::Renamed {
             member: who,
             name: name.clone(),
@@ -220,13 +217,18 @@ impl Session {
         Ok(())
     }
 
-    pub(super) async fn remove(&mut self, who: ParticipantId) -> HostResult {
-        let Some(m) = self.state.member(who).cloned() else {
-            return Err((
+    /// The member the trainer named, or the refusal a stale console gets.
+    fn named_member(&self, who: ParticipantId) -> Result<MemberRecord, (ErrorCode, String)> {
+        self.state.member(who).cloned().ok_or_else(|| {
+            (
                 ErrorCode::NotFound,
                 format!("participant {who} is not in this workshop"),
-            ));
-        };
+            )
+        })
+    }
+
+    pub(super) async fn remove(&mut self, who: ParticipantId) -> HostResult {
+        let m = self.named_member(who)?;
         let event = SessionEvent::Removed {
             member: who,
             at: clock::now_ms(),

@@ -32,9 +32,10 @@ const WRITE_BATCH: usize = 64;
 /// Largest frame written: a longer message (`welcome`, `room_opened`, a debrief, a
 /// rebuilt view's larger frames) goes out in fragments of this size. tungstenite formats
 /// every frame into a write buffer that never shrinks, so the largest frame a connection
-/// was ever sent would otherwise stay allocated beside it for its whole life. Chat frames
-/// are a few hundred bytes and go out whole.
-pub(super) const FRAGMENT_BYTES: usize = 1024;
+/// was ever sent would otherwise stay allocated beside it for its whole life. Most chat
+/// frames are a few hundred bytes and go out whole; a `welcome` takes four fragments, a
+/// buyer's `room_opened` ten, each a frame header (6 bytes) more on the wire.
+pub(super) const FRAGMENT_BYTES: usize = 512;
 
 /// What the connection's loop hears from its socket.
 pub(super) enum Event {

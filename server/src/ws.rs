@@ -73,7 +73,8 @@ pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
 /// A connection silent for this long (no message, no pong) is dead: three missed pings.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Heartbeat ticks in [`HEARTBEAT_TIMEOUT`]: a connection silent for more ticks than this
-/// is closed.
+/// is closed, at the first tick after the timeout, as comparing a timestamp at each tick
+/// would. Counted rather than timed so that reading a frame costs no clock read.
 const SILENT_TICKS_MAX: u32 = (HEARTBEAT_TIMEOUT.as_secs() / HEARTBEAT_EVERY.as_secs()) as u32;
 /// Messages a connection may send per second on average. People type far slower; a
 /// client sending more is broken or hostile.
@@ -387,9 +388,7 @@ fn serve_io(
         let mut strikes = 0u32;
         let mut heartbeat = tokio::time::interval(HEARTBEAT_EVERY);
         heartbeat.tick().await;
-        // Heartbeats since the client was last heard from: counted, not timed, so a
-        // frame read costs no clock read. A connection is dropped at the first tick
-        // after HEARTBEAT_TIMEOUT of silence, as a timestamp compared at each tick would.
+        // Heartbeats since the client was last heard from (see `SILENT_TICKS_MAX`).
         let mut silent_ticks = 0u32;
         let mut closing = state.closing.clone();
         let hello_due = tokio::time::Instant::now() + HELLO_TIMEOUT;

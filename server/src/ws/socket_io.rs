@@ -34,7 +34,7 @@ const WRITE_BATCH: usize = 64;
 /// every frame into a write buffer that never shrinks, so the largest frame a connection
 /// was ever sent would otherwise stay allocated beside it for its whole life. Most chat
 /// frames are a few hundred bytes and go out whole; a `welcome` takes four fragments, a
-/// buyer's `room_opened` ten, each a frame header (6 bytes) more on the wire.
+/// buyer's `room_opened` ten, each a frame header (4 bytes) more on the wire.
 pub(super) const FRAGMENT_BYTES: usize = 512;
 
 /// What the connection's loop hears from its socket.

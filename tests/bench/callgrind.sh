@@ -9,6 +9,8 @@
 #   tests/bench/callgrind.sh uncover      # also: bare, bare-echo, node, node-durable
 #   PAIRS=50 RATE=1 SHORT=10 LONG=30 tests/bench/callgrind.sh uncover   # the defaults
 #   UNCOVER_BIN=path/to/uncover tests/bench/callgrind.sh uncover      # another build
+#   UNCOVER_DATA=:memory: tests/bench/callgrind.sh uncover   # the in-memory log, to see
+#                                                            # what the SQLite log costs
 #
 # Uncover runs single-threaded (`--threads 1`, as on one core) with one small scenario
 # (tests/bench/callgrind-scenario.toml): the reader embeds every scenario's examples at
@@ -44,7 +46,7 @@ run_once() {
   case "$server" in
     uncover)
       args=("${UNCOVER_BIN:-target/release/uncover}" --bind "127.0.0.1:$port" --threads 1 --no-read-ahead
-        --data "$prefix.sqlite" --scenarios "$out/scenarios")
+        --data "${UNCOVER_DATA:-$prefix.sqlite}" --scenarios "$out/scenarios")
       scenario=(--scenario callgrind)
       url="ws://127.0.0.1:$port/ws"; target=uncover ;;
     bare|bare-echo)

@@ -36,7 +36,8 @@
 //! - [`clock`]: wall-clock milliseconds that follow tokio's (pausable) clock.
 //! - [`reader`]: turning a line of text into meaning: sentences, embeddings, token
 //!   alignment, nearest examples.
-//! - [`store`]: the durable event log (SQLite, or memory) that restarts rebuild from.
+//! - [`store`]: the durable event log (a journal settled into SQLite, or memory) that
+//!   restarts rebuild from.
 
 pub mod api;
 pub mod behaviour;

@@ -78,7 +78,8 @@ pub enum StoreError {
         lock: PathBuf,
         holder: String,
     },
-    /// A file SQLite needs beside the log cannot be written; serving would crash later.
+    /// A file kept beside the log (SQLite's WAL, the journal) cannot be written; serving
+    /// would fail later.
     #[error(
         "cannot write {}, which the event log {} needs beside it: {reason}; \
          fix its owner or permissions",

@@ -68,17 +68,37 @@ fn an_unwritable_wal_file_stops_the_server_at_start_with_a_clear_error() {
         std::fs::write(&wal, b"").unwrap();
     }
     std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let out = serve_expecting_exit(&data);
+    assert_start_refused_naming(&data, "events.sqlite-wal");
+}
+
+/// Starts a server on `data`, expecting it to stop at once with exit code 1 (a clean
+/// failure, not a signal) and to name `file` on stderr.
+fn assert_start_refused_naming(data: &Path, file: &str) {
+    let out = serve_expecting_exit(data);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(1),
         "a clean failure, not a signal: {stderr}"
     );
-    assert!(stderr.contains("events.sqlite-wal"), "{stderr}");
+    assert!(stderr.contains(file), "{stderr}");
 }
 
-/// `<data><suffix>`, one of SQLite's side files.
+#[test]
+fn an_unwritable_journal_stops_the_server_at_start_with_a_clear_error() {
+    let dir = DataDir::new("journal");
+    let data = dir.events();
+    ServerProcess::start(&data, free_addr()).kill();
+    let journal = side_file(&data, ".journal");
+    assert!(
+        journal.exists(),
+        "the server keeps its journal beside the file"
+    );
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o444)).unwrap();
+    assert_start_refused_naming(&data, "events.sqlite.journal");
+}
+
+/// `<data><suffix>`, one of the files kept beside the data file.
 fn side_file(data: &Path, suffix: &str) -> PathBuf {
     let mut name = data.as_os_str().to_owned();
     name.push(suffix);

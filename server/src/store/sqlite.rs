@@ -1,17 +1,20 @@
 //! The SQLite event log: one file in write-ahead-log mode, written by a single thread
-//! that commits everything waiting for it in one transaction.
+//! that commits everything waiting for it at once.
 //!
 //! SQLite calls block, so the writer is a plain thread rather than a tokio task. Each
-//! append is queued with a oneshot sender; the writer answers it only after the
-//! transaction holding the event has committed, a batch's answers together. The writer
-//! also checkpoints the WAL itself, between batches, so the WAL is rewritten from its
-//! start instead of growing. Reads go through the same thread and connection: there is
-//! one read, at start.
+//! append is queued with a oneshot sender; the writer answers it only after the batch
+//! holding the event has committed, a batch's answers together. The server's log commits
+//! a batch with one write to its journal and settles the journal into SQLite four times
+//! a second; any other log (a tool's, a test's) commits a batch in one transaction. The
+//! writer also checkpoints the WAL itself, between batches, so the WAL is rewritten from
+//! its start instead of growing. Reads go through the same thread and connection: there
+//! is one read, at start.
 //!
 //! This file is the handle: opening (and locking) the file, queueing requests, the
 //! [`EventLog`] calls. Beside it: `queue` (requests to the writer), `writer` (the thread
-//! and its commits), `courier` (answers back to the runtime), `schema` (modes, tables,
-//! migrations) and `trees` (where each session's events lie, for deletes and purges).
+//! and its commits), `journal` (the server's commit point), `courier` (answers back to
+//! the runtime), `schema` (modes, tables, migrations) and `trees` (where each session's
+//! events lie, for deletes and purges).
 //!
 //! The server's log ([`SqliteLog::open_exclusive`]) runs SQLite in exclusive locking
 //! mode. SQLite then keeps the WAL index in the process's heap instead of a `-shm` file
@@ -20,6 +23,7 @@
 //! file while the server runs, which the `<data>.lock` already promised.
 
 mod courier;
+mod journal;
 mod queue;
 mod schema;
 mod trees;
@@ -39,8 +43,9 @@ use tokio::sync::oneshot;
 use super::{CommitStats, EventId, EventLog, Pending, Removed, StatsCell, StoreError, StoredEvent};
 use crate::room::Millis;
 use courier::Courier;
+use journal::Journal;
 use schema::{open_error, prepare_writer};
-use writer::run_writer;
+use writer::{run_writer, settle_left_over};
 
 /// Most requests the writer takes into one batch. Large enough that a burst from
 /// thousands of chatting participants shares a handful of commits, small enough that
@@ -74,6 +79,12 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// (docs/benchmarks.md, "Eighth round"). At thousands of lines a second the WAL passes it
 /// well within [`CHECKPOINT_EVERY`], so busy logs checkpoint as often as before.
 pub const CHECKPOINT_FRAMES: u32 = 400;
+
+/// Most journaled events waiting to settle into SQLite before the next batch waits for
+/// them to (see `journal`). They settle every [`CHECKPOINT_EVERY`] anyway, which at
+/// 10,000 lines a second is 2,500; this bounds their memory (a few MiB) and one settling
+/// transaction's length when SQLite cannot keep up or cannot write at all.
+pub const SETTLE_LINES: usize = 4_096;
 
 /// How often the writer brings `trees` up to date: one row per active room each time,
 /// so rarely; a crash loses nothing, the next open reads the missing tail.
@@ -170,6 +181,8 @@ impl SqliteLog {
 
     /// [`open`](Self::open) for a server: refuses, naming the other process, if
     /// another has the log open this way, and keeps it from doing so until dropped.
+    /// Appends commit to `<path>.journal` (see `journal`), which only the lock's
+    /// holder may write.
     pub fn open_exclusive(path: &Path) -> Result<Self, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(folder).map_err(|e| StoreError::CreateDir {
@@ -208,6 +221,18 @@ impl SqliteLog {
         let mut writer =
             Connection::open_with_flags(path, writer_flags).map_err(|e| open_error(path, e))?;
         prepare_writer(&mut writer, path, exclusive)?;
+        settle_left_over(&writer, path)?;
+        // Only the server's log, which holds the lock, commits through the journal: two
+        // logs appending to one journal would interleave their records.
+        let journal = if exclusive {
+            let at = journal::journal_path(path);
+            Some(Journal::open(&at).map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                reason: format!("cannot open its journal {}: {e}", at.display()),
+            })?)
+        } else {
+            None
+        };
 
         let stats = Arc::new(StatsCell::default());
         let (requests, queue) = queue::channel();
@@ -215,7 +240,7 @@ impl SqliteLog {
         let courier = Courier::start();
         let handle = thread::Builder::new()
             .name("uncover-event-log".to_owned())
-            .spawn(move || run_writer(writer, &queue, &writer_stats, options, courier))
+            .spawn(move || run_writer(writer, &queue, &writer_stats, options, courier, journal))
             .map_err(|e| StoreError::Open {
                 path: path.to_owned(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -317,10 +342,12 @@ fn lock_exclusively(path: &Path) -> Result<fs::File, StoreError> {
 /// SQLite keeps `<path>-wal` beside the log and, unless `exclusive`, maps `<path>-shm`
 /// into memory; one it cannot write would fail later, the `-shm` one with SIGBUS, so it
 /// is refused now. In exclusive mode SQLite never opens a `-shm` file, so a stray one
-/// is left alone.
+/// is left alone, and the server's `<path>.journal` must be writable instead (checked by
+/// its mode too: a root-run server could write it, but a later one under its own user
+/// could not settle it).
 fn check_side_files(path: &Path, exclusive: bool) -> Result<(), StoreError> {
     let sides: &[&str] = if exclusive {
-        &["-wal"]
+        &["-wal", ".journal"]
     } else {
         &["-wal", "-shm"]
     };

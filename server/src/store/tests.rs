@@ -280,6 +280,17 @@ async fn deleting_a_session_removes_its_rooms_but_not_a_similarly_named_session(
     delete_removes_exactly_one_session(&SqliteLog::open(&path).unwrap()).await;
     let reopened = SqliteLog::open(&path).unwrap().load_all().unwrap();
     assert_eq!(reopened.len(), 3, "the delete did not reach the file");
+
+    // The server's log holds the session's lines in its journal until they settle: the
+    // delete must take them too, and they must not come back on the next open.
+    let path = dir.file("server.db");
+    delete_removes_exactly_one_session(&SqliteLog::open_exclusive(&path).unwrap()).await;
+    let reopened = SqliteLog::open(&path).unwrap().load_all().unwrap();
+    assert_eq!(
+        reopened.len(),
+        3,
+        "the deleted lines came back from the journal"
+    );
 }
 
 #[tokio::test]
@@ -334,6 +345,13 @@ async fn retention_purges_whole_old_sessions_and_keeps_recent_ones_whole() {
     purge_keeps_recent_sessions_whole(&MemoryLog::new()).await;
     let dir = TempDir::new("purge");
     purge_keeps_recent_sessions_whole(&SqliteLog::open(&dir.file("events.db")).unwrap()).await;
+    let server = dir.file("server.db");
+    purge_keeps_recent_sessions_whole(&SqliteLog::open_exclusive(&server).unwrap()).await;
+    assert!(SqliteLog::open(&server)
+        .unwrap()
+        .load_all()
+        .unwrap()
+        .is_empty());
 }
 
 async fn ids_survive_deletes(log: &dyn EventLog) {
@@ -355,6 +373,15 @@ async fn ids_are_never_reused_after_the_newest_events_are_deleted() {
         .await
         .unwrap();
     assert_eq!(id, 4, "reopening reset the id sequence");
+
+    let path = dir.file("server.db");
+    ids_survive_deletes(&SqliteLog::open_exclusive(&path).unwrap()).await;
+    let id = SqliteLog::open_exclusive(&path)
+        .unwrap()
+        .append_at("session:d", 4, "d".into())
+        .await
+        .unwrap();
+    assert_eq!(id, 4, "reopening the server's log reset the id sequence");
 }
 
 #[tokio::test]
@@ -503,6 +530,11 @@ const CRASH_ACKS_BEFORE_KILL: usize = 2_000;
 const CRASH_CHILD_LIMIT: usize = 50_000;
 /// This test's name, for re-running only it in the child.
 const CRASH_TEST: &str = "store::tests::every_acknowledged_event_survives_kill_9_exactly_once";
+/// The same, for the server's log, which commits to its journal.
+const CRASH_TEST_SERVER: &str =
+    "store::tests::every_acknowledged_event_on_the_servers_log_survives_kill_9_exactly_once";
+/// Set (to anything) in the child that opens the log as the server does.
+const CRASH_CHILD_SERVER_ENV: &str = "UNCOVER_STORE_CRASH_CHILD_SERVER";
 
 /// The child: writers append until killed, printing each id once its commit is answered.
 fn crash_child(path: &Path) -> ! {
@@ -512,7 +544,11 @@ fn crash_child(path: &Path) -> ! {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let log = Arc::new(SqliteLog::open(path).unwrap());
+        let log = Arc::new(if std::env::var_os(CRASH_CHILD_SERVER_ENV).is_some() {
+            SqliteLog::open_exclusive(path).unwrap()
+        } else {
+            SqliteLog::open(path).unwrap()
+        });
         // Straight to the process's stdout, past the test harness's output capture.
         let out = Arc::new(Mutex::new(std::io::stdout()));
         let mut writers = JoinSet::new();
@@ -546,10 +582,28 @@ fn every_acknowledged_event_survives_kill_9_exactly_once() {
     if let Some(path) = std::env::var_os(CRASH_CHILD_ENV) {
         crash_child(Path::new(&path));
     }
+    kill_a_writing_child_and_check_every_acknowledgement(CRASH_TEST, false);
+}
+
+#[test]
+fn every_acknowledged_event_on_the_servers_log_survives_kill_9_exactly_once() {
+    if let Some(path) = std::env::var_os(CRASH_CHILD_ENV) {
+        crash_child(Path::new(&path));
+    }
+    kill_a_writing_child_and_check_every_acknowledgement(CRASH_TEST_SERVER, true);
+}
+
+/// Runs `test` as a child appending to a log (the server's, when `server`), kills it
+/// with SIGKILL mid-stream, and checks the file holds every event it acknowledged, once.
+fn kill_a_writing_child_and_check_every_acknowledgement(test: &str, server: bool) {
     let dir = TempDir::new("sigkill");
     let path = dir.file("events.db");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([CRASH_TEST, "--exact", "--nocapture", "--test-threads=1"])
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if server {
+        command.env(CRASH_CHILD_SERVER_ENV, "1");
+    }
+    let mut child = command
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CRASH_CHILD_ENV, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

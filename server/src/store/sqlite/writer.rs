@@ -1,6 +1,7 @@
 //! The writer thread: takes the queued requests in batches, commits each batch's appends
-//! in one transaction, answers them through the courier, and keeps the WAL and `trees`
-//! in order between batches.
+//! (to the journal, for the server's log; else in one SQLite transaction), answers them
+//! through the courier, and between batches settles the journal into SQLite and keeps the
+//! WAL and `trees` in order.
 
 use std::ffi::c_int;
 use std::fs;
@@ -15,10 +16,16 @@ use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, ErrorCode, Statement, Transaction, TransactionBehavior};
 
 use super::courier::{Answer, Courier};
+use super::journal::Journal;
 use super::queue::{self, Empty};
 use super::trees::{delete_tree, note_event, purge, write_trees, DirtyTrees};
 use super::{Append, Request, SqliteOptions, TREES_EVERY};
 use crate::store::{StatsCell, StoreError, StoredEvent};
+
+mod settle;
+
+pub(super) use settle::settle_left_over;
+use settle::Settling;
 
 fn read_all(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut select =
@@ -57,6 +64,13 @@ struct Writer<'c> {
     courier: Courier,
     /// The batch's answers so far, handed over once it is written.
     answers: Vec<Answer>,
+    /// The server's log commits appends here; `None` for a tool's or a test's log,
+    /// which commits them to SQLite directly (see [`super::journal`]).
+    journal: Option<Journal>,
+    /// Events in the journal and not yet in SQLite, in id order.
+    unsettled: Vec<Settling>,
+    /// A batch's records, encoded; kept between batches for its allocation.
+    encoded: Vec<u8>,
 }
 
 /// The first id never given out: after the newest event and after `id_floor` (the
@@ -118,12 +132,27 @@ impl<'c> AppendStatements<'c> {
                 return Ok(());
             }
         }
+        let rows = (first_id..).zip(appends);
+        self.insert_all(
+            conn,
+            rows.map(|(id, a)| (id, &*a.stream, a.at_ms, a.body.as_str())),
+        )?;
+        ids.extend((first_id..).take(appends.len()));
+        Ok(())
+    }
+
+    /// Inserts `rows` (id, stream, time, body) in one immediate transaction; on any
+    /// failure the transaction is rolled back, as [`in_cached_transaction`] does.
+    fn insert_all<'a>(
+        &mut self,
+        conn: &Connection,
+        rows: impl Iterator<Item = (i64, &'a str, i64, &'a str)>,
+    ) -> rusqlite::Result<()> {
         self.begin.execute([])?;
         let (insert, commit) = (&mut self.insert, &mut self.commit);
-        let result = (|| {
-            for (id, append) in (first_id..).zip(appends) {
-                insert.execute(params![id, append.stream, append.at_ms, append.body])?;
-                ids.push(id);
+        let result = (move || {
+            for (id, stream, at_ms, body) in rows {
+                insert.execute(params![id, stream, at_ms, body])?;
             }
             commit.execute([])
         })()
@@ -149,6 +178,7 @@ pub(super) fn run_writer(
     stats: &StatsCell,
     options: SqliteOptions,
     courier: Courier,
+    journal: Option<Journal>,
 ) {
     let wal_frames = count_wal_frames(&mut conn);
     let appends = match AppendStatements::prepare(&conn) {
@@ -168,6 +198,9 @@ pub(super) fn run_writer(
         ids: Vec::new(),
         courier,
         answers: Vec::new(),
+        journal,
+        unsettled: Vec::new(),
+        encoded: Vec::new(),
         next_id: next_free_id(&conn).unwrap_or_else(|e| {
             // Every append then fails until the commits' own retry reads it.
             tracing::error!(error = %e, "event log ids not read");
@@ -179,6 +212,7 @@ pub(super) fn run_writer(
     let mut last_commit = Instant::now();
     let mut last_checkpoint = Instant::now();
     let mut last_trees = Instant::now();
+    let mut last_settle = Instant::now();
     let mut unchecked = false;
     loop {
         let first = if unchecked {
@@ -186,10 +220,11 @@ pub(super) fn run_writer(
             match queue.recv(Some(options.checkpoint_every)) {
                 Ok(first) => first,
                 Err(Empty::Timeout) => {
+                    writer.settle_quietly(stats);
                     writer.write_trees(stats);
                     writer.checkpoint();
-                    (last_checkpoint, last_trees, unchecked) =
-                        (Instant::now(), Instant::now(), false);
+                    let now = Instant::now();
+                    (last_checkpoint, last_trees, last_settle, unchecked) = (now, now, now, false);
                     continue;
                 }
                 Err(Empty::Closed) => break,
@@ -219,6 +254,12 @@ pub(super) fn run_writer(
             writer.write_trees(stats);
             last_trees = now;
         }
+        // Settled as often as the WAL may be checkpointed, so that one checkpoint copies
+        // what one settling wrote.
+        if now.saturating_duration_since(last_settle) >= options.checkpoint_every {
+            writer.settle_quietly(stats);
+            last_settle = now;
+        }
         if now.saturating_duration_since(last_checkpoint) >= options.checkpoint_every
             && wal_frames.load(Ordering::Relaxed) >= options.checkpoint_frames
         {
@@ -226,8 +267,10 @@ pub(super) fn run_writer(
             (last_checkpoint, unchecked) = (now, false);
         }
     }
+    writer.settle_quietly(stats);
     writer.write_trees(stats);
     writer.checkpoint();
+    writer.close_journal();
 }
 
 /// The number of frames in the WAL after the latest commit, kept up to date by SQLite's
@@ -286,33 +329,42 @@ impl Writer<'_> {
         for request in batch.drain(..) {
             match request {
                 Request::Append(append) => appends.push(append),
+                // Everything before a delete, a purge, a backup or a read is settled
+                // first: each works on SQLite's rows, and a delete that ran before its
+                // session's journaled lines settled would see them come back after it.
                 Request::DeleteTree { root, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let dirty = &mut self.dirty;
-                    let result =
-                        in_transaction(self.conn, stats, |tx| delete_tree(tx, dirty, &root));
+                    let result = self.settle(stats).and_then(|()| {
+                        let dirty = &mut self.dirty;
+                        in_transaction(self.conn, stats, |tx| delete_tree(tx, dirty, &root))
+                    });
                     self.answers.push(Answer::Removed(done, result));
                 }
                 Request::Purge { cutoff_ms, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let dirty = &mut self.dirty;
-                    let result = in_transaction(self.conn, stats, |tx| purge(tx, dirty, cutoff_ms));
+                    let result = self.settle(stats).and_then(|()| {
+                        let dirty = &mut self.dirty;
+                        in_transaction(self.conn, stats, |tx| purge(tx, dirty, cutoff_ms))
+                    });
                     self.answers.push(Answer::Removed(done, result));
                 }
                 Request::Flush { done } => {
                     self.commit_appends(&mut appends, stats);
-                    self.answers.push(Answer::Done(done, Ok(())));
+                    let result = self.settle(stats);
+                    self.answers.push(Answer::Done(done, result));
                 }
                 Request::Backup { to, done } => {
                     self.commit_appends(&mut appends, stats);
-                    self.answers
-                        .push(Answer::Done(done, backup(self.conn, &to)));
+                    let result = self.settle(stats).and_then(|()| backup(self.conn, &to));
+                    self.answers.push(Answer::Done(done, result));
                 }
                 Request::ReadAll { done } => {
                     self.commit_appends(&mut appends, stats);
+                    let result = self.settle(stats).and_then(|()| {
+                        read_all(self.conn).map_err(|e| StoreError::Read(e.to_string()))
+                    });
                     // Its caller blocks on a std channel: answered here, at once.
-                    let _ =
-                        done.send(read_all(self.conn).map_err(|e| StoreError::Read(e.to_string())));
+                    let _ = done.send(result);
                 }
             }
         }
@@ -325,6 +377,10 @@ impl Writer<'_> {
     /// the batch (a caller that stopped waiting is simply not told).
     fn commit_appends(&mut self, appends: &mut Vec<Append>, stats: &StatsCell) {
         if appends.is_empty() {
+            return;
+        }
+        if self.journal.is_some() {
+            self.journal_appends(appends, stats);
             return;
         }
         let started = self.batch_started.take().unwrap_or_else(Instant::now);

@@ -324,6 +324,24 @@ mod tests {
         drop(log);
         let reopened = SqliteLog::open(&db).unwrap().load_all().unwrap();
         assert_eq!(reopened.len(), 5);
+
+        // A session whose newest events came from the journal is still deleted whole,
+        // and stays deleted after another open.
+        let log = SqliteLog::open_exclusive(&db).unwrap();
+        let removed = log.delete_streams("session:a").await.unwrap();
+        assert_eq!(
+            removed.events, 3,
+            "the settled lines went with their session"
+        );
+        drop(log);
+        let left: Vec<String> = SqliteLog::open(&db)
+            .unwrap()
+            .load_all()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.body)
+            .collect();
+        assert_eq!(left, ["four", "six"]);
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -1,7 +1,7 @@
 //! The `trees` table: where each stream tree's events lie, kept by the writer so that
 //! deleting a session or purging old ones reads only that tree's ids, never the log.
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::store::{tree_root, Removed};
 
@@ -41,8 +41,8 @@ pub(super) fn note_event(dirty: &mut DirtyTrees, stream: &str, id: i64, at_ms: i
 }
 
 /// Writes the changed spans into `trees`, widening what is there.
-pub(super) fn write_trees(tx: &Transaction<'_>, dirty: &mut DirtyTrees) -> rusqlite::Result<()> {
-    let mut upsert = tx.prepare_cached(
+pub(super) fn write_trees(conn: &Connection, dirty: &mut DirtyTrees) -> rusqlite::Result<()> {
+    let mut upsert = conn.prepare_cached(
         "INSERT INTO trees (root, first_id, last_id, last_at_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (root) DO UPDATE SET
              first_id = MIN(first_id, excluded.first_id),

@@ -13,7 +13,7 @@ use super::INSERT_SQL;
 use super::{in_cached_transaction, micros_between, next_free_id, Writer};
 use crate::store::sqlite::courier::Answer;
 use crate::store::sqlite::journal::{self, Journal};
-use crate::store::sqlite::trees::note_event;
+use crate::store::sqlite::trees::{note_event, write_trees, DirtyTrees};
 use crate::store::sqlite::Append;
 use crate::store::sqlite::SETTLE_LINES;
 use crate::store::{StatsCell, StoreError};
@@ -59,12 +59,19 @@ pub(in crate::store::sqlite) fn settle_left_over(
         .filter(|record| record.id >= first_new)
         .collect();
     if !new.is_empty() {
+        // `trees` is brought up to date in the same transaction: the open folded the
+        // file's own tail into it before the journal was read, and a delete finds a
+        // session's events only through it.
         in_cached_transaction(conn, |conn| {
             let mut insert = conn.prepare_cached(INSERT_SQL)?;
             for record in &new {
                 insert.execute(params![record.id, record.stream, record.at_ms, record.body])?;
             }
-            Ok(())
+            let mut dirty = DirtyTrees::default();
+            for record in &new {
+                note_event(&mut dirty, &record.stream, record.id, record.at_ms);
+            }
+            write_trees(conn, &mut dirty)
         })
         .map_err(|e| failed(e.to_string()))?;
     }

@@ -179,13 +179,6 @@ impl Journal {
         self.len == u64::MAX
     }
 
-    /// Empties the journal whatever it holds (at open, once its events are settled).
-    pub fn clear_all(&mut self) -> io::Result<()> {
-        self.file.set_len(0)?;
-        self.len = 0;
-        Ok(())
-    }
-
     /// Empties the journal once everything in it is in the SQLite file (nothing to do
     /// when it is empty already).
     pub fn clear(&mut self) -> io::Result<()> {

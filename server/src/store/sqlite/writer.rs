@@ -390,13 +390,13 @@ impl Writer<'_> {
         let result = match self.appends.as_mut() {
             Some(statements) => statements.commit(self.conn, appends, &mut ids, first_id),
             None => in_cached_transaction(self.conn, |conn| {
-                let mut insert = conn.prepare_cached(INSERT_SQL)?;
-                for (id, append) in (first_id..).zip(appends.iter()) {
-                    insert.execute(params![id, append.stream, append.at_ms, append.body])?;
-                    ids.push(id);
-                }
-                Ok(())
-            }),
+                let rows = (first_id..).zip(appends.iter());
+                insert_rows(
+                    conn,
+                    rows.map(|(id, a)| (id, &*a.stream, a.at_ms, a.body.as_str())),
+                )
+            })
+            .map(|()| ids.extend((first_id..).take(appends.len()))),
         };
         let count = appends.len() as u64;
         stats.queued.fetch_sub(count, Ordering::Relaxed);
@@ -428,6 +428,19 @@ impl Writer<'_> {
         }
         self.ids = ids;
     }
+}
+
+/// Inserts `rows` (id, stream, time, body) with the cached insert statement, inside the
+/// caller's transaction: for the commits made without the writer's prepared statements.
+fn insert_rows<'a>(
+    conn: &Connection,
+    rows: impl Iterator<Item = (i64, &'a str, i64, &'a str)>,
+) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached(INSERT_SQL)?;
+    for (id, stream, at_ms, body) in rows {
+        insert.execute(params![id, stream, at_ms, body])?;
+    }
+    Ok(())
 }
 
 /// Runs `work` in an immediate transaction begun and committed by cached statements:

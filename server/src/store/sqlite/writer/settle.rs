@@ -7,10 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
-use super::INSERT_SQL;
-use super::{in_cached_transaction, micros_between, next_free_id, Writer};
+use super::{in_cached_transaction, insert_rows, micros_between, next_free_id, Writer};
 use crate::store::sqlite::courier::Answer;
 use crate::store::sqlite::journal::{self, Journal};
 use crate::store::sqlite::trees::{note_event, write_trees, DirtyTrees};
@@ -63,10 +62,11 @@ pub(in crate::store::sqlite) fn settle_left_over(
         // file's own tail into it before the journal was read, and a delete finds a
         // session's events only through it.
         in_cached_transaction(conn, |conn| {
-            let mut insert = conn.prepare_cached(INSERT_SQL)?;
-            for record in &new {
-                insert.execute(params![record.id, record.stream, record.at_ms, record.body])?;
-            }
+            let rows = new.iter();
+            insert_rows(
+                conn,
+                rows.map(|r| (r.id, r.stream.as_str(), r.at_ms, r.body.as_str())),
+            )?;
             let mut dirty = DirtyTrees::default();
             for record in &new {
                 note_event(&mut dirty, &record.stream, record.id, record.at_ms);
@@ -75,9 +75,9 @@ pub(in crate::store::sqlite) fn settle_left_over(
         })
         .map_err(|e| failed(e.to_string()))?;
     }
-    if contents.dropped_bytes > 0 || !new.is_empty() || journal_path.exists() {
+    if journal_path.exists() {
         Journal::open(&journal_path)
-            .and_then(|mut journal| journal.clear_all())
+            .and_then(|mut journal| journal.clear())
             .map_err(|e| failed(e.to_string()))?;
     }
     if !new.is_empty() {
@@ -172,11 +172,11 @@ impl Writer<'_> {
                     .map(|e| (e.id, &*e.stream, e.at_ms, e.body.as_str())),
             ),
             None => in_cached_transaction(self.conn, |conn| {
-                let mut insert = conn.prepare_cached(INSERT_SQL)?;
-                for event in events {
-                    insert.execute(params![event.id, event.stream, event.at_ms, event.body])?;
-                }
-                Ok(())
+                let rows = events.iter();
+                insert_rows(
+                    conn,
+                    rows.map(|e| (e.id, &*e.stream, e.at_ms, e.body.as_str())),
+                )
             }),
         };
         if let Err(e) = result {

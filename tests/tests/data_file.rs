@@ -86,16 +86,18 @@ fn assert_start_refused_naming(data: &Path, file: &str) {
 
 #[test]
 fn an_unwritable_journal_stops_the_server_at_start_with_a_clear_error() {
-    let dir = DataDir::new("journal");
-    let data = dir.events();
-    ServerProcess::start(&data, free_addr()).kill();
-    let journal = side_file(&data, ".journal");
-    assert!(
-        journal.exists(),
-        "the server keeps its journal beside the file"
-    );
-    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o444)).unwrap();
-    assert_start_refused_naming(&data, "events.sqlite.journal");
+    for suffix in [".journal", ".journal2"] {
+        let dir = DataDir::new("journal");
+        let data = dir.events();
+        ServerProcess::start(&data, free_addr()).kill();
+        let journal = side_file(&data, suffix);
+        assert!(
+            journal.exists(),
+            "the server keeps its journal's {suffix} file beside the data file"
+        );
+        std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o444)).unwrap();
+        assert_start_refused_naming(&data, &format!("events.sqlite{suffix}"));
+    }
 }
 
 /// `<data><suffix>`, one of the files kept beside the data file.

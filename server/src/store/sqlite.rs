@@ -1,20 +1,20 @@
-//! The SQLite event log: one file in write-ahead-log mode, written by a single thread
-//! that commits everything waiting for it at once.
+//! The SQLite event log: one file in write-ahead-log mode, written by a single thread.
 //!
-//! SQLite calls block, so the writer is a plain thread rather than a tokio task. Each
-//! append is queued with a oneshot sender; the writer answers it only after the batch
-//! holding the event has committed, a batch's answers together. The server's log commits
-//! a batch with one write to its journal and settles the journal into SQLite four times
-//! a second; any other log (a tool's, a test's) commits a batch in one transaction. The
-//! writer also checkpoints the WAL itself, between batches, so the WAL is rewritten from
-//! its start instead of growing. Reads go through the same thread and connection: there
-//! is one read, at start.
+//! SQLite calls block, so the writer is a plain thread rather than a tokio task. The
+//! server's log commits appends to a journal on the runtime itself, a batch with one
+//! `write` (see `commits`), and the writer settles the journal into SQLite four times a
+//! second. Any other log (a tool's, a test's) queues each append with a oneshot sender,
+//! and the writer commits a batch in one transaction and answers it after. The writer
+//! also checkpoints the WAL itself, between batches, so the WAL is rewritten from its
+//! start instead of growing. Reads go through the same thread and connection: there is
+//! one read, at start.
 //!
 //! This file is the handle: opening (and locking) the file, queueing requests, the
-//! [`EventLog`] calls. Beside it: `queue` (requests to the writer), `writer` (the thread
-//! and its commits), `journal` (the server's commit point), `courier` (answers back to
-//! the runtime), `schema` (modes, tables, migrations) and `trees` (where each session's
-//! events lie, for deletes and purges).
+//! [`EventLog`] calls. Beside it: `commits` (the server's appends, into the journal),
+//! `journal` (its files and records), `queue` (requests to the writer), `writer` (the
+//! thread, its commits and its settling), `courier` (answers back to the runtime),
+//! `schema` (modes, tables, migrations) and `trees` (where each session's events lie,
+//! for deletes and purges).
 //!
 //! The server's log ([`SqliteLog::open_exclusive`]) runs SQLite in exclusive locking
 //! mode. SQLite then keeps the WAL index in the process's heap instead of a `-shm` file
@@ -22,6 +22,7 @@
 //! (a mapped file that shrinks does that), and no other process can read or write the
 //! file while the server runs, which the `<data>.lock` already promised.
 
+mod commits;
 mod courier;
 mod journal;
 mod queue;
@@ -42,10 +43,11 @@ use tokio::sync::oneshot;
 
 use super::{CommitStats, EventId, EventLog, Pending, Removed, StatsCell, StoreError, StoredEvent};
 use crate::room::Millis;
+use commits::Commits;
 use courier::Courier;
 use journal::Journal;
 use schema::{open_error, prepare_writer};
-use writer::{run_writer, settle_left_over};
+use writer::{next_free_id, run_writer, settle_left_over};
 
 /// Most requests the writer takes into one batch. Large enough that a burst from
 /// thousands of chatting participants shares a handful of commits, small enough that
@@ -81,7 +83,7 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 pub const CHECKPOINT_FRAMES: u32 = 400;
 
 /// Most journaled events waiting to settle into SQLite before the next batch waits for
-/// them to (see `journal`). They settle every [`CHECKPOINT_EVERY`] anyway, which at
+/// them to (see `commits`). They settle every [`CHECKPOINT_EVERY`] anyway, which at
 /// 10,000 lines a second is 2,500; this bounds their memory (a few MiB) and one settling
 /// transaction's length when SQLite cannot keep up or cannot write at all.
 pub const SETTLE_LINES: usize = 4_096;
@@ -126,6 +128,9 @@ pub struct SqliteLog {
     _lock: Option<fs::File>,
     /// `None` only while dropping, so the writer sees the queue close.
     requests: Option<queue::Sender<Request>>,
+    /// The server's log commits appends here, on the runtime (see `commits`); any other
+    /// log queues them for the writer.
+    commits: Option<Commits>,
     stats: Arc<StatsCell>,
     queue_capacity: u64,
     writer: Option<JoinHandle<()>>,
@@ -181,8 +186,8 @@ impl SqliteLog {
 
     /// [`open`](Self::open) for a server: refuses, naming the other process, if
     /// another has the log open this way, and keeps it from doing so until dropped.
-    /// Appends commit to `<path>.journal` (see `journal`), which only the lock's
-    /// holder may write.
+    /// Appends commit to `<path>.journal` and `<path>.journal2` (see `commits`), which
+    /// only the lock's holder may write.
     pub fn open_exclusive(path: &Path) -> Result<Self, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(folder).map_err(|e| StoreError::CreateDir {
@@ -222,25 +227,44 @@ impl SqliteLog {
             Connection::open_with_flags(path, writer_flags).map_err(|e| open_error(path, e))?;
         prepare_writer(&mut writer, path, exclusive)?;
         settle_left_over(&writer, path)?;
+
+        let stats = Arc::new(StatsCell::default());
+        let (requests, queue) = queue::channel();
         // Only the server's log, which holds the lock, commits through the journal: two
         // logs appending to one journal would interleave their records.
-        let journal = if exclusive {
-            let at = journal::journal_path(path);
-            Some(Journal::open(&at).map_err(|e| StoreError::Open {
-                path: path.to_owned(),
-                reason: format!("cannot open its journal {}: {e}", at.display()),
-            })?)
+        let commits = if exclusive {
+            let [first, second] = journal::journal_paths(path).map(|at| {
+                Journal::open(&at).map_err(|e| StoreError::Open {
+                    path: path.to_owned(),
+                    reason: format!("cannot open its journal {}: {e}", at.display()),
+                })
+            });
+            let next_id = next_free_id(&writer).map_err(|e| open_error(path, e))?;
+            Some(Commits::start(
+                [first?, second?],
+                next_id,
+                requests.nudge(),
+                Arc::clone(&stats),
+            ))
         } else {
             None
         };
 
-        let stats = Arc::new(StatsCell::default());
-        let (requests, queue) = queue::channel();
         let writer_stats = Arc::clone(&stats);
         let courier = Courier::start();
+        let writer_commits = commits.clone();
         let handle = thread::Builder::new()
             .name("uncover-event-log".to_owned())
-            .spawn(move || run_writer(writer, &queue, &writer_stats, options, courier, journal))
+            .spawn(move || {
+                run_writer(
+                    writer,
+                    &queue,
+                    &writer_stats,
+                    options,
+                    courier,
+                    writer_commits,
+                )
+            })
             .map_err(|e| StoreError::Open {
                 path: path.to_owned(),
                 reason: format!("cannot start the writer thread: {e}"),
@@ -250,6 +274,7 @@ impl SqliteLog {
             path: path.to_owned(),
             _lock: None,
             requests: Some(requests),
+            commits,
             stats,
             queue_capacity: options.queue_capacity,
             writer: Some(handle),
@@ -347,7 +372,7 @@ fn lock_exclusively(path: &Path) -> Result<fs::File, StoreError> {
 /// could not settle it).
 fn check_side_files(path: &Path, exclusive: bool) -> Result<(), StoreError> {
     let sides: &[&str] = if exclusive {
-        &["-wal", ".journal"]
+        &["-wal", ".journal", ".journal2"]
     } else {
         &["-wal", "-shm"]
     };
@@ -396,13 +421,17 @@ impl SqliteLog {
             return Pending::ready(Err(StoreError::Backlogged(waiting)));
         }
         let (done, answer) = oneshot::channel();
-        let request = Request::Append(Append {
+        let append = Append {
             stream,
             at_ms: to_sql_millis(at_ms),
             body,
             done,
-        });
-        if self.send(request) {
+        };
+        if let Some(commits) = &self.commits {
+            commits.append(append);
+            return Pending::waiting(answer);
+        }
+        if self.send(Request::Append(append)) {
             Pending::waiting(answer)
         } else {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);

@@ -42,7 +42,7 @@ pub(super) enum Answer {
 
 impl Answer {
     /// Tells the caller (one that stopped waiting is simply not told).
-    fn give(self) {
+    pub(super) fn give(self) {
         match self {
             Self::Id(to, result) => {
                 let _ = to.send(result);

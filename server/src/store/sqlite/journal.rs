@@ -1,7 +1,8 @@
-//! The server's commit point for appends: `<data>.journal`, a file the writer appends
-//! each batch of events to with one `write` before answering them. The events reach the
-//! SQLite file later, many at a time ("settling", see `writer.rs`), after which the
-//! journal is emptied; the next open settles whatever a crash left in it.
+//! The server's commit point for appends: `<data>.journal` and `<data>.journal2`, files
+//! each batch of events is appended to with one `write` before they are answered (see
+//! `commits.rs`). The events reach the SQLite file later, many at a time ("settling", see
+//! `writer/settle.rs`), after which their file is emptied; the next open settles whatever
+//! a crash left in either.
 //!
 //! A `write` that returned is in the kernel's page cache, so it survives the server being
 //! killed, as a commit to SQLite's WAL at `synchronous = NORMAL` does, and neither
@@ -11,7 +12,7 @@
 //!
 //! Each record is `length (u32) · crc32 (u32) · payload`, little-endian, the payload being
 //! `id (i64) · at_ms (i64) · stream length (u32) · stream · body`. A crash can cut only
-//! the last record short (there is one writer, appending); reading stops at the first
+//! a file's last record short (one batch is written at a time, appending); reading stops at the first
 //! record whose length runs past the end or whose checksum is wrong, and the rest of the
 //! file is reported and dropped. Nothing after it was answered: the batch's `write` had
 //! not returned.
@@ -51,6 +52,15 @@ pub(super) fn journal_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".journal");
     PathBuf::from(name)
+}
+
+/// The journal's two files beside the log at `path`: `<data>.journal`, which appends go
+/// to first, and `<data>.journal2` (see `commits.rs`).
+pub(super) fn journal_paths(path: &Path) -> [PathBuf; 2] {
+    let first = journal_path(path);
+    let mut second = first.as_os_str().to_owned();
+    second.push("2");
+    [first, PathBuf::from(second)]
 }
 
 /// Reads every whole record of the journal at `path`; a missing file holds none.
@@ -272,7 +282,7 @@ mod tests {
     /// A journal as a crash leaves it: events 1 and 2 settled (SQLite has them and
     /// the journal was not yet emptied), 3 and 4 only in the journal, 5 half written.
     #[tokio::test]
-    async fn a_journal_left_by_a_crash_settles_on_the_next_open_once_and_without_its_torn_end() {
+    async fn a_journal_left_by_a_crash_in_both_files_settles_on_the_next_open_once_in_id_order() {
         use crate::store::{EventLog, SqliteLog};
 
         let dir = std::env::temp_dir().join(format!("uncover-journal-left-{}", std::process::id()));
@@ -285,18 +295,24 @@ mod tests {
             log.append_at("session:a", 20, "two".into()).await.unwrap();
         }
         assert!(
-            !journal_path(&db).exists(),
+            journal_paths(&db).iter().all(|p| !p.exists()),
             "a clean stop leaves no journal"
         );
+        // The first file took 1, 2 and (after a settling that failed) 4 and the torn 5;
+        // the second took 3, after 2 again from a settling that was retried.
         let mut left = Vec::new();
         encode(&mut left, 1, 10, "session:a", "one");
         encode(&mut left, 2, 20, "session:a", "two");
-        encode(&mut left, 3, 30, "session:a/room:1", "three");
         encode(&mut left, 4, 40, "session:b", "four");
         let whole = left.len();
         encode(&mut left, 5, 50, "session:b", "five, never answered");
         left.truncate(whole + 11);
-        fs::write(journal_path(&db), &left).unwrap();
+        let [first, second] = journal_paths(&db);
+        fs::write(&first, &left).unwrap();
+        let mut other = Vec::new();
+        encode(&mut other, 2, 20, "session:a", "two");
+        encode(&mut other, 3, 30, "session:a/room:1", "three");
+        fs::write(&second, &other).unwrap();
 
         let log = SqliteLog::open_exclusive(&db).unwrap();
         let events: Vec<(u64, String)> = log

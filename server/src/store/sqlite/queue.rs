@@ -25,6 +25,8 @@ pub(super) enum Empty {
     Timeout,
     /// The sender is gone and every request it sent has been taken.
     Closed,
+    /// Someone with a [`Nudge`] wants the receiver to look at its other work now.
+    Nudged,
 }
 
 struct Inner<T> {
@@ -34,6 +36,8 @@ struct Inner<T> {
     closed: bool,
     /// The receiver's thread while it is parked, or about to park, on an empty queue.
     parked: Option<Thread>,
+    /// A [`Nudge`] came since the receiver last returned [`Empty::Nudged`].
+    nudged: bool,
 }
 
 struct Shared<T> {
@@ -66,6 +70,7 @@ pub(super) fn channel<T>() -> (Sender<T>, Receiver<T>) {
             items: VecDeque::new(),
             closed: false,
             parked: None,
+            nudged: false,
         }),
     });
     let sender = Sender {
@@ -84,6 +89,30 @@ impl<T> Sender<T> {
         inner.items.push_back(item);
         unlock_and_wake(inner);
         Ok(())
+    }
+}
+
+impl<T> Sender<T> {
+    /// A handle that wakes the receiver without sending anything, and without keeping
+    /// the queue open.
+    pub(super) fn nudge(&self) -> Nudge<T> {
+        Nudge {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// Wakes the receiver: its next [`Receiver::recv`] with nothing queued returns
+/// [`Empty::Nudged`] at once. Used by the journal's commits to ask for an early settling.
+pub(super) struct Nudge<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Nudge<T> {
+    pub(super) fn nudge(&self) {
+        let mut inner = self.shared.lock();
+        inner.nudged = true;
+        unlock_and_wake(inner);
     }
 }
 
@@ -117,6 +146,9 @@ impl<T> Receiver<T> {
                 }
                 if inner.closed {
                     return Err(Empty::Closed);
+                }
+                if std::mem::take(&mut inner.nudged) {
+                    return Err(Empty::Nudged);
                 }
                 if inner.items.capacity() > KEEP_EMPTY {
                     inner.items.shrink_to(KEEP_EMPTY);
@@ -197,6 +229,23 @@ mod tests {
         assert_eq!(batch.len(), 10_000);
         assert_eq!(rx.recv(Some(Duration::from_millis(1))), Err(Empty::Timeout));
         assert!(rx.shared.lock().items.capacity() <= KEEP_EMPTY);
+    }
+
+    #[test]
+    fn a_nudge_wakes_a_parked_receiver_once_without_a_request() {
+        let (tx, rx) = channel::<u8>();
+        let nudge = tx.nudge();
+        let waiting = thread::spawn(move || {
+            let first = rx.recv(None);
+            let second = rx.recv(Some(Duration::from_millis(5)));
+            (first, second)
+        });
+        thread::sleep(Duration::from_millis(20));
+        nudge.nudge();
+        assert_eq!(
+            waiting.join().unwrap(),
+            (Err(Empty::Nudged), Err(Empty::Timeout))
+        );
     }
 
     #[test]

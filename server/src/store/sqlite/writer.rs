@@ -1,7 +1,7 @@
-//! The writer thread: takes the queued requests in batches, commits each batch's appends
-//! (to the journal, for the server's log; else in one SQLite transaction), answers them
-//! through the courier, and between batches settles the journal into SQLite and keeps the
-//! WAL and `trees` in order.
+//! The writer thread: takes the queued requests in batches and answers them through the
+//! courier (a tool's or a test's log commits its appends here, in one SQLite transaction
+//! a batch); settles the server's journal into SQLite four times a second and before any
+//! delete, purge, backup, flush or read; and keeps the WAL and `trees` in order.
 
 use std::ffi::c_int;
 use std::fs;
@@ -15,8 +15,8 @@ use rusqlite::hooks::Wal;
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{params, Connection, ErrorCode, Statement, Transaction, TransactionBehavior};
 
+use super::commits::Commits;
 use super::courier::{Answer, Courier};
-use super::journal::Journal;
 use super::queue::{self, Empty};
 use super::trees::{delete_tree, note_event, purge, write_trees, DirtyTrees};
 use super::{Append, Request, SqliteOptions, TREES_EVERY};
@@ -25,7 +25,6 @@ use crate::store::{StatsCell, StoreError, StoredEvent};
 mod settle;
 
 pub(super) use settle::settle_left_over;
-use settle::Settling;
 
 fn read_all(conn: &Connection) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut select =
@@ -64,19 +63,16 @@ struct Writer<'c> {
     courier: Courier,
     /// The batch's answers so far, handed over once it is written.
     answers: Vec<Answer>,
-    /// The server's log commits appends here; `None` for a tool's or a test's log,
-    /// which commits them to SQLite directly (see [`super::journal`]).
-    journal: Option<Journal>,
-    /// Events in the journal and not yet in SQLite, in id order.
-    unsettled: Vec<Settling>,
-    /// A batch's records, encoded; kept between batches for its allocation.
-    encoded: Vec<u8>,
+    /// The server's log: appends are committed to its journal on the runtime, and the
+    /// writer settles them (see [`super::commits`]). `None` for a tool's or a test's log,
+    /// whose appends come through the queue and commit to SQLite directly.
+    commits: Option<Commits>,
 }
 
 /// The first id never given out: after the newest event and after `id_floor` (the
 /// newest id a delete may have removed), and after AUTOINCREMENT's counter in files it
 /// kept one for (it is copied into the floor on migrating, and still kept by SQLite).
-fn next_free_id(conn: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn next_free_id(conn: &Connection) -> rusqlite::Result<i64> {
     let floor: i64 = conn.query_row(
         "SELECT MAX(COALESCE((SELECT MAX(id) FROM events), 0),
                     COALESCE((SELECT MAX(id) FROM id_floor), 0))",
@@ -178,7 +174,7 @@ pub(super) fn run_writer(
     stats: &StatsCell,
     options: SqliteOptions,
     courier: Courier,
-    journal: Option<Journal>,
+    commits: Option<Commits>,
 ) {
     let wal_frames = count_wal_frames(&mut conn);
     let appends = match AppendStatements::prepare(&conn) {
@@ -198,9 +194,7 @@ pub(super) fn run_writer(
         ids: Vec::new(),
         courier,
         answers: Vec::new(),
-        journal,
-        unsettled: Vec::new(),
-        encoded: Vec::new(),
+        commits,
         next_id: next_free_id(&conn).unwrap_or_else(|e| {
             // Every append then fails until the commits' own retry reads it.
             tracing::error!(error = %e, "event log ids not read");
@@ -214,26 +208,35 @@ pub(super) fn run_writer(
     let mut last_trees = Instant::now();
     let mut last_settle = Instant::now();
     let mut unchecked = false;
+    // The server's log gets its lines from the runtime, not this queue: the writer wakes
+    // every `checkpoint_every` to settle them, or sooner when nudged.
+    let journaled = writer.commits.is_some();
     loop {
-        let first = if unchecked {
-            // Nothing waiting for a while: a good moment for the checkpoint.
-            match queue.recv(Some(options.checkpoint_every)) {
-                Ok(first) => first,
-                Err(Empty::Timeout) => {
-                    writer.settle_quietly(stats);
+        let timeout = (unchecked || journaled).then_some(options.checkpoint_every);
+        let first = match queue.recv(timeout) {
+            Ok(first) => first,
+            Err(Empty::Timeout | Empty::Nudged) => {
+                let settled = writer.settle_quietly(stats);
+                let now = Instant::now();
+                last_settle = now;
+                unchecked |= settled > 0;
+                // Nothing new since the last wake: a good moment for `trees` and the
+                // checkpoint. Busy, they come on their own clocks.
+                let quiet = settled == 0;
+                if quiet || now.saturating_duration_since(last_trees) >= TREES_EVERY {
                     writer.write_trees(stats);
-                    writer.checkpoint();
-                    let now = Instant::now();
-                    (last_checkpoint, last_trees, last_settle, unchecked) = (now, now, now, false);
-                    continue;
+                    last_trees = now;
                 }
-                Err(Empty::Closed) => break,
+                let wal_full = now.saturating_duration_since(last_checkpoint)
+                    >= options.checkpoint_every
+                    && wal_frames.load(Ordering::Relaxed) >= options.checkpoint_frames;
+                if (quiet && unchecked) || wal_full {
+                    writer.checkpoint();
+                    (last_checkpoint, unchecked) = (now, false);
+                }
+                continue;
             }
-        } else {
-            match queue.recv(None) {
-                Ok(first) => first,
-                Err(_) => break,
-            }
+            Err(Empty::Closed) => break,
         };
         let now = Instant::now();
         let since = now.saturating_duration_since(last_commit);
@@ -267,10 +270,9 @@ pub(super) fn run_writer(
             (last_checkpoint, unchecked) = (now, false);
         }
     }
-    writer.settle_quietly(stats);
+    writer.close_journal(stats);
     writer.write_trees(stats);
     writer.checkpoint();
-    writer.close_journal();
 }
 
 /// The number of frames in the WAL after the latest commit, kept up to date by SQLite's
@@ -334,7 +336,7 @@ impl Writer<'_> {
                 // session's journaled lines settled would see them come back after it.
                 Request::DeleteTree { root, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let result = self.settle(stats).and_then(|()| {
+                    let result = self.settle(stats).and_then(|_| {
                         let dirty = &mut self.dirty;
                         in_transaction(self.conn, stats, |tx| delete_tree(tx, dirty, &root))
                     });
@@ -342,7 +344,7 @@ impl Writer<'_> {
                 }
                 Request::Purge { cutoff_ms, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let result = self.settle(stats).and_then(|()| {
+                    let result = self.settle(stats).and_then(|_| {
                         let dirty = &mut self.dirty;
                         in_transaction(self.conn, stats, |tx| purge(tx, dirty, cutoff_ms))
                     });
@@ -350,17 +352,17 @@ impl Writer<'_> {
                 }
                 Request::Flush { done } => {
                     self.commit_appends(&mut appends, stats);
-                    let result = self.settle(stats);
+                    let result = self.settle(stats).map(|_| ());
                     self.answers.push(Answer::Done(done, result));
                 }
                 Request::Backup { to, done } => {
                     self.commit_appends(&mut appends, stats);
-                    let result = self.settle(stats).and_then(|()| backup(self.conn, &to));
+                    let result = self.settle(stats).and_then(|_| backup(self.conn, &to));
                     self.answers.push(Answer::Done(done, result));
                 }
                 Request::ReadAll { done } => {
                     self.commit_appends(&mut appends, stats);
-                    let result = self.settle(stats).and_then(|()| {
+                    let result = self.settle(stats).and_then(|_| {
                         read_all(self.conn).map_err(|e| StoreError::Read(e.to_string()))
                     });
                     // Its caller blocks on a std channel: answered here, at once.
@@ -379,8 +381,11 @@ impl Writer<'_> {
         if appends.is_empty() {
             return;
         }
-        if self.journal.is_some() {
-            self.journal_appends(appends, stats);
+        if let Some(commits) = &self.commits {
+            // Not sent this way to a log with a journal; should one be, it commits there.
+            for append in appends.drain(..) {
+                commits.append(append);
+            }
             return;
         }
         let started = self.batch_started.take().unwrap_or_else(Instant::now);
@@ -504,6 +509,6 @@ fn backup(conn: &Connection, to: &Path) -> Result<(), StoreError> {
     fs::rename(&partial, to).map_err(|e| failed(e.to_string()))
 }
 
-fn micros_between(started: Instant, ended: Instant) -> u64 {
+pub(super) fn micros_between(started: Instant, ended: Instant) -> u64 {
     u64::try_from(ended.saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX)
 }

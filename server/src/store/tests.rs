@@ -25,11 +25,12 @@ fn stored_bodies(path: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A folder under the system temp dir, removed when the test ends.
-struct TempDir(PathBuf);
+/// A folder under the system temp dir, removed when the test ends. Shared with the
+/// SQLite log's own unit tests.
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir =
@@ -38,7 +39,7 @@ impl TempDir {
         Self(dir)
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }

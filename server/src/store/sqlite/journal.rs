@@ -213,6 +213,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::store::tests::TempDir;
 
     fn encoded(records: &[(i64, &str, &str)]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -285,10 +286,8 @@ mod tests {
     async fn a_journal_left_by_a_crash_in_both_files_settles_on_the_next_open_once_in_id_order() {
         use crate::store::{EventLog, SqliteLog};
 
-        let dir = std::env::temp_dir().join(format!("uncover-journal-left-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("events.db");
+        let dir = TempDir::new("journal-left");
+        let db = dir.file("events.db");
         {
             let log = SqliteLog::open_exclusive(&db).unwrap();
             log.append_at("session:a", 10, "one".into()).await.unwrap();
@@ -351,14 +350,12 @@ mod tests {
             .map(|e| e.body)
             .collect();
         assert_eq!(left, ["four", "six"]);
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn appends_follow_each_other_and_a_clear_starts_over() {
-        let dir = std::env::temp_dir().join(format!("uncover-journal-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let path = journal_path(&dir.join("events.db"));
+        let dir = TempDir::new("journal");
+        let path = journal_path(&dir.file("events.db"));
         let _ = fs::remove_file(&path);
         let mut journal = Journal::open(&path).unwrap();
         journal.append(&encoded(&[(1, "s", "a")])).unwrap();
@@ -372,6 +369,5 @@ mod tests {
         drop(journal);
         remove_if_empty(&path);
         assert!(!path.exists());
-        let _ = fs::remove_dir_all(&dir);
     }
 }

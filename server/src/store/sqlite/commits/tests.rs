@@ -7,6 +7,7 @@ use tokio::sync::oneshot;
 
 use super::*;
 use crate::store::sqlite::queue::{self, Empty};
+use crate::store::tests::TempDir;
 use crate::store::EventId;
 
 type Answered = oneshot::Receiver<Result<EventId, StoreError>>;
@@ -14,7 +15,7 @@ type Answered = oneshot::Receiver<Result<EventId, StoreError>>;
 /// Commits on two fresh files in a folder of their own, with no runtime, so every
 /// append is written at once; and the writer's end of the queue, to see nudges.
 struct Setup {
-    dir: PathBuf,
+    _dir: TempDir,
     paths: [PathBuf; 2],
     commits: Commits,
     writer: queue::Receiver<Request>,
@@ -24,17 +25,14 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("uncover-commits-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let paths = journal::journal_paths(&dir.join("events.db"));
+        let dir = TempDir::new(&format!("commits-{name}"));
+        let paths = journal::journal_paths(&dir.file("events.db"));
         let files = paths.clone().map(|p| Journal::open(&p).unwrap());
         let (requests, writer) = queue::channel();
         let stats = Arc::new(StatsCell::default());
         let commits = Commits::start(files, 1, requests.nudge(), Arc::clone(&stats));
         Self {
-            dir,
+            _dir: dir,
             paths,
             commits,
             writer,
@@ -72,12 +70,6 @@ impl Setup {
             self.writer.recv(Some(std::time::Duration::ZERO)),
             Err(Empty::Nudged)
         )
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

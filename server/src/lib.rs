@@ -26,7 +26,8 @@
 //! - [`outbox`]: a participant's numbered, bounded outbound queue.
 //! - [`chat_frame`]: a chat line's JSON, its text escaped once for the log and every frame.
 //! - [`ws`]: the websocket connection: the handshake (`ws/handshake.rs`), then one task
-//!   that reads the socket and writes its bounded outbound queue (`ws/socket_io.rs`).
+//!   that reads the socket and writes its bounded outbound queue (`ws/socket_io.rs`);
+//!   the socket beneath reads each frame whole, in one system call (`ws/whole_reads.rs`).
 //! - [`listener`]: the listening socket, which closes connections that send no request.
 //! - [`api`]: the trainer's HTTP endpoints: session export (CSV, JSON) and join QR code.
 //! - [`web`]: static web client, health check, public scenario list.

@@ -36,6 +36,7 @@ use crate::AppState;
 
 mod handshake;
 mod socket_io;
+mod whole_reads;
 
 use handshake::{Socket, WsUpgrade};
 use socket_io::{Event, SocketIo, Wakes};

@@ -21,8 +21,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 
+use super::whole_reads::WholeReads;
+
 /// The socket a connection's task owns once the handshake is done.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub type Socket = WebSocketStream<WholeReads<TokioIo<Upgraded>>>;
 
 /// Why a request to `/ws` is not a websocket handshake this server takes. Each is a
 /// client's mistake, answered with a status and one sentence.
@@ -148,7 +150,7 @@ impl WsUpgrade {
                 }
             };
             let socket = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
+                WholeReads::new(TokioIo::new(upgraded)),
                 Role::Server,
                 Some(config),
             )
